@@ -1,0 +1,148 @@
+// `weird`: sample a model at any temperature, below zero included, from the terminal.
+import { config as loadDotenv } from "dotenv";
+import { parseArgs } from "node:util";
+import { EnvReader, readEngineOptions } from "../config.js";
+import { Engine, type GenerationResult } from "../engine/engine.js";
+import { checkMaxTokens, checkSeed, checkTemperature, DEFAULT_LIMITS, InvalidRequestError } from "../engine/request.js";
+import { visibleText } from "../visibleText.js";
+
+const SWEEP_TEMPERATURES = [1, 0.001, -0.001, -1];
+
+const USAGE = `Usage: npm run weird -- [options] "prompt"
+
+Options:
+  --model PATH|URI   GGUF file or model URI (default: $MODEL)
+  --temp T           temperature, repeatable; below zero samples the least likely tokens (default -0.001)
+  --sweep            compare the continuation side by side at ${SWEEP_TEMPERATURES.join(", ")} (or at the given --temp values)
+  --max-tokens N     tokens to generate (default 64)
+  --seed N           seed for reproducible sampling (default: random, printed)
+  --allow-bytes      let raw byte tokens be sampled
+  --json             one JSON object per generation, one per line
+  -h, --help         show this help`;
+
+class UsageError extends Error {}
+
+/** parseArgs rejects "--temp -1"; rewrite a negative number after a value option as "--temp=-1". */
+function joinNegativeValues(args: string[]): string[] {
+  const valueOptions = new Set(["--temp", "--seed", "--max-tokens"]);
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (valueOptions.has(args[i]!) && next !== undefined && /^-\d|^-\.\d|^-(Infinity|NaN)$/i.test(next)) {
+      joined.push(`${args[i]}=${next}`);
+      i++;
+    } else {
+      joined.push(args[i]!);
+    }
+  }
+  return joined;
+}
+
+function parseNumber(name: string, raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === "" || Number.isNaN(value)) throw new InvalidRequestError(`${name} must be a number, got "${raw}".`);
+  return value;
+}
+
+function parseCommandLine(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: joinNegativeValues(argv),
+    allowPositionals: true,
+    options: {
+      model: { type: "string" },
+      temp: { type: "string", multiple: true },
+      sweep: { type: "boolean", default: false },
+      "max-tokens": { type: "string", default: "64" },
+      seed: { type: "string" },
+      "allow-bytes": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return undefined;
+  const prompt = positionals.join(" ");
+  if (prompt.trim() === "") throw new UsageError(`No prompt given. ${USAGE.split("\n")[0]}`);
+  const given = (values.temp ?? []).map(raw => parseNumber("Temperature", raw));
+  const temperatures = given.length > 0 ? given : values.sweep ? SWEEP_TEMPERATURES : [-0.001];
+  return {
+    prompt,
+    model: values.model,
+    temperatures,
+    sweep: values.sweep,
+    maxTokens: parseNumber("Max tokens", values["max-tokens"]),
+    seed: values.seed === undefined ? undefined : parseNumber("Seed", values.seed),
+    allowBytes: values["allow-bytes"],
+    json: values.json,
+  };
+}
+
+function formatBeta(beta: number): string {
+  return Number.isFinite(beta) ? String(Number(beta.toPrecision(6))) : "∞";
+}
+
+function toJsonLine(result: GenerationResult): string {
+  const { prompt, temperature, beta, seed, model, tokens, text, stopReason, tokensPerSecond } = result;
+  return JSON.stringify({
+    prompt, temperature, beta: Number.isFinite(beta) ? beta : null, seed, model, tokens, text, stopReason,
+    tokensPerSecond: Number(tokensPerSecond.toFixed(1)),
+  });
+}
+
+function sweepTable(results: GenerationResult[]): string {
+  const rows = results.map(r => [String(r.temperature), formatBeta(r.beta), visibleText(r.text).replace(/\n/g, "⏎")]);
+  const header = ["T", "β", "continuation"];
+  const widths = [0, 1].map(column => Math.max(header[column]!.length, ...rows.map(row => row[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell)).join(" │ ");
+  return [line(header), widths.map(w => "─".repeat(w)).join("─┼─") + "─┼─" + "─".repeat(12), ...rows.map(line)].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  loadDotenv({ quiet: true });
+  const options = parseCommandLine(argv);
+  if (options === undefined) {
+    console.log(USAGE);
+    return 0;
+  }
+  const reader = new EnvReader(process.env);
+  const engineOptions = readEngineOptions(reader);
+  reader.check();
+  const limits = { ...DEFAULT_LIMITS, ...engineOptions.limits };
+  // Check every number before spending seconds on loading the model.
+  options.temperatures.forEach(t => checkTemperature(t, limits));
+  checkMaxTokens(options.maxTokens, limits);
+  const seed = checkSeed(options.seed);
+  const model = options.model ?? engineOptions.model;
+  if (!model) throw new UsageError("No model given: pass --model PATH or set MODEL.");
+
+  const engine = await Engine.load({ ...engineOptions, model });
+  const abort = new AbortController();
+  process.once("SIGINT", () => abort.abort());
+  try {
+    const results: GenerationResult[] = [];
+    for (const temperature of options.temperatures) {
+      const streaming = !options.json && !options.sweep;
+      if (streaming) process.stdout.write(`T = ${temperature}  β = ${formatBeta(temperature === 0 ? Infinity : 1 / temperature)}  seed ${seed}\n${options.prompt}`);
+      const result = await engine.generate(
+        { prompt: options.prompt, temperature, maxTokens: options.maxTokens, seed, tokenPolicy: { allowBytes: options.allowBytes } },
+        { signal: abort.signal, onText: streaming ? chunk => process.stdout.write(visibleText(chunk)) : undefined },
+      );
+      if (streaming) process.stdout.write(`\n[${result.tokens.length} tokens, ${result.stopReason}, ${result.tokensPerSecond.toFixed(0)} tokens/s]\n\n`);
+      if (options.json) process.stdout.write(toJsonLine(result) + "\n");
+      results.push(result);
+      if (abort.signal.aborted) break;
+    }
+    if (options.sweep && !options.json) console.log(`${options.prompt} … (seed ${seed}, ${options.maxTokens} tokens)\n${sweepTable(results)}`);
+  } finally {
+    await engine.dispose();
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  code => { process.exitCode = code; },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`weird: ${message}`);
+    process.exitCode = error instanceof UsageError || error instanceof InvalidRequestError ? 2 : 1;
+  },
+);

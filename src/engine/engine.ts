@@ -1,0 +1,205 @@
+// The generation engine: one loaded model, contexts for both signs of T, and generate().
+import { availableParallelism } from "node:os";
+import { basename } from "node:path";
+import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token, type TokenBias } from "node-llama-cpp";
+import { ContextPool, type Sign } from "./contextPool.js";
+import { StreamingDetokenizer } from "./detokenizer.js";
+import { resolveModel } from "./modelFile.js";
+import { prepareNegation } from "./negation.js";
+import { DEFAULT_TOKEN_POLICY, excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
+import { limitToken, readLogits } from "./readout.js";
+import { betaOf, checkRequest, DEFAULT_LIMITS, InvalidRequestError, type GenerationInput, type RequestLimits } from "./request.js";
+
+export type GpuSetting = "auto" | false | "cuda" | "vulkan" | "metal";
+
+export interface EngineOptions {
+  /** Path to a GGUF file, or a model URI (hf:user/repo/file.gguf, https://…). */
+  model: string;
+  /** Where model URIs are downloaded. Defaults to ./models. */
+  modelsDir?: string;
+  /** Where derived files go when the model's folder is read-only. */
+  cacheDir: string;
+  /** CPU threads per generation. Defaults to the available cores. */
+  threads?: number;
+  /** GPU backend; false forces the CPU. Defaults to "auto". */
+  gpu?: GpuSetting;
+  /** Layers to offload to the GPU. Defaults to "auto". */
+  gpuLayers?: "auto" | "max" | number;
+  /** Context size in tokens (prompt plus output). Defaults to 1024, at most the trained size. */
+  contextSize?: number;
+  /** Generations that may run at the same time. Defaults to 1. */
+  concurrency?: number;
+  limits?: Partial<RequestLimits>;
+  tokenPolicy?: Partial<TokenPolicy>;
+  /** Extra truncation, off by default (pure temperature, as in the original experiment). */
+  sampling?: { topK?: number; topP?: number; minP?: number };
+}
+
+export type StopReason = "endOfGeneration" | "maxTokens" | "aborted";
+
+export interface GenerationResult {
+  prompt: string;
+  temperature: number;
+  /** 1/T; Infinity at T = 0. */
+  beta: number;
+  seed: number;
+  model: string;
+  /** Generated token ids (the prompt not included). */
+  tokens: Token[];
+  text: string;
+  stopReason: StopReason;
+  tokensPerSecond: number;
+}
+
+export interface GenerateHooks {
+  /** Called with each new piece of text, never splitting a UTF-8 character. */
+  onText?: (chunk: string) => void;
+  signal?: AbortSignal;
+}
+
+// Logits of the negated context must sum with the positive ones to a constant. The readout
+// itself is exact to ~1e-5 (float32 ln p, times R = 100); a failed negation is off by 2|z|.
+const NEGATION_TOLERANCE = 1e-3;
+
+export class Engine {
+  readonly modelName: string;
+  readonly contextSize: number;
+  readonly limits: RequestLimits;
+  readonly tokenPolicy: TokenPolicy;
+  private readonly biasCache = new Map<string, TokenBias | undefined>();
+
+  private constructor(
+    readonly llama: Llama,
+    readonly model: LlamaModel,
+    private readonly pool: ContextPool,
+    private readonly options: EngineOptions,
+  ) {
+    this.modelName = basename(options.model);
+    this.contextSize = pool.options.contextSize;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.tokenPolicy = { ...DEFAULT_TOKEN_POLICY, ...options.tokenPolicy };
+  }
+
+  static async load(options: EngineOptions): Promise<Engine> {
+    const modelPath = await resolveModel(options.model, options.modelsDir ?? "models");
+    const negation = await prepareNegation(modelPath, options.cacheDir);
+    const llama = await getLlama({ gpu: options.gpu ?? "auto", logLevel: LlamaLogLevel.error, build: "never", maxThreads: 0 });
+    const model = await llama.loadModel({ modelPath: negation.modelPath, gpuLayers: options.gpuLayers ?? "auto" });
+    const pool = new ContextPool(model, {
+      capacity: Math.max(1, options.concurrency ?? 1),
+      contextSize: Math.min(options.contextSize ?? 1024, model.trainContextSize),
+      threads: options.threads ?? availableParallelism(),
+      adapterPath: negation.adapterPath,
+    });
+    const engine = new Engine(llama, model, pool, options);
+    try {
+      await engine.verifyNegation();
+    } catch (error) {
+      await engine.dispose();
+      throw error;
+    }
+    return engine;
+  }
+
+  /** Tokenizes a prompt the way generate() feeds it to the model (with BOS when the model wants it). */
+  promptTokens(prompt: string): Token[] {
+    const tokens = this.model.tokenize(prompt);
+    const bos = this.model.tokens.bos;
+    return this.model.tokens.shouldPrependBosToken && bos != null && tokens[0] !== bos ? [bos, ...tokens] : tokens;
+  }
+
+  async generate(input: GenerationInput, hooks: GenerateHooks = {}): Promise<GenerationResult> {
+    const request = checkRequest(input, this.limits, this.tokenPolicy);
+    const promptTokens = this.promptTokens(request.prompt);
+    if (promptTokens.length + request.maxTokens >= this.contextSize) {
+      throw new InvalidRequestError(`The prompt (${promptTokens.length} tokens) plus ${request.maxTokens} new tokens does not fit the ${this.contextSize}-token context.`);
+    }
+    const belowZero = request.temperature < 0;
+    const result: GenerationResult = {
+      prompt: request.prompt, temperature: request.temperature, beta: betaOf(request.temperature), seed: request.seed,
+      model: this.modelName, tokens: [], text: "", stopReason: "endOfGeneration", tokensPerSecond: 0,
+    };
+    const emit = (chunk: string) => {
+      if (chunk === "") return;
+      result.text += chunk;
+      hooks.onText?.(chunk);
+    };
+
+    const slot = await this.pool.acquire(belowZero ? "negated" : "positive", hooks.signal);
+    const started = performance.now();
+    try {
+      const detokenizer = new StreamingDetokenizer(this.model, promptTokens);
+      const tokens = slot.sequence.evaluate(promptTokens, {
+        ...this.samplingOptions(),
+        temperature: Math.abs(request.temperature),
+        seed: request.seed,
+        tokenBias: this.biasFor(request.tokenPolicy, belowZero),
+      });
+      for await (const token of tokens) {
+        if (hooks.signal?.aborted) {
+          result.stopReason = "aborted";
+          break;
+        }
+        result.tokens.push(token);
+        emit(detokenizer.push(token));
+        if (result.tokens.length >= request.maxTokens) {
+          result.stopReason = "maxTokens";
+          break;
+        }
+      }
+      emit(detokenizer.flush());
+    } finally {
+      await this.pool.release(slot);
+    }
+    result.tokensPerSecond = result.tokens.length / ((performance.now() - started) / 1000);
+    return result;
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool.dispose();
+    await this.model.dispose();
+  }
+
+  /** Null leaves a stage out of llama.cpp's sampler chain; undefined would mean top-k 40 / top-p 0.95. */
+  private samplingOptions(): { topK?: number; topP?: number; minP: number } {
+    const { topK = null, topP = null, minP = 0 } = this.options.sampling ?? {};
+    return { topK, topP, minP } as { topK?: number; topP?: number; minP: number };
+  }
+
+  private biasFor(policy: TokenPolicy, belowZero: boolean): TokenBias | undefined {
+    const key = `${policy.allowBytes}/${policy.allowEndBelowZero}/${policy.allowAll}/${belowZero}`;
+    if (!this.biasCache.has(key)) this.biasCache.set(key, exclusionBias(this.model, excludedTokens(this.model, policy, belowZero)));
+    return this.biasCache.get(key);
+  }
+
+  /** Reads the next-token logits after BOS (or the first token) in a context of each sign. */
+  async logitsAfter(tokens: Token[], sign: Sign): Promise<Float64Array> {
+    const slot = await this.pool.acquire(sign);
+    try {
+      const steps = readLogits(slot.sequence, tokens);
+      const first = await steps.next();
+      await steps.return();
+      return first.value as Float64Array;
+    } finally {
+      await this.pool.release(slot);
+    }
+  }
+
+  /**
+   * Proves at load time that the adapter really negates this model's logits (an
+   * architecture whose output layer bypasses LoRA would silently sample above zero).
+   */
+  private async verifyNegation(): Promise<void> {
+    const probe = this.promptTokens("The");
+    const positive = await this.logitsAfter(probe, "positive");
+    const negated = await this.logitsAfter(probe, "negated");
+    const sums = positive.map((z, token) => z + negated[token]!).filter(Number.isFinite);
+    const mean = sums.reduce((a, b) => a + b, 0) / sums.length;
+    const deviation = sums.reduce((worst, s) => Math.max(worst, Math.abs(s - mean)), 0);
+    const range = positive.reduce((a, b) => Math.max(a, b), -Infinity) - positive.reduce((a, b) => Math.min(a, b), Infinity);
+    const allowAll = () => true;
+    if (deviation > NEGATION_TOLERANCE * Math.max(1, range) || limitToken(positive, false, allowAll) !== limitToken(negated, true, allowAll)) {
+      throw new Error(`The negation adapter did not negate the logits of ${this.modelName} (deviation ${deviation.toExponential(2)}); this architecture cannot be sampled below zero.`);
+    }
+  }
+}
