@@ -2,7 +2,7 @@
 import { config as loadDotenv } from "dotenv";
 import { parseArgs } from "node:util";
 import { EnvReader, readEngineOptions } from "../config.js";
-import { Engine, type GenerationResult } from "../engine/engine.js";
+import type { GenerationResult } from "../engine/engine.js";
 import { checkMaxTokens, checkSeed, checkTemperature, DEFAULT_LIMITS, InvalidRequestError } from "../engine/request.js";
 import { visibleText } from "../visibleText.js";
 
@@ -114,6 +114,8 @@ async function main(argv: string[]): Promise<number> {
   const model = options.model ?? engineOptions.model;
   if (!model) throw new UsageError("No model given: pass --model PATH or set MODEL.");
 
+  // Loaded only now: importing the native addon costs a second, and bad input should not wait.
+  const { Engine } = await import("../engine/engine.js");
   const engine = await Engine.load({ ...engineOptions, model });
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());

@@ -1,10 +1,9 @@
 // One sequence per context. Several sequences sharing a context race on llama.cpp's
 // shared logits buffer in node-llama-cpp 3.21.1 (a sequence can sample another's logits),
 // so each running generation gets a context of its own; contexts are reused, not recreated.
-import type { LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
-import { NEGATION_SCALE } from "./negation.js";
+import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
 
-/** "negated" contexts carry the sign-flipping adapter: their logits are −z. */
+/** "negated" contexts compute −z instead of the model's logits z. */
 export type Sign = "positive" | "negated";
 
 export interface Slot {
@@ -13,13 +12,7 @@ export interface Slot {
   readonly sequence: LlamaContextSequence;
 }
 
-export interface ContextPoolOptions {
-  /** Most contexts alive at once, i.e. how many generations run at the same time. */
-  capacity: number;
-  contextSize: number;
-  threads: number;
-  adapterPath: string;
-}
+export type ContextFactory = (sign: Sign) => Promise<LlamaContext>;
 
 export class ContextPool {
   private readonly idle: Slot[] = [];
@@ -27,7 +20,8 @@ export class ContextPool {
   private readonly waiters: Array<() => void> = [];
   private disposed = false;
 
-  constructor(private readonly model: LlamaModel, readonly options: ContextPoolOptions) {}
+  /** capacity: most contexts alive at once, i.e. how many generations run at the same time. */
+  constructor(private readonly createContext: ContextFactory, private readonly capacity: number) {}
 
   /** Waits for a free slot of the given sign, creating or recycling a context as needed. */
   async acquire(sign: Sign, signal?: AbortSignal): Promise<Slot> {
@@ -36,7 +30,7 @@ export class ContextPool {
       if (this.disposed) throw new Error("The engine has been disposed");
       const index = this.idle.findIndex(slot => slot.sign === sign);
       if (index >= 0) return this.idle.splice(index, 1)[0]!;
-      if (this.live < this.options.capacity) return this.create(sign);
+      if (this.live < this.capacity) return this.create(sign);
       const other = this.idle.shift();
       if (other) {
         // Every idle context has the other sign: swap one for a context of this sign.
@@ -74,12 +68,7 @@ export class ContextPool {
   private async create(sign: Sign): Promise<Slot> {
     this.live++;
     try {
-      const context = await this.model.createContext({
-        contextSize: this.options.contextSize,
-        threads: this.options.threads,
-        sequences: 1,
-        ...(sign === "negated" && { lora: { adapters: [{ filePath: this.options.adapterPath, scale: NEGATION_SCALE }] } }),
-      });
+      const context = await this.createContext(sign);
       return { sign, context, sequence: context.getSequence() };
     } catch (error) {
       this.live--;

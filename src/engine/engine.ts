@@ -5,7 +5,7 @@ import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token, type 
 import { ContextPool, type Sign } from "./contextPool.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
 import { resolveModel } from "./modelFile.js";
-import { prepareNegation } from "./negation.js";
+import { DEFAULT_NEGATION, NEGATION_SCALE, prepareNegation, type NegationFiles, type NegationOptions } from "./negation.js";
 import { DEFAULT_TOKEN_POLICY, excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
 import { limitToken, readLogits } from "./readout.js";
 import { betaOf, checkRequest, DEFAULT_LIMITS, InvalidRequestError, type GenerationInput, type RequestLimits } from "./request.js";
@@ -31,6 +31,8 @@ export interface EngineOptions {
   concurrency?: number;
   limits?: Partial<RequestLimits>;
   tokenPolicy?: Partial<TokenPolicy>;
+  /** How logits are negated below zero (see NegationRoute). Defaults to "auto". */
+  negation?: Partial<NegationOptions>;
   /** Extra truncation, off by default (pure temperature, as in the original experiment). */
   sampling?: { topK?: number; topP?: number; minP?: number };
 }
@@ -68,30 +70,38 @@ export class Engine {
   readonly tokenPolicy: TokenPolicy;
   private readonly biasCache = new Map<string, TokenBias | undefined>();
 
+  private readonly pool: ContextPool;
+
   private constructor(
     readonly llama: Llama,
+    /** The model as it is; it samples T ≥ 0 and is used for tokenizing. */
     readonly model: LlamaModel,
-    private readonly pool: ContextPool,
+    /** Samples T < 0: the same model with the adapter, or the sign-flipped copy. */
+    private readonly negatedModel: LlamaModel,
+    readonly negation: NegationFiles,
     private readonly options: EngineOptions,
   ) {
     this.modelName = basename(options.model);
-    this.contextSize = pool.options.contextSize;
+    this.contextSize = Math.min(options.contextSize ?? 1024, model.trainContextSize);
+    const threads = options.threads ?? availableParallelism();
+    this.pool = new ContextPool(sign => {
+      const lora = sign === "negated" && negation.route === "adapter"
+        ? { adapters: [{ filePath: negation.adapterPath, scale: NEGATION_SCALE }] }
+        : undefined;
+      return (sign === "negated" ? negatedModel : model).createContext({ contextSize: this.contextSize, threads, sequences: 1, lora });
+    }, Math.max(1, options.concurrency ?? 1));
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.tokenPolicy = { ...DEFAULT_TOKEN_POLICY, ...options.tokenPolicy };
   }
 
   static async load(options: EngineOptions): Promise<Engine> {
     const modelPath = await resolveModel(options.model, options.modelsDir ?? "models");
-    const negation = await prepareNegation(modelPath, options.cacheDir);
+    const negation = await prepareNegation(modelPath, options.cacheDir, { ...DEFAULT_NEGATION, ...options.negation });
     const llama = await getLlama({ gpu: options.gpu ?? "auto", logLevel: LlamaLogLevel.error, build: "never", maxThreads: 0 });
-    const model = await llama.loadModel({ modelPath: negation.modelPath, gpuLayers: options.gpuLayers ?? "auto" });
-    const pool = new ContextPool(model, {
-      capacity: Math.max(1, options.concurrency ?? 1),
-      contextSize: Math.min(options.contextSize ?? 1024, model.trainContextSize),
-      threads: options.threads ?? availableParallelism(),
-      adapterPath: negation.adapterPath,
-    });
-    const engine = new Engine(llama, model, pool, options);
+    const load = (path: string) => llama.loadModel({ modelPath: path, gpuLayers: options.gpuLayers ?? "auto" });
+    const model = await load(negation.modelPath);
+    const negatedModel = negation.route === "copy" ? await load(negation.negatedModelPath) : model;
+    const engine = new Engine(llama, model, negatedModel, negation, options);
     try {
       await engine.verifyNegation();
     } catch (error) {
@@ -158,6 +168,7 @@ export class Engine {
   async dispose(): Promise<void> {
     await this.pool.dispose();
     await this.model.dispose();
+    if (this.negatedModel !== this.model) await this.negatedModel.dispose();
   }
 
   /** Null leaves a stage out of llama.cpp's sampler chain; undefined would mean top-k 40 / top-p 0.95. */
@@ -166,9 +177,13 @@ export class Engine {
     return { topK, topP, minP } as { topK?: number; topP?: number; minP: number };
   }
 
+  /** A bias table belongs to one model's tokenizer, so below zero it is built on the negated model. */
   private biasFor(policy: TokenPolicy, belowZero: boolean): TokenBias | undefined {
     const key = `${policy.allowBytes}/${policy.allowEndBelowZero}/${policy.allowAll}/${belowZero}`;
-    if (!this.biasCache.has(key)) this.biasCache.set(key, exclusionBias(this.model, excludedTokens(this.model, policy, belowZero)));
+    if (!this.biasCache.has(key)) {
+      const model = belowZero ? this.negatedModel : this.model;
+      this.biasCache.set(key, exclusionBias(model, excludedTokens(model, policy, belowZero)));
+    }
     return this.biasCache.get(key);
   }
 

@@ -8,7 +8,12 @@ import type { Writable } from "node:stream";
 const MAGIC = 0x46554747; // "GGUF" little-endian
 const DEFAULT_ALIGNMENT = 32;
 
-export const GgmlType = { F32: 0, F16: 1, Q8_0: 8 } as const;
+/** ggml tensor type ids (ggml.h). */
+export const GgmlType = {
+  F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8,
+  Q2_K: 10, Q3_K: 11, Q4_K: 12, Q5_K: 13, Q6_K: 14, BF16: 30,
+} as const;
+export type GgmlTypeName = keyof typeof GgmlType;
 
 enum ValueType { U8, I8, U16, I16, U32, I32, F32, Bool, String, Array, U64, I64, F64 }
 

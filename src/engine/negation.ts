@@ -1,10 +1,13 @@
-// The sign-flipping LoRA adapter. llama.cpp adds scale·(alpha/rank)·B·A·x to every matmul
+// Negating the logits, so that the native sampler at temperature |T| samples at T < 0.
+//
+// The sign-flipping LoRA adapter: llama.cpp adds scale·(alpha/rank)·B·A·x to every matmul
 // that has an adapter. With A = identity (n_embd × n_embd), B = a byte copy of the model's
 // own output.weight, alpha = rank and scale −2, the output layer computes W·x − 2·W·x = −W·x:
 // every logit is negated, and the native sampler at temperature |T| samples at T < 0.
-import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { GgmlType, encodeMetadata, readGguf, writeGguf, type GgufFile, type TypedValue } from "./gguf.js";
+import { GgmlType, encodeMetadata, readGguf, writeGguf, type GgufFile, type GgufTensorInfo, type TensorSource, type TensorToWrite, type TypedValue } from "./gguf.js";
+import { flipSigns, canFlipSigns } from "./signFlip.js";
 
 /** The LoRA scale that turns W into −W (alpha/rank is 1). */
 export const NEGATION_SCALE = -2;
@@ -15,12 +18,6 @@ export class CannotInvertError extends Error {
     super(`Cannot sample ${basename(model)} below zero: ${reason}`);
     this.name = "CannotInvertError";
   }
-}
-
-export interface NegationFiles {
-  /** The model to load: the original, or an untied copy for tied-embedding models. */
-  modelPath: string;
-  adapterPath: string;
 }
 
 interface Fingerprint { size: number; mtimeMs: number }
@@ -79,17 +76,20 @@ function architectureOf(file: GgufFile): string {
   return architecture;
 }
 
-async function writeUntiedCopy(source: GgufFile, target: string, fingerprint: Fingerprint): Promise<void> {
-  const embeddings = source.tensors.get("token_embd.weight")!;
-  const extra = fingerprintMetadata("belowzero.untied", fingerprint);
-  const fromSource = (offset: number, length: number) => ({ path: source.path, start: source.dataOffset + offset, length });
-  const tensors = [...source.tensors.values()]
+/** Writes a copy of the model whose output.weight is the given tensor (all else byte for byte). */
+async function writeModelCopy(source: GgufFile, target: string, prefix: string, fingerprint: Fingerprint, output: TensorToWrite): Promise<void> {
+  const extra = encodeMetadata(fingerprintMetadata(prefix, fingerprint));
+  const tensors: TensorToWrite[] = [...source.tensors.values()]
+    .filter(t => t.name !== "output.weight")
     .sort((a, b) => a.offset - b.offset)
-    .map(t => ({ name: t.name, dims: t.dims, type: t.type, data: fromSource(t.offset, t.span) }));
-  tensors.push({ name: "output.weight", dims: embeddings.dims, type: embeddings.type, data: fromSource(embeddings.offset, embeddings.span) });
-  const extraMetadata = encodeMetadata(extra);
-  const metadata = { raw: Buffer.concat([source.rawMetadata, extraMetadata.raw]), count: source.metadata.size + extraMetadata.count };
+    .map(t => ({ name: t.name, dims: t.dims, type: t.type, data: tensorData(source, t) }));
+  tensors.push(output);
+  const metadata = { raw: Buffer.concat([source.rawMetadata, extra.raw]), count: source.metadata.size + extra.count };
   await writeGguf(target, metadata, tensors, source.alignment);
+}
+
+function tensorData(file: GgufFile, tensor: GgufTensorInfo): TensorSource {
+  return { path: file.path, start: file.dataOffset + tensor.offset, length: tensor.span };
 }
 
 async function writeAdapter(model: GgufFile, target: string, fingerprint: Fingerprint): Promise<void> {
@@ -109,35 +109,93 @@ async function writeAdapter(model: GgufFile, target: string, fingerprint: Finger
     { name: "output.weight.lora_a", dims: [embeddingLength, embeddingLength], type: GgmlType.F32, data: identity },
     {
       name: "output.weight.lora_b", dims: output.dims, type: output.type,
-      data: { path: model.path, start: model.dataOffset + output.offset, length: output.span },
+      data: tensorData(model, output),
     },
   ], model.alignment);
 }
 
 /**
- * Makes sure the negation adapter (and, for tied-embedding models, an untied copy of the
- * model) exists for this model file, writing it once and reusing it while the model file
- * is unchanged.
+ * How the negated logits are made:
+ * - "adapter": the LoRA above, in a second context of the same model. Extra memory is one
+ *   copy of output.weight; extra time is one more output matmul per token, which is a few
+ *   percent on LLaMA-sized models but most of the work on tiny ones.
+ * - "copy": a second model file whose output.weight has every sign flipped, loaded as a
+ *   second model. Native speed exactly, at the cost of a second copy of the whole model.
+ * - "auto": "copy" for models up to copyMaxBytes (whose output layer dominates the work and
+ *   whose copy is cheap), else "adapter".
  */
-export async function prepareNegation(modelPath: string, cacheDir: string): Promise<NegationFiles> {
-  let model = readGguf(modelPath);
-  architectureOf(model);
-  if (model.tensors.has("output.bias")) throw new CannotInvertError(modelPath, "its output layer has a bias, which a sign flip of the weights would not negate");
+export type NegationRoute = "auto" | "adapter" | "copy";
 
-  if (!model.tensors.has("output.weight")) {
-    if (!model.tensors.has("token_embd.weight")) throw new CannotInvertError(modelPath, "it has neither output.weight nor token_embd.weight");
-    const untiedPath = derivedPath(modelPath, cacheDir, ".belowzero-untied.gguf");
-    const sourceFingerprint = fingerprintOf(modelPath);
-    if (!isValidDerivedFile(untiedPath, "belowzero.untied", sourceFingerprint, ["output.weight"])) {
-      await writeUntiedCopy(model, untiedPath, sourceFingerprint);
+export interface NegationOptions {
+  route: NegationRoute;
+  /** Largest model file "auto" negates by copying. */
+  copyMaxBytes: number;
+}
+
+export const DEFAULT_NEGATION: NegationOptions = { route: "auto", copyMaxBytes: 1024 ** 3 };
+
+export type NegationFiles =
+  | { route: "adapter"; modelPath: string; adapterPath: string }
+  | { route: "copy"; modelPath: string; negatedModelPath: string };
+
+/** For tied-embedding models: a copy with output.weight = token_embd, as a LoRA on token_embd would also change the inputs. */
+async function untied(model: GgufFile, cacheDir: string): Promise<GgufFile> {
+  if (model.tensors.has("output.weight")) return model;
+  const embeddings = model.tensors.get("token_embd.weight");
+  if (!embeddings) throw new CannotInvertError(model.path, "it has neither output.weight nor token_embd.weight");
+  const untiedPath = derivedPath(model.path, cacheDir, ".belowzero-untied.gguf");
+  const fingerprint = fingerprintOf(model.path);
+  if (!isValidDerivedFile(untiedPath, "belowzero.untied", fingerprint, ["output.weight"])) {
+    await writeModelCopy(model, untiedPath, "belowzero.untied", fingerprint, { name: "output.weight", dims: embeddings.dims, type: embeddings.type, data: tensorData(model, embeddings) });
+  }
+  return readGguf(untiedPath);
+}
+
+function chooseRoute(model: GgufFile, options: NegationOptions): "adapter" | "copy" {
+  const output = model.tensors.get("output.weight")!;
+  if (options.route === "copy" && !canFlipSigns(output.type)) {
+    throw new CannotInvertError(model.path, `the "copy" route cannot flip signs of ggml type ${output.type}; use the "adapter" route`);
+  }
+  if (options.route !== "auto") return options.route;
+  return canFlipSigns(output.type) && statSync(model.path).size <= options.copyMaxBytes ? "copy" : "adapter";
+}
+
+/**
+ * Makes sure the files for sampling below zero exist for this model: the negation adapter
+ * or the sign-flipped copy (and, for tied-embedding models, an untied copy first). Each is
+ * written once and reused while the file it was made from is unchanged.
+ */
+export async function prepareNegation(modelPath: string, cacheDir: string, options: NegationOptions = DEFAULT_NEGATION): Promise<NegationFiles> {
+  const source = readGguf(modelPath);
+  architectureOf(source);
+  if (source.tensors.has("output.bias")) throw new CannotInvertError(modelPath, "its output layer has a bias, which a sign flip of the weights would not negate");
+  const model = await untied(source, cacheDir);
+  const fingerprint = fingerprintOf(model.path);
+
+  if (chooseRoute(model, options) === "copy") {
+    const negatedModelPath = derivedPath(model.path, cacheDir, ".belowzero-negated.gguf");
+    if (!isValidDerivedFile(negatedModelPath, "belowzero.negated", fingerprint, ["output.weight"])) {
+      const output = model.tensors.get("output.weight")!;
+      const flipped = flipSigns(readTensor(model, output), output.type);
+      await writeModelCopy(model, negatedModelPath, "belowzero.negated", fingerprint, { name: output.name, dims: output.dims, type: output.type, data: flipped });
     }
-    model = readGguf(untiedPath);
+    return { route: "copy", modelPath: model.path, negatedModelPath };
   }
 
   const adapterPath = derivedPath(model.path, cacheDir, ".belowzero-negate.gguf");
-  const modelFingerprint = fingerprintOf(model.path);
-  if (!isValidDerivedFile(adapterPath, "belowzero.negate", modelFingerprint, ["output.weight.lora_a", "output.weight.lora_b"])) {
-    await writeAdapter(model, adapterPath, modelFingerprint);
+  if (!isValidDerivedFile(adapterPath, "belowzero.negate", fingerprint, ["output.weight.lora_a", "output.weight.lora_b"])) {
+    await writeAdapter(model, adapterPath, fingerprint);
   }
-  return { modelPath: model.path, adapterPath };
+  return { route: "adapter", modelPath: model.path, adapterPath };
+}
+
+function readTensor(file: GgufFile, tensor: GgufTensorInfo): Buffer {
+  const data = Buffer.alloc(tensor.span);
+  const fd = openSync(file.path, "r");
+  try {
+    readSync(fd, data, 0, data.length, file.dataOffset + tensor.offset);
+  } finally {
+    closeSync(fd);
+  }
+  return data;
 }

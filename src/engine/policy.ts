@@ -1,9 +1,11 @@
 // Which tokens may be sampled. Below zero the least likely tokens win, and those are often
 // no text at all: control, unknown and unused tokens, raw bytes, and the end-of-text token.
+// Above zero only control, unknown and unused tokens are kept out: byte tokens spell
+// newlines and non-ASCII text there, and the end token ends the reply as usual.
 import { TokenBias, type LlamaModel, type Token } from "node-llama-cpp";
 
 export interface TokenPolicy {
-  /** Raw byte tokens such as <0x00>; off by default, as below zero they are byte soup. */
+  /** Raw byte tokens such as <0x00> below zero; off by default, as there they are byte soup. */
   allowBytes: boolean;
   /** End-of-generation tokens below zero; off by default, or most replies below zero would be empty. */
   allowEndBelowZero: boolean;
@@ -17,7 +19,7 @@ export function isAllowed(model: LlamaModel, token: Token, policy: TokenPolicy, 
   if (policy.allowAll) return true;
   if (model.isEogToken(token)) return !belowZero || policy.allowEndBelowZero;
   const attributes = model.getTokenAttributes(token);
-  if (attributes.byte) return policy.allowBytes;
+  if (attributes.byte) return !belowZero || policy.allowBytes;
   return !(attributes.control || attributes.unknown || attributes.unused || attributes.undefined);
 }
 

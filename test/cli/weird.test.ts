@@ -1,0 +1,90 @@
+// The `weird` command as a user runs it: a child process, its output and its exit code.
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { temporaryFolder, testModelPath } from "../helpers/engine.js";
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "../..");
+
+async function weird(args: string[], env: Record<string, string> = {}) {
+  const childEnv = { ...process.env, LLAMA_GPU: "cpu", LLAMA_THREADS: "1", BELOWZERO_CACHE_DIR: temporaryFolder(), MODEL: "", ...env };
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "src/cli/weird.ts"), ...args], { cwd: root, env: childEnv });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe("weird --json", () => {
+  it("prints one JSON object per temperature, with β and the generated token ids", async () => {
+    const { code, stdout } = await weird(["--model", testModelPath(), "--json", "--temp", "-0.001", "--temp", "0", "--temp=1", "--max-tokens", "12", "--seed", "42", "Once", "upon", "a", "time"]);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n").map(line => JSON.parse(line));
+    expect(lines.map(l => [l.temperature, l.beta])).toEqual([[-0.001, -1000], [0, null], [1, 1]]);
+    for (const line of lines) {
+      expect(Object.keys(line)).toEqual(["prompt", "temperature", "beta", "seed", "model", "tokens", "text", "stopReason", "tokensPerSecond"]);
+      expect(line).toMatchObject({ prompt: "Once upon a time", seed: 42, model: "stories260K.gguf", stopReason: "maxTokens" });
+      expect(line.tokens).toHaveLength(12);
+    }
+    expect(lines[0].text).toBe("|".repeat(12));
+    expect(lines[1].text).toBe(", there was a little girl named Lily. She");
+  });
+
+  it("takes the model from MODEL and prints a sweep table side by side", async () => {
+    const { code, stdout } = await weird(["--sweep", "--max-tokens", "8", "--seed", "1", "Once upon a time"], { MODEL: testModelPath() });
+    expect(code).toBe(0);
+    const rows = stdout.split("\n").filter(line => line.includes("│"));
+    expect(rows.map(row => row.split("│")[0]!.trim())).toEqual(["T", "1", "0.001", "-0.001", "-1"]);
+    expect(rows[3]).toContain("||||||||");
+    expect(rows[3]!.split("│")[1]!.trim()).toBe("-1000");
+  });
+});
+
+describe("weird with bad input", () => {
+  it.each([
+    [["--temp", "abc", "hi"], /^weird: Temperature must be a number, got "abc"\.$/],
+    [["--temp", "NaN", "hi"], /^weird: Temperature must be a number, got "NaN"\.$/],
+    [["--temp=-Infinity", "hi"], /^weird: Temperature must be a finite number, got -Infinity\.$/],
+    [["--temp", "1000", "hi"], /^weird: Temperature must be between -100 and 100, got 1000\.$/],
+    [["--max-tokens", "0", "hi"], /^weird: Max tokens must be a whole number from 1 to 512, got 0\.$/],
+    [["--seed", "-1", "hi"], /^weird: Seed must be a whole number from 0 to 4294967295, got -1\.$/],
+    [["--temp", "1"], /^weird: No prompt given\./],
+  ])("%j fails with one clear line and exit code 2", async (args, message) => {
+    const { code, stderr } = await weird(["--model", testModelPath(), ...args]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr.trim()).toMatch(message);
+  });
+
+  it("names a missing model file", async () => {
+    const { code, stderr } = await weird(["--model", "/nowhere/model.gguf", "hi"]);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe("weird: Model file not found: /nowhere/model.gguf (set MODEL or pass --model)");
+  });
+
+  it("says when no model is given at all", async () => {
+    const { code, stderr } = await weird(["hi"]);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe("weird: No model given: pass --model PATH or set MODEL.");
+  });
+
+  it("refuses a file that is not GGUF", async () => {
+    const fake = join(temporaryFolder(), "model.gguf");
+    writeFileSync(fake, "not a model");
+    const { code, stderr } = await weird(["--model", fake, "hi"]);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(`weird: ${fake} is not a GGUF model file (no GGUF magic bytes)`);
+  });
+
+  it("reports invalid environment settings all at once", async () => {
+    const { code, stderr } = await weird(["--model", testModelPath(), "hi"], { LLAMA_THREADS: "many", WORKER_CONCURRENCY: "0" });
+    expect(code).toBe(1);
+    expect(stderr).toContain("LLAMA_THREADS must be a whole number");
+    expect(stderr).toContain("WORKER_CONCURRENCY must be a whole number");
+  });
+});

@@ -1,0 +1,160 @@
+// Writes small LLaMA-architecture GGUF models with random weights: any vocabulary size,
+// tied or untied output, F32 or Q8_0 output layer. Used for exact-logit tests and for
+// large-vocabulary benchmarks, since only a 512-token model ships with the project.
+import { encodeMetadata, GgmlType, writeGguf, type GgmlTypeName, type TensorToWrite, type TypedValue } from "../../src/engine/gguf.js";
+import { seededRandom } from "../../src/engine/readout.js";
+import { SIGN_LAYOUTS } from "../../src/engine/signFlip.js";
+
+export interface SyntheticModelOptions {
+  vocabularySize?: number;
+  embeddingLength?: number;
+  layers?: number;
+  feedForwardLength?: number;
+  heads?: number;
+  /** Leave out output.weight, as tied-embedding models (Llama 3.2 1B, Qwen2.5 small) do. */
+  tied?: boolean;
+  /** F32, F16 and Q8_0 hold random weights; other quantized types hold random blocks. */
+  outputType?: GgmlTypeName;
+  /** Add an output.bias tensor, which the sign flip cannot negate. */
+  outputBias?: boolean;
+  seed?: number;
+}
+
+const BYTE_TOKENS = 256;
+const TokenType = { normal: 1, unknown: 2, control: 3, byte: 6 } as const;
+
+function vocabulary(size: number): { tokens: string[]; types: number[]; scores: number[] } {
+  const tokens = ["<unk>", "<s>", "</s>"];
+  const types: number[] = [TokenType.unknown, TokenType.control, TokenType.control];
+  for (let b = 0; b < BYTE_TOKENS; b++) {
+    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+    types.push(TokenType.byte);
+  }
+  const letters = "abcdefghijklmnopqrstuvwxyz";
+  for (const piece of ["▁", ...letters, ...[...letters].map(l => `▁${l}`)]) {
+    tokens.push(piece);
+    types.push(TokenType.normal);
+  }
+  for (let i = 0; tokens.length < size; i++) {
+    tokens.push(`▁w${i.toString(36)}`);
+    types.push(TokenType.normal);
+  }
+  return { tokens, types, scores: tokens.map((_, i) => -i) };
+}
+
+function randomMatrix(random: () => number, count: number, scale: number): Buffer {
+  const values = Buffer.alloc(count * 4);
+  for (let i = 0; i < count; i++) values.writeFloatLE((random() * 2 - 1) * scale, i * 4);
+  return values;
+}
+
+function ones(count: number): Buffer {
+  const values = Buffer.alloc(count * 4);
+  for (let i = 0; i < count; i++) values.writeFloatLE(1, i * 4);
+  return values;
+}
+
+function toHalf(value: number): number {
+  const f32 = new Float32Array([value]);
+  const bits = new Uint32Array(f32.buffer)[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  const mantissa = bits & 0x7fffff;
+  if (exponent <= 0) return sign;
+  if (exponent >= 31) return sign | 0x7c00;
+  return sign | (exponent << 10) | Math.round(mantissa / 0x2000);
+}
+
+function toF16(f32: Buffer): Buffer {
+  const out = Buffer.alloc(f32.length / 2);
+  for (let i = 0; i < f32.length / 4; i++) out.writeUInt16LE(toHalf(f32.readFloatLE(i * 4)), i * 2);
+  return out;
+}
+
+/**
+ * Random bytes as blocks of a quantized type, with each f16 scale (and min) field set to
+ * a small positive number so the weights are finite. Any other bits are valid quants.
+ */
+function randomBlocks(random: () => number, count: number, type: number): Buffer {
+  const layout = SIGN_LAYOUTS[type]!;
+  const out = Buffer.alloc((count / layout.unitValues) * layout.unitBytes);
+  for (let i = 0; i < out.length; i++) out[i] = Math.floor(random() * 256);
+  for (let base = 0; base < out.length; base += layout.unitBytes) {
+    for (const signByte of layout.signBytes) out.writeUInt16LE(toHalf(0.002 + random() * 0.002), base + signByte - 1);
+  }
+  return out;
+}
+
+/** Q8_0: blocks of 32 weights, each an f16 scale and 32 signed bytes. */
+function quantizeQ8_0(f32: Buffer): Buffer {
+  const count = f32.length / 4;
+  const out = Buffer.alloc((count / 32) * 34);
+  for (let block = 0; block < count / 32; block++) {
+    const values = Array.from({ length: 32 }, (_, i) => f32.readFloatLE((block * 32 + i) * 4));
+    const scale = Math.max(...values.map(Math.abs)) / 127 || 1;
+    out.writeUInt16LE(toHalf(scale), block * 34);
+    values.forEach((v, i) => out.writeInt8(Math.round(v / scale), block * 34 + 2 + i));
+  }
+  return out;
+}
+
+export async function writeSyntheticModel(path: string, options: SyntheticModelOptions = {}): Promise<void> {
+  const {
+    vocabularySize = 1024, embeddingLength = 64, layers = 2, feedForwardLength = 128, heads = 4,
+    tied = false, outputType = "F32", outputBias = false, seed = 1,
+  } = options;
+  const random = seededRandom(seed);
+  const { tokens, types, scores } = vocabulary(vocabularySize);
+  const u32 = (value: number): TypedValue => ({ type: "u32", value });
+  const metadata = encodeMetadata([
+    ["general.architecture", { type: "string", value: "llama" }],
+    ["general.name", { type: "string", value: "belowzero synthetic" }],
+    ["llama.context_length", u32(2048)],
+    ["llama.embedding_length", u32(embeddingLength)],
+    ["llama.block_count", u32(layers)],
+    ["llama.feed_forward_length", u32(feedForwardLength)],
+    ["llama.attention.head_count", u32(heads)],
+    ["llama.attention.head_count_kv", u32(heads)],
+    ["llama.rope.dimension_count", u32(embeddingLength / heads)],
+    ["llama.attention.layer_norm_rms_epsilon", { type: "f32", value: 1e-5 }],
+    ["tokenizer.ggml.model", { type: "string", value: "llama" }],
+    ["tokenizer.ggml.tokens", { type: "string[]", value: tokens }],
+    ["tokenizer.ggml.scores", { type: "f32[]", value: scores }],
+    ["tokenizer.ggml.token_type", { type: "i32[]", value: types }],
+    ["tokenizer.ggml.unknown_token_id", u32(0)],
+    ["tokenizer.ggml.bos_token_id", u32(1)],
+    ["tokenizer.ggml.eos_token_id", u32(2)],
+  ]);
+
+  const n = embeddingLength;
+  const f32 = (name: string, dims: number[], data: Buffer): TensorToWrite => ({ name, dims, type: GgmlType.F32, data });
+  const weightScale = 1 / Math.sqrt(n);
+  const tensors: TensorToWrite[] = [f32("token_embd.weight", [n, vocabularySize], randomMatrix(random, n * vocabularySize, 1))];
+  for (let layer = 0; layer < layers; layer++) {
+    const block = (name: string) => `blk.${layer}.${name}.weight`;
+    tensors.push(
+      f32(block("attn_norm"), [n], ones(n)),
+      f32(block("attn_q"), [n, n], randomMatrix(random, n * n, weightScale)),
+      f32(block("attn_k"), [n, n], randomMatrix(random, n * n, weightScale)),
+      f32(block("attn_v"), [n, n], randomMatrix(random, n * n, weightScale)),
+      f32(block("attn_output"), [n, n], randomMatrix(random, n * n, weightScale)),
+      f32(block("ffn_norm"), [n], ones(n)),
+      f32(block("ffn_gate"), [n, feedForwardLength], randomMatrix(random, n * feedForwardLength, weightScale)),
+      f32(block("ffn_up"), [n, feedForwardLength], randomMatrix(random, n * feedForwardLength, weightScale)),
+      f32(block("ffn_down"), [feedForwardLength, n], randomMatrix(random, n * feedForwardLength, 1 / Math.sqrt(feedForwardLength))),
+    );
+  }
+  tensors.push(f32("output_norm.weight", [n], ones(n)));
+  if (!tied) {
+    // Larger output weights spread the logits over several units, as in trained models.
+    const output = randomMatrix(random, n * vocabularySize, 4 * weightScale);
+    const type = GgmlType[outputType];
+    const data = outputType === "F32" ? output
+      : outputType === "F16" ? toF16(output)
+        : outputType === "Q8_0" ? quantizeQ8_0(output)
+          : randomBlocks(random, n * vocabularySize, type);
+    tensors.push({ name: "output.weight", dims: [n, vocabularySize], type, data });
+  }
+  if (outputBias) tensors.push(f32("output.bias", [vocabularySize], randomMatrix(random, vocabularySize, 1)));
+  await writeGguf(path, metadata, tensors);
+}
