@@ -95,6 +95,10 @@ export function readEngineOptions(reader: EnvReader, env: Env = process.env): Om
       maxAbsTemperature: reader.number("MAX_ABS_TEMPERATURE", 100, 0.001, 1e6),
       maxPromptCharacters: reader.integer("MAX_PROMPT_CHARS", 2000, 1, 100_000),
     },
+    negation: {
+      route: reader.choice("NEGATION_ROUTE", ["auto", "adapter", "copy"] as const, "auto"),
+      copyMaxBytes: reader.integer("NEGATION_COPY_MAX_MB", 1024, 0, 1 << 30) * 1024 * 1024,
+    },
     tokenPolicy: {
       allowBytes: reader.boolean("ALLOW_BYTE_TOKENS", false),
       allowEndBelowZero: reader.boolean("ALLOW_END_BELOW_ZERO", false),
