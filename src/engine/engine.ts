@@ -100,15 +100,16 @@ export class Engine {
     const llama = await getLlama({ gpu: options.gpu ?? "auto", logLevel: LlamaLogLevel.error, build: "never", maxThreads: 0 });
     const load = (path: string) => llama.loadModel({ modelPath: path, gpuLayers: options.gpuLayers ?? "auto" });
     const model = await load(negation.modelPath);
-    const negatedModel = negation.route === "copy" ? await load(negation.negatedModelPath) : model;
-    const engine = new Engine(llama, model, negatedModel, negation, options);
+    let engine: Engine | undefined;
     try {
+      const negatedModel = negation.route === "copy" ? await load(negation.negatedModelPath) : model;
+      engine = new Engine(llama, model, negatedModel, negation, options);
       await engine.verifyNegation();
+      return engine;
     } catch (error) {
-      await engine.dispose();
+      await (engine ? engine.dispose() : model.dispose());
       throw error;
     }
-    return engine;
   }
 
   /** Tokenizes a prompt the way generate() feeds it to the model (with BOS when the model wants it). */
@@ -187,7 +188,7 @@ export class Engine {
     return this.biasCache.get(key);
   }
 
-  /** Reads the next-token logits after BOS (or the first token) in a context of each sign. */
+  /** The next-token logits after the given tokens (up to a constant), read out in a context of the given sign. */
   async logitsAfter(tokens: Token[], sign: Sign): Promise<Float64Array> {
     const slot = await this.pool.acquire(sign);
     try {
@@ -201,8 +202,8 @@ export class Engine {
   }
 
   /**
-   * Proves at load time that the adapter really negates this model's logits (an
-   * architecture whose output layer bypasses LoRA would silently sample above zero).
+   * Proves at load time that the negated model really computes −z (an architecture whose
+   * output layer bypasses LoRA, say, would otherwise silently sample above zero).
    */
   private async verifyNegation(): Promise<void> {
     const probe = this.promptTokens("The");
