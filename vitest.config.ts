@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    setupFiles: ["test/setup.ts"],
     // Native llama.cpp contexts are safest in child processes; one file at a time keeps
     // the two cores of CI from being oversubscribed by several models at once.
     pool: "forks",

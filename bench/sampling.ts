@@ -10,7 +10,7 @@ import { Engine } from "../src/engine/engine.js";
 import type { NegationRoute } from "../src/engine/negation.js";
 import { DEFAULT_TOKEN_POLICY } from "../src/engine/policy.js";
 import { oracleGenerate } from "../src/engine/readout.js";
-import { temporaryFolder, testModelPath } from "../test/helpers/engine.js";
+import { removeTemporaryFolders, temporaryFolder, testModelPath } from "../test/helpers/engine.js";
 import { writeSyntheticModel } from "../test/helpers/syntheticModel.js";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 200);
@@ -93,6 +93,7 @@ console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const [label, path] of [["stories260K (vocab 512)", testModelPath()], ["synthetic LLaMA (vocab 32000, n_embd 256, 4 layers)", synthetic]] as const) {
   console.log(await benchModel(label, path));
 }
+removeTemporaryFolders();
 console.log("\nGoal: negative ÷ positive ≥ 0.95. The adapter adds one output-layer matmul per token, so its ratio is");
 console.log("about (body + output) ÷ (body + 2·output): low where the output layer dominates (tiny models), near 1 on");
 console.log("LLaMA-sized ones. \"auto\" therefore copies models up to 1 GiB and uses the adapter above that.");

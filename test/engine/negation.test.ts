@@ -2,15 +2,12 @@
 // output layers, tied embeddings through an untied copy, caching, and clear refusals.
 import { chmodSync, copyFileSync, existsSync, readdirSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Engine } from "../../src/engine/engine.js";
 import { readGguf, type GgmlTypeName } from "../../src/engine/gguf.js";
 import { CannotInvertError, prepareNegation, type NegationRoute } from "../../src/engine/negation.js";
 import { temporaryFolder } from "../helpers/engine.js";
 import { writeSyntheticModel, type SyntheticModelOptions } from "../helpers/syntheticModel.js";
-
-const readOnlyFolders: string[] = [];
-afterAll(() => readOnlyFolders.forEach(folder => chmodSync(folder, 0o755)));
 
 async function syntheticModel(options: SyntheticModelOptions = {}): Promise<string> {
   const path = join(temporaryFolder(), "synthetic.gguf");
@@ -92,7 +89,6 @@ describe("the derived files", () => {
     const model = await syntheticModel();
     const folder = join(model, "..");
     chmodSync(folder, 0o555);
-    readOnlyFolders.push(folder);
     const cache = temporaryFolder();
     const first = derivedFile(await prepareNegation(model, cache, { route, copyMaxBytes: 0 }));
     expect(first).toBe(join(cache, route === "adapter" ? "synthetic.belowzero-negate.gguf" : "synthetic.belowzero-negated.gguf"));

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,8 +15,20 @@ export function testModelPath(): string {
   return path;
 }
 
+const temporaryFolders: string[] = [];
+
 export function temporaryFolder(prefix = "belowzero-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const folder = mkdtempSync(join(tmpdir(), prefix));
+  temporaryFolders.push(folder);
+  return folder;
+}
+
+/** Removes every folder made by temporaryFolder (test/setup.ts calls it after each file). */
+export function removeTemporaryFolders(): void {
+  for (const folder of temporaryFolders.splice(0)) {
+    chmodSync(folder, 0o755); // some tests make a folder read-only
+    rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 /** An engine on the test model, CPU only, one thread (fastest for a 260K-parameter model). */
