@@ -3,6 +3,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { EngineOptions, GpuSetting } from "./engine/engine.js";
+import { DEFAULT_LIMITS, type RequestLimits } from "./engine/request.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -105,4 +106,93 @@ export function readEngineOptions(reader: EnvReader, env: Env = process.env): Om
       allowAll: reader.boolean("ALLOW_ALL_TOKENS", false),
     },
   };
+}
+
+export interface DiscordSettings {
+  token: string;
+  /** REST base, so the system runs against API proxies, Discord-compatible servers and tests. */
+  apiUrl: string;
+  /** For guild-scoped command deployment; global when absent. */
+  guildId?: string;
+}
+
+export interface QueueSettings {
+  redisUrl: string;
+  /** In braces, so every key of the queue hashes to one Redis Cluster slot. */
+  prefix: string;
+  maxPerGuild: number;
+  maxTotal: number;
+  cooldownMs: number;
+}
+
+export interface RequestDefaults {
+  temperature: number;
+  maxTokens: number;
+}
+
+export interface WorkerSettings {
+  /** A job whose lock is not renewed within this time is considered stalled and retried. */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  /** Minimum time between streaming edits of a reply. */
+  editIntervalMs: number;
+}
+
+export interface BotConfig { discord: DiscordSettings; queue: QueueSettings; defaults: RequestDefaults; limits: RequestLimits }
+export interface WorkerConfig { discord: DiscordSettings; queue: QueueSettings; worker: WorkerSettings; engine: EngineOptions }
+
+function readDiscord(reader: EnvReader): DiscordSettings {
+  const token = reader.string("DISCORD_TOKEN");
+  if (!token) reader.problems.push("DISCORD_TOKEN is required (the bot token from the Discord developer portal)");
+  const apiUrl = reader.string("DISCORD_API_URL", "https://discord.com/api").replace(/\/+$/, "");
+  if (!/^https?:\/\//.test(apiUrl)) reader.problems.push(`DISCORD_API_URL must be an http(s) URL, got "${apiUrl}"`);
+  const guildId = reader.string("DISCORD_GUILD_ID");
+  if (guildId !== undefined && !/^\d{15,22}$/.test(guildId)) reader.problems.push(`DISCORD_GUILD_ID must be a server id (digits), got "${guildId}"`);
+  return { token: token ?? "", apiUrl, ...(guildId !== undefined && { guildId }) };
+}
+
+function readQueue(reader: EnvReader): QueueSettings {
+  const redisUrl = reader.string("REDIS_URL", "redis://127.0.0.1:6379");
+  if (!/^rediss?:\/\//.test(redisUrl)) reader.problems.push(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`);
+  return {
+    redisUrl,
+    prefix: reader.string("QUEUE_PREFIX", "{belowzero}"),
+    maxPerGuild: reader.integer("QUEUE_MAX_PER_GUILD", 5, 1, 10_000),
+    maxTotal: reader.integer("QUEUE_MAX_TOTAL", 50, 1, 100_000),
+    cooldownMs: reader.number("COOLDOWN_SECONDS", 15, 0, 86_400) * 1000,
+  };
+}
+
+export function loadBotConfig(env: Env = process.env): BotConfig {
+  const reader = new EnvReader(env);
+  const engine = readEngineOptions(reader, env);
+  const config: BotConfig = {
+    discord: readDiscord(reader),
+    queue: readQueue(reader),
+    defaults: {
+      temperature: reader.number("DEFAULT_TEMPERATURE", -0.001, -1e6, 1e6),
+      maxTokens: reader.integer("DEFAULT_MAX_TOKENS", 64, 1, 8192),
+    },
+    limits: { ...DEFAULT_LIMITS, ...engine.limits },
+  };
+  reader.check();
+  return config;
+}
+
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const reader = new EnvReader(env);
+  const { model, ...engine } = readEngineOptions(reader, env);
+  if (!model) reader.problems.push("MODEL is required (a GGUF path or a model URI such as hf:user/repo/file.gguf)");
+  const config: WorkerConfig = {
+    discord: readDiscord(reader),
+    queue: readQueue(reader),
+    worker: {
+      lockDurationMs: reader.integer("WORKER_LOCK_SECONDS", 60, 1, 3600) * 1000,
+      stalledIntervalMs: reader.integer("WORKER_STALLED_CHECK_SECONDS", 30, 1, 3600) * 1000,
+      editIntervalMs: reader.integer("STREAM_EDIT_INTERVAL_MS", 1000, 200, 60_000),
+    },
+    engine: { ...engine, model: model ?? "" },
+  };
+  reader.check();
+  return config;
 }

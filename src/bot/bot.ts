@@ -1,0 +1,36 @@
+// The gateway client: the fewest intents that work (slash commands and buttons arrive as
+// interactions, which need none beyond Guilds), and one router for every interaction.
+import { Client, GatewayIntentBits, MessageFlags, type Interaction } from "discord.js";
+import { handleButton } from "../commands/buttons.js";
+import { commands } from "../commands/index.js";
+import { NO_MENTIONS } from "../discord/format.js";
+import type { BotContext } from "./context.js";
+
+export function createBot(ctx: BotContext): Client {
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    rest: { api: ctx.config.discord.apiUrl },
+    allowedMentions: NO_MENTIONS,
+  });
+  const byName = new Map(commands(ctx).map(command => [command.name, command]));
+
+  client.on("interactionCreate", async (interaction: Interaction) => {
+    try {
+      if (interaction.isChatInputCommand()) {
+        const command = byName.get(interaction.commandName);
+        if (command) await command.execute(interaction, ctx);
+      } else if (interaction.isButton()) {
+        await handleButton(interaction, ctx);
+      }
+    } catch (error) {
+      ctx.log(`interaction ${interaction.id} failed: ${(error as Error).stack ?? error}`);
+      if (!interaction.isRepliable()) return;
+      const content = "Something went wrong on our side; nothing was queued. Please try again.";
+      const reply = interaction.deferred || interaction.replied
+        ? interaction.editReply({ content, allowedMentions: NO_MENTIONS })
+        : interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+      await reply.catch(() => undefined);
+    }
+  });
+  return client;
+}

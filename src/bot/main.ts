@@ -1,0 +1,30 @@
+// npm run start:bot — the gateway process. Never loads a model.
+import { config as loadDotenv } from "dotenv";
+import { Queue } from "bullmq";
+import { loadBotConfig } from "../config.js";
+import { Limits } from "../store/limits.js";
+import { OutputStore } from "../store/outputs.js";
+import { QUEUE_NAME } from "../store/queue.js";
+import { producerConnection } from "../store/redis.js";
+import { createBot } from "./bot.js";
+
+loadDotenv({ quiet: true });
+const config = loadBotConfig();
+const log = (line: string) => console.log(`[bot] ${line}`);
+const redis = producerConnection(config.queue.redisUrl);
+const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.queue.prefix });
+queue.on("error", error => log(`queue: ${error.message}`));
+const client = createBot({ config, queue, limits: new Limits(redis, config.queue.prefix), outputs: new OutputStore(redis, config.queue.prefix), log });
+client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
+
+async function shutdown(signal: string) {
+  log(`${signal}: shutting down`);
+  await client.destroy();
+  await queue.close().catch(() => undefined);
+  redis.disconnect();
+  process.exit(0);
+}
+process.once("SIGINT", () => void shutdown("SIGINT"));
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+
+await client.login(config.discord.token);

@@ -1,0 +1,18 @@
+// Every slash command, for the bot's router and for the deploy script alike.
+import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from "discord.js";
+import type { BotContext } from "../bot/context.js";
+import * as weird from "./weird.js";
+import * as weirdHelp from "./weirdHelp.js";
+
+export interface Command {
+  name: string;
+  json: RESTPostAPIChatInputApplicationCommandsJSONBody;
+  execute: (interaction: ChatInputCommandInteraction, ctx: BotContext) => Promise<void>;
+}
+
+export function commands(ctx: Pick<BotContext, "config">): Command[] {
+  return [
+    { name: "weird", json: weird.definition(ctx).toJSON(), execute: weird.execute },
+    { name: "weird-help", json: weirdHelp.definition().toJSON(), execute: weirdHelp.execute },
+  ];
+}

@@ -1,0 +1,103 @@
+// How generations look in Discord. Generated text is hostile by nature (below zero it is
+// the model's least likely tokens), so it goes in a code block with control characters made
+// visible, fences broken, and mentions never allowed to ping.
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, escapeMarkdown, type APIActionRowComponent, type APIButtonComponent } from "discord.js";
+import { betaOf } from "../engine/request.js";
+import { visibleText } from "../visibleText.js";
+
+export const MESSAGE_LIMIT = 2000;
+const PROMPT_PREVIEW = 300;
+/** Sent with every message: generated text and prompts must never ping anyone. */
+export const NO_MENTIONS = { parse: [] as never[] };
+
+export interface MessageBody {
+  content: string;
+  components: APIActionRowComponent<APIButtonComponent>[];
+  allowed_mentions: typeof NO_MENTIONS;
+  /** The full text, when the message had to truncate it. */
+  attachment?: { name: string; data: string };
+}
+
+export function formatTemperature(temperature: number): string {
+  const beta = betaOf(temperature);
+  const betaText = Number.isFinite(beta) ? String(Number(beta.toPrecision(6))) : "∞";
+  return `T = ${temperature} · β = ${betaText}`;
+}
+
+/** A quoted, escaped, shortened prompt that cannot format or ping. */
+export function quotePrompt(prompt: string): string {
+  const shown = prompt.length > PROMPT_PREVIEW ? `${prompt.slice(0, PROMPT_PREVIEW)}…` : prompt;
+  return "> " + escapeMarkdown(visibleText(shown)).replace(/@/g, "@\u200b").replace(/\n/g, "\n> ");
+}
+
+/** Text for a code block: visible control characters, and no run of backticks that could close it. */
+export function codeBlockText(text: string): string {
+  return visibleText(text).replace(/`(?=`)/g, "`\u200b");
+}
+
+function codeBlock(text: string): string {
+  return "```\n" + (text === "" ? " " : text) + "\n```";
+}
+
+/** Fits header + prompt + output into one message, cutting the output if it must. */
+function fit(header: string, output: string, note: string): { content: string; truncated: boolean } {
+  const whole = `${header}\n${codeBlock(output)}`;
+  if (whole.length <= MESSAGE_LIMIT) return { content: whole, truncated: false };
+  const room = MESSAGE_LIMIT - header.length - note.length - 12;
+  const cut = output.slice(0, Math.max(0, room)).replace(/[\uD800-\uDBFF]$/, "");
+  return { content: `${header}\n${codeBlock(cut + "…")}\n${note}`, truncated: true };
+}
+
+export interface ResultView {
+  outputId: string;
+  prompt: string;
+  temperature: number;
+  seed: number;
+  model: string;
+  text: string;
+  tokenCount: number;
+  stopReason: string;
+  votes: number;
+}
+
+const STOP_REASONS: Record<string, string> = { endOfGeneration: "ended by the model", maxTokens: "max tokens", aborted: "stopped" };
+
+export function resultMessage(view: ResultView): MessageBody {
+  const header = `**${formatTemperature(view.temperature)}** · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · ${escapeMarkdown(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
+  const { content, truncated } = fit(header, codeBlockText(view.text), "*Output truncated; the full text is attached.*");
+  return {
+    content,
+    components: [resultButtons(view.outputId, view.votes, view.temperature)],
+    allowed_mentions: NO_MENTIONS,
+    ...(truncated && { attachment: { name: `belowzero-${view.outputId}.txt`, data: view.text } }),
+  };
+}
+
+export function progressMessage(prompt: string, temperature: number, text: string, tokenCount: number): MessageBody {
+  const header = `**${formatTemperature(temperature)}** · generating… ${tokenCount} tokens\n${quotePrompt(prompt)}`;
+  return { content: fit(header, codeBlockText(text), "*…*").content, components: [], allowed_mentions: NO_MENTIONS };
+}
+
+export function noticeMessage(text: string): MessageBody {
+  return { content: text, components: [], allowed_mentions: NO_MENTIONS };
+}
+
+// Buttons carry short custom ids routed by a global handler, so they work after restarts.
+export type ButtonAction = "vote" | "reroll" | "flip";
+
+export function customId(action: ButtonAction, outputId: string): string {
+  return `${action}:${outputId}`;
+}
+
+export function parseCustomId(id: string): { action: ButtonAction; outputId: string } | undefined {
+  const match = /^(vote|reroll|flip):([\w-]{1,64})$/.exec(id);
+  return match ? { action: match[1] as ButtonAction, outputId: match[2]! } : undefined;
+}
+
+export function resultButtons(outputId: string, votes: number, temperature: number): APIActionRowComponent<APIButtonComponent> {
+  return new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder().setCustomId(customId("vote", outputId)).setStyle(ButtonStyle.Primary).setLabel(`Weird! · ${votes}`),
+    new ButtonBuilder().setCustomId(customId("reroll", outputId)).setStyle(ButtonStyle.Secondary).setLabel("Reroll"),
+    new ButtonBuilder().setCustomId(customId("flip", outputId)).setStyle(ButtonStyle.Secondary).setLabel(`Flip to T = ${temperature === 0 ? 0 : -temperature}`),
+  ).toJSON();
+}

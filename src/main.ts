@@ -1,0 +1,17 @@
+// npm start — the bot and one worker side by side, for a one-box setup. Signals are passed
+// on, and if either process dies the other is stopped too, so a supervisor sees the failure.
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const tsx = fileURLToPath(import.meta.resolve("tsx/cli"));
+const children: ChildProcess[] = ["./bot/main.ts", "./worker/main.ts"].map(entry =>
+  spawn(process.execPath, [tsx, here(entry)], { stdio: "inherit" }));
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => children.forEach(child => child.kill(signal)));
+for (const child of children) {
+  child.on("exit", code => {
+    children.filter(other => other !== child && other.exitCode === null).forEach(other => other.kill("SIGTERM"));
+    process.exitCode = code ?? 1;
+  });
+}

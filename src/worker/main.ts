@@ -1,0 +1,37 @@
+// npm run start:worker — one process per GPU: loads the model once, then serves the queue.
+import { config as loadDotenv } from "dotenv";
+import { loadWorkerConfig } from "../config.js";
+import { Engine } from "../engine/engine.js";
+import { Limits } from "../store/limits.js";
+import { OutputStore } from "../store/outputs.js";
+import { workerConnection } from "../store/redis.js";
+import { createRest } from "./reply.js";
+import { createWorker } from "./worker.js";
+
+loadDotenv({ quiet: true });
+const config = loadWorkerConfig();
+const log = (line: string) => console.log(`[worker] ${line}`);
+const engine = await Engine.load(config.engine);
+log(`loaded ${engine.modelName} (negation: ${engine.negation.route})`);
+const connection = workerConnection(config.queue.redisUrl);
+const { shutdown } = createWorker({
+  engine,
+  rest: createRest(config.discord.token, config.discord.apiUrl),
+  connection,
+  prefix: config.queue.prefix,
+  concurrency: config.engine.concurrency ?? 1,
+  settings: config.worker,
+  outputs: new OutputStore(connection, config.queue.prefix),
+  limits: new Limits(connection, config.queue.prefix),
+  log,
+});
+
+async function stop(signal: string) {
+  log(`${signal}: finishing running jobs`);
+  await shutdown();
+  await engine.dispose();
+  connection.disconnect();
+  process.exit(0);
+}
+process.once("SIGINT", () => void stop("SIGINT"));
+process.once("SIGTERM", () => void stop("SIGTERM"));

@@ -1,0 +1,75 @@
+// Where a job's text goes: the deferred interaction reply while its token lives (15 minutes),
+// else a normal message in the channel. All over Discord's REST API, no gateway.
+import { DiscordAPIError, REST, type RawFile } from "@discordjs/rest";
+import { Routes, type APIMessage } from "discord.js";
+import type { MessageBody } from "../discord/format.js";
+import type { WeirdJob } from "../store/queue.js";
+
+/** Discord lets an interaction token edit its reply for 15 minutes; keep a margin. */
+export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
+const TOKEN_MARGIN_MS = 30 * 1000;
+const UNKNOWN_WEBHOOK = 10015;
+const INVALID_WEBHOOK_TOKEN = 50027;
+
+export function createRest(token: string, apiUrl: string): REST {
+  return new REST({ api: apiUrl, retries: 3, timeout: 15_000 }).setToken(token);
+}
+
+/** A 4xx other than rate limiting will not get better by retrying. */
+export function isPermanentDiscordError(error: unknown): error is DiscordAPIError {
+  return error instanceof DiscordAPIError && error.status >= 400 && error.status < 500 && error.status !== 429;
+}
+
+function requestOf(body: MessageBody): { body: Record<string, unknown>; files?: RawFile[] } {
+  const { attachment, ...message } = body;
+  if (!attachment) return { body: { ...message, attachments: [] } };
+  return {
+    body: { ...message, attachments: [{ id: 0, filename: attachment.name }] },
+    files: [{ name: attachment.name, data: Buffer.from(attachment.data, "utf8"), contentType: "text/plain; charset=utf-8" }],
+  };
+}
+
+export class ReplyTarget {
+  /** The channel message used once the interaction token is gone. */
+  private channelMessageId: string | undefined;
+
+  constructor(
+    private readonly rest: REST,
+    private readonly job: WeirdJob,
+    /** Makes a retried job's channel post a no-op on Discord's side (nonce + enforce_nonce). */
+    private readonly nonce: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get usesInteraction(): boolean {
+    return this.channelMessageId === undefined && this.now() - this.job.interactionAt < INTERACTION_TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS;
+  }
+
+  /** Shows this body: edits the reply (or the channel message), posting it first if needed. */
+  async show(body: MessageBody): Promise<APIMessage> {
+    if (this.usesInteraction) {
+      try {
+        const route = Routes.webhookMessage(this.job.applicationId, this.job.interactionToken, "@original");
+        return (await this.rest.patch(route, { ...requestOf(body), auth: false })) as APIMessage;
+      } catch (error) {
+        // The token died early (the reply was deleted, or the clock is off): fall back.
+        if (!(error instanceof DiscordAPIError && (error.code === UNKNOWN_WEBHOOK || error.code === INVALID_WEBHOOK_TOKEN))) throw error;
+        this.job.interactionAt = 0;
+      }
+    }
+    return this.showInChannel(body);
+  }
+
+  private async showInChannel(body: MessageBody): Promise<APIMessage> {
+    const request = requestOf(body);
+    if (this.channelMessageId) {
+      return (await this.rest.patch(Routes.channelMessage(this.job.channelId, this.channelMessageId), request)) as APIMessage;
+    }
+    const message = (await this.rest.post(Routes.channelMessages(this.job.channelId), {
+      ...request,
+      body: { ...request.body, nonce: this.nonce, enforce_nonce: true },
+    })) as APIMessage;
+    this.channelMessageId = message.id;
+    return message;
+  }
+}

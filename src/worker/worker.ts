@@ -1,0 +1,141 @@
+// The BullMQ worker: takes a job, generates it with the engine, streams the text into the
+// reply at most about once a second, posts the final result with its buttons and records it.
+import { UnrecoverableError, Worker, type Job } from "bullmq";
+import type { REST } from "@discordjs/rest";
+import type { Redis } from "ioredis";
+import type { WorkerSettings } from "../config.js";
+import type { Engine, GenerationResult } from "../engine/engine.js";
+import { InvalidRequestError } from "../engine/request.js";
+import { noticeMessage, progressMessage, resultMessage } from "../discord/format.js";
+import type { Limits } from "../store/limits.js";
+import type { OutputStore } from "../store/outputs.js";
+import { parseJob, QUEUE_NAME, type WeirdJob } from "../store/queue.js";
+import { isPermanentDiscordError, ReplyTarget } from "./reply.js";
+
+export interface WorkerDeps {
+  engine: Engine;
+  rest: REST;
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  settings: WorkerSettings;
+  outputs: OutputStore;
+  limits: Limits;
+  log?: (line: string) => void;
+}
+
+/** Edits the reply with the text so far, never more often than the interval, one edit at a time. */
+class StreamingEdits {
+  private text = "";
+  private tokens = 0;
+  private lastEdit = 0;
+  private inFlight: Promise<unknown> | undefined;
+
+  constructor(private readonly reply: ReplyTarget, private readonly job: WeirdJob, private readonly intervalMs: number, private readonly onError: (error: unknown) => void) {}
+
+  add(chunk: string): void {
+    this.text += chunk;
+    this.tokens++;
+    if (this.inFlight || Date.now() - this.lastEdit < this.intervalMs) return;
+    this.lastEdit = Date.now();
+    this.inFlight = this.reply.show(progressMessage(this.job.prompt, this.job.temperature, this.text, this.tokens))
+      .catch(this.onError)
+      .finally(() => { this.inFlight = undefined; });
+  }
+
+  /** Waits for the edit in flight, so it cannot land after the final message. */
+  async settle(): Promise<void> {
+    await this.inFlight;
+  }
+}
+
+async function generate(job: Job, request: WeirdJob, reply: ReplyTarget, deps: WorkerDeps, signal: AbortSignal): Promise<GenerationResult> {
+  const edits = new StreamingEdits(reply, request, deps.settings.editIntervalMs, error => deps.log?.(`job ${job.id}: streaming edit failed: ${(error as Error).message}`));
+  try {
+    const result = await deps.engine.generate(
+      { prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens, seed: request.seed },
+      { signal, onText: chunk => edits.add(chunk) },
+    );
+    if (result.stopReason === "aborted") throw new Error("the worker is shutting down; the job will be retried");
+    return result;
+  } catch (error) {
+    // A request the engine refuses (e.g. over this worker's limits) will never succeed.
+    if (error instanceof InvalidRequestError) throw new UnrecoverableError(error.message);
+    throw error;
+  } finally {
+    await edits.settle();
+  }
+}
+
+export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal): Promise<{ outputId: string }> {
+  let request: WeirdJob;
+  try {
+    request = parseJob(job.data);
+  } catch (error) {
+    throw new UnrecoverableError((error as Error).message);
+  }
+  const outputId = job.id!;
+  if (await deps.outputs.get(outputId)) return { outputId }; // posted before a crash; never post twice
+
+  const reply = new ReplyTarget(deps.rest, request, `bz${outputId}`.slice(0, 25));
+  const result = await generate(job, request, reply, deps, signal);
+  const body = resultMessage({
+    outputId, prompt: request.prompt, temperature: request.temperature, seed: request.seed, model: result.model,
+    text: result.text, tokenCount: result.tokens.length, stopReason: result.stopReason, votes: 0,
+  });
+  let message;
+  try {
+    message = await reply.show(body);
+  } catch (error) {
+    if (isPermanentDiscordError(error)) throw new UnrecoverableError(`Discord refused the result (${error.status} ${error.message})`);
+    throw error;
+  }
+  await deps.outputs.save({
+    id: outputId, guildId: request.guildId, channelId: request.channelId, messageId: message.id, authorId: request.userId,
+    prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens, seed: request.seed,
+    model: result.model, text: result.text, createdAt: Date.now(),
+  });
+  await deps.limits.removePending(request.guildId, outputId);
+  await job.updateProgress({ tokens: result.tokens.length, done: true });
+  return { outputId };
+}
+
+/** Tells the user when a job has failed for good, and frees its place in the server's queue. */
+async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise<void> {
+  deps.log?.(`job ${job.id} failed: ${error.message}`);
+  try {
+    const request = parseJob(job.data);
+    await deps.limits.removePending(request.guildId, job.id!);
+    await new ReplyTarget(deps.rest, request, `bzf${job.id}`.slice(0, 25)).show(noticeMessage(`Sorry, this generation failed: ${error.message}`));
+  } catch (notifyError) {
+    deps.log?.(`job ${job.id}: could not tell the user: ${(notifyError as Error).message}`);
+  }
+}
+
+export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () => Promise<void> } {
+  const abort = new AbortController();
+  const worker = new Worker(QUEUE_NAME, (job: Job) => processJob(job, deps, abort.signal), {
+    connection: deps.connection,
+    prefix: deps.prefix,
+    concurrency: deps.concurrency,
+    lockDuration: deps.settings.lockDurationMs,
+    stalledInterval: deps.settings.stalledIntervalMs,
+    maxStalledCount: 2,
+  });
+  worker.on("failed", (job, error) => {
+    if (!job) return;
+    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (final) void onFinalFailure(job, error, deps);
+    else deps.log?.(`job ${job.id} attempt ${job.attemptsMade} failed, will retry: ${error.message}`);
+  });
+  worker.on("error", error => deps.log?.(`worker: ${error.message}`));
+
+  const shutdown = async () => {
+    // Let running generations finish for up to 30 s, then abort them; their jobs are retried.
+    const closing = worker.close();
+    await Promise.race([closing, new Promise(resolve => setTimeout(resolve, 30_000))]);
+    abort.abort();
+    await closing;
+  };
+  return { worker, shutdown };
+}
