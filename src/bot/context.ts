@@ -9,5 +9,7 @@ export interface BotContext {
   queue: Queue;
   limits: Limits;
   outputs: OutputStore;
+  /** False while the Redis connection is down: handlers then answer at once, within Discord's 3 s. */
+  redisReady: () => boolean;
   log: (line: string) => void;
 }

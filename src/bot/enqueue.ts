@@ -26,6 +26,21 @@ async function answerPrivately(interaction: ChatInputCommandInteraction | Button
   await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
 }
 
+/** Redis must answer well within Discord's 3-second window for the first reply. */
+const REDIS_DEADLINE_MS = 2000;
+
+/** Runs Redis work, failing fast when the connection is down or slow. */
+export async function withRedis<T>(ctx: BotContext, work: () => Promise<T>): Promise<T> {
+  if (!ctx.redisReady()) throw new Error("Redis connection is not ready");
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error("Redis did not answer in time")), REDIS_DEADLINE_MS); });
+  try {
+    return await Promise.race([work(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Checks cooldown and caps; returns a refusal to show the user, or undefined to go ahead. */
 async function refusal(ctx: BotContext, userId: string, guildId: string | null): Promise<string | undefined> {
   const { queue: settings } = ctx.config;
@@ -44,7 +59,7 @@ export async function enqueueGeneration(ctx: BotContext, interaction: ChatInputC
   const guildId = interaction.guildId;
   let refused: string | undefined;
   try {
-    refused = await refusal(ctx, userId, guildId);
+    refused = await withRedis(ctx, () => refusal(ctx, userId, guildId));
   } catch (error) {
     ctx.log(`redis unavailable at command time: ${(error as Error).message}`);
     return answerPrivately(interaction, QUEUE_UNAVAILABLE);

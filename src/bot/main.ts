@@ -14,7 +14,12 @@ const log = (line: string) => console.log(`[bot] ${line}`);
 const redis = producerConnection(config.queue.redisUrl);
 const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.queue.prefix });
 queue.on("error", error => log(`queue: ${error.message}`));
-const client = createBot({ config, queue, limits: new Limits(redis, config.queue.prefix), outputs: new OutputStore(redis, config.queue.prefix), log });
+const client = createBot({
+  config, queue, log,
+  limits: new Limits(redis, config.queue.prefix),
+  outputs: new OutputStore(redis, config.queue.prefix),
+  redisReady: () => redis.status === "ready",
+});
 client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
 
 async function shutdown(signal: string) {

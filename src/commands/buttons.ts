@@ -3,7 +3,7 @@
 import { randomInt } from "node:crypto";
 import { MessageFlags, type ButtonInteraction } from "discord.js";
 import type { BotContext } from "../bot/context.js";
-import { enqueueGeneration, QUEUE_UNAVAILABLE } from "../bot/enqueue.js";
+import { enqueueGeneration, QUEUE_UNAVAILABLE, withRedis } from "../bot/enqueue.js";
 import { NO_MENTIONS, parseCustomId, resultButtons } from "../discord/format.js";
 import { MAX_SEED } from "../engine/request.js";
 
@@ -16,7 +16,7 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
   if (!parsed) return privately(interaction, "This button is from an older version of the bot and no longer works.");
   let output;
   try {
-    output = await ctx.outputs.get(parsed.outputId);
+    output = await withRedis(ctx, () => ctx.outputs.get(parsed.outputId));
   } catch {
     return privately(interaction, QUEUE_UNAVAILABLE);
   }
@@ -25,7 +25,7 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
   if (parsed.action === "vote") {
     let votes;
     try {
-      votes = await ctx.outputs.toggleVote(output.id, interaction.user.id);
+      votes = await withRedis(ctx, () => ctx.outputs.toggleVote(output.id, interaction.user.id));
     } catch {
       return privately(interaction, "Votes are unavailable right now (cannot reach Redis). Please try again in a minute.");
     }

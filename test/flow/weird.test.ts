@@ -1,0 +1,259 @@
+// /weird end to end: real discord.js interactions → real Redis queue → worker with the real
+// engine on stories260K → REST requests recorded by a local fake Discord.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Engine } from "../../src/engine/engine.js";
+import { QUEUE_UNAVAILABLE } from "../../src/bot/enqueue.js";
+import { loadTestEngine } from "../helpers/engine.js";
+import { FakeDiscord, type RecordedRequest } from "../helpers/fakeDiscord.js";
+import { APPLICATION_ID, botConfig, buttonPress, CHANNEL_ID, deleteKeys, slashCommand, slashWeird, startBot, startWorker, testPrefix, type TestBot } from "../helpers/discordBot.js";
+
+let engine: Engine;
+let discord: FakeDiscord;
+let prefix: string;
+let bot: TestBot | undefined;
+let worker: ReturnType<typeof startWorker> | undefined;
+
+beforeAll(async () => { engine = await loadTestEngine(); });
+afterAll(async () => { await engine?.dispose(); });
+beforeEach(async () => {
+  discord = await new FakeDiscord().start();
+  prefix = testPrefix();
+});
+afterEach(async () => {
+  await worker?.close();
+  await bot?.close();
+  worker = bot = undefined;
+  await discord.stop();
+  await deleteKeys(prefix);
+});
+
+const originalOf = (token: string) => new RegExp(`^/webhooks/${APPLICATION_ID}/${token}/messages/@original$`);
+const callbackOf = (raw: { id: string; token: string }) => new RegExp(`^/interactions/${raw.id}/${raw.token}/callback$`);
+const isFinal = (r: RecordedRequest) => Array.isArray(r.body?.components) && (r.body!.components as unknown[]).length > 0;
+const finalFor = (token: string) => discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r));
+const buttonIds = (r: RecordedRequest) => ((r.body!.components as Array<{ components: Array<{ custom_id: string; label: string }> }>)[0]!.components);
+
+describe("/weird", () => {
+  it("defers, queues, streams edits and ends with the result and its buttons", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    worker = startWorker(engine, discord.url, prefix);
+    const raw = slashWeird({ prompt: "Once upon a time", temp: -0.001, maxTokens: 300, seed: 42 });
+    bot.inject(raw);
+
+    const final = await finalFor(raw.token);
+    const callbacks = discord.find("POST", callbackOf(raw));
+    expect(callbacks.map(c => c.body?.type)).toEqual([5]); // deferred channel message
+    const edits = discord.find("PATCH", originalOf(raw.token));
+    expect(edits[0]!.body?.content).toMatch(/^Queued at \*\*T = -0.001 · β = -1000\*\* \(seed 42\): next in the queue\.$/);
+    const progress = edits.filter(e => String(e.body?.content).includes("generating…"));
+    expect(progress.length).toBeGreaterThan(0);
+    expect(edits.indexOf(final)).toBe(edits.length - 1);
+
+    expect(final.body?.content).toContain("**T = -0.001 · β = -1000** · 300 tokens (max tokens) · stories260K.gguf · seed 42");
+    expect(final.body?.content).toContain("> Once upon a time");
+    expect(final.body?.content).toContain("|".repeat(300));
+    const [vote, reroll, flip] = buttonIds(final);
+    expect(vote).toMatchObject({ label: "Weird! · 0" });
+    expect(vote!.custom_id).toMatch(/^vote:[\w-]+$/);
+    expect(reroll!.custom_id).toMatch(/^reroll:/);
+    expect(flip).toMatchObject({ label: "Flip to T = 0.001" });
+    for (const edit of edits) expect(edit.body?.allowed_mentions).toEqual({ parse: [] });
+
+    const outputId = vote!.custom_id.slice("vote:".length);
+    const record = await bot.ctx.outputs.get(outputId);
+    expect(record).toMatchObject({ prompt: "Once upon a time", temperature: -0.001, seed: 42, model: "stories260K.gguf", channelId: CHANNEL_ID, text: "|".repeat(300) });
+    expect(await bot.ctx.limits.pendingCount(raw.guild_id)).toBe(0);
+  });
+
+  it("tells each user their place in the queue", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    const raws = ["1", "2", "3"].map(n => slashWeird({ prompt: "Hi", userId: `80000000000000001${n}` }));
+    for (const raw of raws) {
+      bot.inject(raw);
+      await discord.waitFor(r => r.method === "PATCH" && originalOf(raw.token).test(r.path));
+    }
+    const places = raws.map(raw => String(discord.find("PATCH", originalOf(raw.token))[0]!.body?.content).replace(/^.*: /, ""));
+    expect(places).toEqual(["next in the queue.", "#2 in the queue.", "#3 in the queue."]);
+  });
+
+  it("enforces the per-user cooldown privately, and the server and global caps", async () => {
+    bot = await startBot(botConfig(discord.url, prefix, { cooldownMs: 60_000, maxPerGuild: 2, maxTotal: 3 }));
+    const first = slashWeird({ prompt: "a", userId: "800000000000000021" });
+    const again = slashWeird({ prompt: "b", userId: "800000000000000021" });
+    bot.inject(first);
+    await discord.waitFor(r => originalOf(first.token).test(r.path));
+    bot.inject(again);
+    const refusal = await discord.waitFor(r => callbackOf(again).test(r.path));
+    expect(refusal.body).toMatchObject({ type: 4, data: { flags: 64, allowed_mentions: { parse: [] } } });
+    expect((refusal.body!.data as { content: string }).content).toMatch(/^Easy there: you can ask again in (59|60) s\.$/);
+
+    const second = slashWeird({ prompt: "c", userId: "800000000000000022" });
+    bot.inject(second);
+    await discord.waitFor(r => originalOf(second.token).test(r.path));
+    const third = slashWeird({ prompt: "d", userId: "800000000000000023" });
+    bot.inject(third);
+    const full = await discord.waitFor(r => callbackOf(third).test(r.path));
+    expect((full.body!.data as { content: string }).content).toBe("This server's queue is full (2 of 2 generations waiting or running). Please try again in a minute.");
+    // Refused users are not put on cooldown: they may try again as soon as there is room.
+    expect(await bot.redis.exists(`${prefix}:cooldown:800000000000000023`)).toBe(0);
+  });
+
+  it("answers invalid options privately and queues nothing", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    const raw = slashWeird({ prompt: "   ", temp: -1 });
+    bot.inject(raw);
+    const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
+    expect(reply.body).toMatchObject({ type: 4, data: { content: "The prompt is empty.", flags: 64 } });
+    expect(await bot.ctx.queue.getWaitingCount()).toBe(0);
+  });
+
+  it("never lets a prompt full of mentions ping anyone", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    worker = startWorker(engine, discord.url, prefix);
+    const raw = slashWeird({ prompt: "@everyone @here <@123456789012345678> <@&223456789012345678> hi", maxTokens: 8 });
+    bot.inject(raw);
+    const final = await finalFor(raw.token);
+    for (const request of discord.requests.filter(r => r.body && r.method !== "POST")) expect(request.body?.allowed_mentions).toEqual({ parse: [] });
+    expect(final.body?.content).toContain("> @\u200beveryone @\u200bhere <@\u200b123456789012345678> <@\u200b&223456789012345678> hi");
+  });
+
+  it("/weird-help explains negative temperature privately", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    const raw = slashCommand("weird-help");
+    bot.inject(raw);
+    const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
+    expect(reply.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect((reply.body!.data as { content: string }).content).toMatch(/β = 1\/T[\s\S]*least\* likely/);
+  });
+});
+
+describe("buttons", () => {
+  async function firstResult(temp: number) {
+    const raw = slashWeird({ prompt: "Once upon a time", temp, maxTokens: 12, seed: 7 });
+    bot!.inject(raw);
+    const final = await finalFor(raw.token);
+    return buttonIds(final);
+  }
+
+  it("vote toggles the member's vote and shows the count on the label", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    worker = startWorker(engine, discord.url, prefix);
+    const [vote] = await firstResult(-1);
+    const labels: string[] = [];
+    for (const userId of ["800000000000000031", "800000000000000032", "800000000000000031"]) {
+      const press = buttonPress(vote!.custom_id, { userId });
+      bot.inject(press);
+      const update = await discord.waitFor(r => callbackOf(press).test(r.path));
+      expect(update.body?.type).toBe(7); // update the message the button is on
+      labels.push(((update.body!.data as { components: Array<{ components: Array<{ label: string }> }> }).components[0]!.components[0]!).label);
+    }
+    expect(labels).toEqual(["Weird! · 1", "Weird! · 2", "Weird! · 1"]);
+  });
+
+  it("reroll queues the same prompt and T with a new seed; flip queues it at −T; each result is a new message", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    worker = startWorker(engine, discord.url, prefix);
+    const [, reroll, flip] = await firstResult(-1);
+    for (const [button, expected] of [[reroll!, "T = -1 · β = -1"], [flip!, "T = 1 · β = 1"]] as const) {
+      const press = buttonPress(button.custom_id);
+      bot.inject(press);
+      const final = await finalFor(press.token);
+      expect(discord.find("POST", callbackOf(press)).map(c => c.body?.type)).toEqual([5]);
+      expect(final.body?.content).toContain(`**${expected}**`);
+      expect(final.body?.content).toContain("> Once upon a time");
+      expect(final.body?.content).not.toMatch(/seed 7\n/);
+    }
+  });
+
+  it("a button for an output that is not on record answers privately", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    const press = buttonPress("reroll:no-such-output");
+    bot.inject(press);
+    const reply = await discord.waitFor(r => callbackOf(press).test(r.path));
+    expect(reply.body).toMatchObject({ type: 4, data: { content: "That output is no longer on record.", flags: 64 } });
+  });
+});
+
+describe("when things go wrong", () => {
+  it("Redis down at command time: a clear private answer, and the bot keeps running", async () => {
+    bot = await startBot(botConfig(discord.url, prefix, {}, "redis://127.0.0.1:1"), false);
+    const raw = slashWeird({ prompt: "hello" });
+    bot.inject(raw);
+    const reply = await discord.waitFor(r => callbackOf(raw).test(r.path), 5000);
+    expect(reply.body).toMatchObject({ type: 4, data: { content: QUEUE_UNAVAILABLE, flags: 64 } });
+    const help = slashCommand("weird-help");
+    bot.inject(help);
+    await discord.waitFor(r => callbackOf(help).test(r.path), 5000);
+  });
+
+  it("an expired interaction token: the result is posted as a channel message instead", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    const raw = slashWeird({ prompt: "Once upon a time", maxTokens: 40, at: Date.now() - 20 * 60 * 1000 });
+    bot.inject(raw);
+    await discord.waitFor(r => originalOf(raw.token).test(r.path));
+    worker = startWorker(engine, discord.url, prefix, { editIntervalMs: 5 });
+    const final = await discord.waitFor(r => /^\/channels\/\d+\/messages(\/\d+)?$/.test(r.path) && isFinal(r));
+    const posts = discord.find("POST", new RegExp(`^/channels/${CHANNEL_ID}/messages$`));
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.body).toMatchObject({ enforce_nonce: true, allowed_mentions: { parse: [] } });
+    expect(final.body?.content).toContain("|".repeat(40));
+    expect(discord.find("PATCH", originalOf(raw.token))).toHaveLength(1); // only the bot's "queued" edit
+  });
+
+  it("retries Discord 429 (honouring retry-after) and 5xx, then delivers", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    worker = startWorker(engine, discord.url, prefix, { editIntervalMs: 60_000 });
+    const raw = slashWeird({ prompt: "Once", maxTokens: 5 });
+    const finalEdit = (r: RecordedRequest) => r.method === "PATCH" && originalOf(raw.token).test(r.path) && isFinal(r);
+    discord.failures.push(
+      { match: finalEdit, status: 429, body: { message: "You are being rate limited.", retry_after: 0.3, global: false }, headers: { "retry-after": "0.3" }, times: 1 },
+      { match: finalEdit, status: 502, times: 1 },
+    );
+    bot.inject(raw);
+    const started = Date.now();
+    await discord.waitFor(r => finalEdit(r) && discord.find("PATCH", originalOf(raw.token)).filter(isFinal).length === 3);
+    const attempts = discord.find("PATCH", originalOf(raw.token)).filter(isFinal);
+    expect(attempts).toHaveLength(3);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("a malformed job fails with a clear reason and the worker keeps serving", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    worker = startWorker(engine, discord.url, prefix);
+    const bad = await bot.ctx.queue.add("weird", { prompt: 42 }, { attempts: 3 });
+    const raw = slashWeird({ prompt: "Once upon a time", maxTokens: 4 });
+    bot.inject(raw);
+    await finalFor(raw.token);
+    const failed = await bot.ctx.queue.getJob(bad.id!);
+    expect(await failed!.getState()).toBe("failed");
+    expect(failed!.failedReason).toBe("Malformed job: applicationId must be a string");
+    expect(failed!.attemptsMade).toBe(1); // not retried: it can never succeed
+  });
+});
+
+describe("a worker killed mid-job", () => {
+  it("the job is picked up again and the user gets exactly one final result", async () => {
+    const { spawn } = await import("node:child_process");
+    const { join, resolve } = await import("node:path");
+    bot = await startBot(botConfig(discord.url, prefix));
+    const raw = slashWeird({ prompt: "Once upon a time", temp: -1, maxTokens: 50, seed: 5 });
+    // Hold the first streaming edit, so the doomed worker is certainly mid-job when killed.
+    discord.failures.push({ match: r => r.method === "PATCH" && String(r.body?.content).includes("generating…"), status: 200, delayMs: 60_000, times: 1 });
+    const root = resolve(import.meta.dirname, "../..");
+    const doomed = spawn(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "test/helpers/workerProcess.ts")], {
+      env: { ...process.env, BZ_API_URL: discord.url, BZ_PREFIX: prefix, BZ_LOCK_MS: "1500" }, stdio: ["ignore", "pipe", "inherit"],
+    });
+    await new Promise(resolve => doomed.stdout!.once("data", resolve));
+    bot.inject(raw);
+    await discord.waitFor(r => String(r.body?.content).includes("generating…"));
+    doomed.kill("SIGKILL");
+    await new Promise(resolve => doomed.once("exit", resolve));
+
+    worker = startWorker(engine, discord.url, prefix, { stalledIntervalMs: 500 });
+    const final = await finalFor(raw.token);
+    await new Promise(resolve => setTimeout(resolve, 1500)); // time for any duplicate to show up
+    expect(discord.find("PATCH", originalOf(raw.token)).filter(isFinal)).toEqual([final]);
+    expect(final.body?.content).toContain("seed 5");
+  }, 60_000);
+});

@@ -1,0 +1,134 @@
+// A local HTTP server speaking the parts of Discord's REST API that belowzero uses, and
+// recording every request, so tests can assert what the bot and worker sent.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** The JSON body (payload_json for multipart requests). */
+  body: Record<string, unknown> | undefined;
+  /** Names and contents of uploaded files. */
+  files: Array<{ name: string; data: string }>;
+  at: number;
+}
+
+export interface Failure {
+  match: (request: RecordedRequest) => boolean;
+  status: number;
+  body?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  /** Hold the response this long before answering (to catch a worker mid-request). */
+  delayMs?: number;
+  times: number;
+}
+
+interface StoredMessage { id: string; channel_id: string; content: string; components: unknown[] }
+
+function parseMultipart(raw: Buffer, contentType: string): Pick<RecordedRequest, "body" | "files"> {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
+  const marker = `--${boundary?.[1] ?? boundary?.[2]}`;
+  let body: Record<string, unknown> | undefined;
+  const files: RecordedRequest["files"] = [];
+  for (const part of raw.toString("utf8").split(marker)) {
+    const [head, ...rest] = part.split("\r\n\r\n");
+    if (!head || rest.length === 0) continue;
+    const content = rest.join("\r\n\r\n").replace(/\r\n$/, "");
+    const name = /name="([^"]+)"/.exec(head)?.[1];
+    const filename = /filename="([^"]+)"/.exec(head)?.[1];
+    if (name === "payload_json") body = JSON.parse(content);
+    else if (filename) files.push({ name: filename, data: content });
+  }
+  return { body, files };
+}
+
+export class FakeDiscord {
+  readonly requests: RecordedRequest[] = [];
+  readonly failures: Failure[] = [];
+  /** Interaction tokens Discord no longer accepts (as after 15 minutes). */
+  readonly expiredTokens = new Set<string>();
+  private readonly messages = new Map<string, StoredMessage>();
+  private readonly nonces = new Map<string, StoredMessage>();
+  private nextId = 1n;
+  private server: Server | undefined;
+  url = "";
+
+  async start(): Promise<this> {
+    this.server = createServer((request, response) => void this.handle(request, response));
+    await new Promise<void>(resolve => this.server!.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise(resolve => this.server?.close(resolve));
+  }
+
+  /** Requests whose path matches, in order. */
+  find(method: string, path: RegExp): RecordedRequest[] {
+    return this.requests.filter(r => r.method === method && path.test(r.path));
+  }
+
+  /** Resolves once a matching request has been recorded. */
+  async waitFor(predicate: (request: RecordedRequest) => boolean, timeoutMs = 20_000): Promise<RecordedRequest> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.requests.find(predicate);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`No matching request within ${timeoutMs} ms; got:\n${this.requests.map(r => `${r.method} ${r.path}`).join("\n")}`);
+      await new Promise(resolve => setTimeout(resolve, 20));
+    }
+  }
+
+  private message(channelId: string, body: Record<string, unknown> | undefined, id = String(this.nextId++)): StoredMessage {
+    const stored = { id, channel_id: channelId, content: String(body?.content ?? ""), components: (body?.components as unknown[]) ?? [] };
+    this.messages.set(id, stored);
+    return stored;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    const contentType = request.headers["content-type"] ?? "";
+    const parsed = contentType.startsWith("multipart/") ? parseMultipart(raw, contentType)
+      : { body: raw.length > 0 ? JSON.parse(raw.toString("utf8")) : undefined, files: [] };
+    const recorded: RecordedRequest = { method: request.method!, path: decodeURIComponent(new URL(request.url!, "http://x").pathname).replace(/^\/api\/v\d+/, ""), ...parsed, at: Date.now() };
+    this.requests.push(recorded);
+
+    const send = (status: number, json?: unknown, headers: Record<string, string> = {}) => {
+      response.writeHead(status, { ...(json !== undefined && { "content-type": "application/json" }), ...headers });
+      response.end(json === undefined ? undefined : JSON.stringify(json));
+    };
+    const failure = this.failures.find(f => f.times > 0 && f.match(recorded));
+    if (failure) {
+      failure.times--;
+      if (failure.delayMs) await new Promise(resolve => setTimeout(resolve, failure.delayMs).unref());
+      if (failure.status < 300) return this.answer(recorded, send);
+      return send(failure.status, failure.body ?? { message: "failure injected by the test", code: 0 }, failure.headers);
+    }
+    this.answer(recorded, send);
+  }
+
+  private answer(request: RecordedRequest, send: (status: number, json?: unknown, headers?: Record<string, string>) => void): void {
+    const { method, path, body } = request;
+    let match: RegExpExecArray | null;
+    if (method === "POST" && /^\/interactions\/\d+\/[^/]+\/callback$/.test(path)) return send(204);
+    if ((match = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path))) {
+      if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
+      if (method === "PATCH") return send(200, this.message("0", body, `original-${match[2]}`));
+      return send(200, this.messages.get(`original-${match[2]}`) ?? {});
+    }
+    if (method === "POST" && (match = /^\/channels\/(\d+)\/messages$/.exec(path))) {
+      const nonce = body?.enforce_nonce ? String(body.nonce) : undefined;
+      if (nonce && this.nonces.has(nonce)) return send(200, this.nonces.get(nonce));
+      const created = this.message(match[1]!, body);
+      if (nonce) this.nonces.set(nonce, created);
+      return send(200, created);
+    }
+    if (method === "PATCH" && (match = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) return send(200, this.message(match[1]!, body, match[2]));
+    if (method === "PUT" && /^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) return send(200, body);
+    send(404, { message: "Unknown route in the fake Discord", code: 0 });
+  }
+}
