@@ -16,7 +16,6 @@ import { QUEUE_NAME } from "../../src/store/queue.js";
 import { producerConnection, workerConnection } from "../../src/store/redis.js";
 import { createRest } from "../../src/worker/reply.js";
 import { createWorker } from "../../src/worker/worker.js";
-import type { FakeDiscord } from "./fakeDiscord.js";
 
 export const APPLICATION_ID = "900000000000000001";
 export const GUILD_ID = "900000000000000002";
