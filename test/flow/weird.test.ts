@@ -186,6 +186,35 @@ describe("when things go wrong", () => {
     await discord.waitFor(r => callbackOf(help).test(r.path), 5000);
   });
 
+  it("Redis going away and coming back: refused while down, queued again once it returns", async () => {
+    const { spawn } = await import("node:child_process");
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const startRedis = () => spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    const waitUntil = async (condition: () => boolean) => {
+      for (let i = 0; i < 200 && !condition(); i++) await new Promise(resolve => setTimeout(resolve, 50));
+      expect(condition()).toBe(true);
+    };
+    let redis = startRedis();
+    try {
+      bot = await startBot(botConfig(discord.url, prefix, {}, `redis://127.0.0.1:${port}`));
+      redis.kill("SIGKILL");
+      await waitUntil(() => !bot!.ctx.redisReady());
+      const whileDown = slashWeird({ prompt: "hello" });
+      bot.inject(whileDown);
+      const refused = await discord.waitFor(r => callbackOf(whileDown).test(r.path), 5000);
+      expect(refused.body).toMatchObject({ type: 4, data: { content: QUEUE_UNAVAILABLE } });
+
+      redis = startRedis();
+      await waitUntil(() => bot!.ctx.redisReady());
+      const afterwards = slashWeird({ prompt: "hello again" });
+      bot.inject(afterwards);
+      const queued = await discord.waitFor(r => originalOf(afterwards.token).test(r.path), 5000);
+      expect(queued.body?.content).toMatch(/^Queued at/);
+    } finally {
+      redis.kill("SIGKILL");
+    }
+  });
+
   it("an expired interaction token: the result is posted as a channel message instead", async () => {
     bot = await startBot(botConfig(discord.url, prefix));
     const raw = slashWeird({ prompt: "Once upon a time", maxTokens: 40, at: Date.now() - 20 * 60 * 1000 });
@@ -256,4 +285,23 @@ describe("a worker killed mid-job", () => {
     expect(discord.find("PATCH", originalOf(raw.token)).filter(isFinal)).toEqual([final]);
     expect(final.body?.content).toContain("seed 5");
   }, 60_000);
+});
+
+describe("long output", () => {
+  it("is cut to fit the message and attached in full as a text file", async () => {
+    const roomy = await loadTestEngine({ contextSize: 2048, limits: { maxTokensCap: 2000 } });
+    const config = botConfig(discord.url, prefix);
+    bot = await startBot({ ...config, limits: { ...config.limits, maxTokensCap: 2000 } });
+    worker = startWorker(roomy, discord.url, prefix);
+    // "|" is one character per token; 2000 of them cannot fit next to the header.
+    const raw = slashWeird({ prompt: "Once upon a time", temp: -0.001, maxTokens: 2000 });
+    bot.inject(raw);
+    const final = await finalFor(raw.token);
+    await worker.close();
+    worker = undefined;
+    await roomy.dispose();
+    expect(String(final.body?.content).length).toBeLessThanOrEqual(2000);
+    expect(final.body?.attachments).toEqual([{ id: 0, filename: expect.stringMatching(/^belowzero-.+\.txt$/) }]);
+    expect(final.files).toEqual([{ name: expect.stringMatching(/^belowzero-.+\.txt$/), data: "|".repeat(2000) }]);
+  });
 });
