@@ -8,28 +8,35 @@ import { QUEUE_NAME } from "../store/queue.js";
 import { producerConnection } from "../store/redis.js";
 import { createBot } from "./bot.js";
 
-loadDotenv({ quiet: true });
-const config = loadBotConfig();
 const log = (line: string) => console.log(`[bot] ${line}`);
-const redis = producerConnection(config.queue.redisUrl);
-const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.queue.prefix });
-queue.on("error", error => log(`queue: ${error.message}`));
-const client = createBot({
-  config, queue, log,
-  limits: new Limits(redis, config.queue.prefix),
-  outputs: new OutputStore(redis, config.queue.prefix),
-  redisReady: () => redis.status === "ready",
-});
-client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
 
-async function shutdown(signal: string) {
-  log(`${signal}: shutting down`);
-  await client.destroy();
-  await queue.close().catch(() => undefined);
-  redis.disconnect();
-  process.exit(0);
+async function main(): Promise<void> {
+  loadDotenv({ quiet: true });
+  const config = loadBotConfig();
+  const redis = producerConnection(config.queue.redisUrl);
+  const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.queue.prefix });
+  queue.on("error", error => log(`queue: ${error.message}`));
+  const client = createBot({
+    config, queue, log,
+    limits: new Limits(redis, config.queue.prefix),
+    outputs: new OutputStore(redis, config.queue.prefix),
+    redisReady: () => redis.status === "ready",
+  });
+  client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
+
+  const shutdown = async (signal: string) => {
+    log(`${signal}: shutting down`);
+    await client.destroy();
+    await queue.close().catch(() => undefined);
+    redis.disconnect();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  await client.login(config.discord.token);
 }
-process.once("SIGINT", () => void shutdown("SIGINT"));
-process.once("SIGTERM", () => void shutdown("SIGTERM"));
 
-await client.login(config.discord.token);
+main().catch((error: Error) => {
+  console.error(`[bot] ${error.message}`);
+  process.exit(1);
+});

@@ -8,30 +8,38 @@ import { workerConnection } from "../store/redis.js";
 import { createRest } from "./reply.js";
 import { createWorker } from "./worker.js";
 
-loadDotenv({ quiet: true });
-const config = loadWorkerConfig();
 const log = (line: string) => console.log(`[worker] ${line}`);
-const engine = await Engine.load(config.engine);
-log(`loaded ${engine.modelName} (negation: ${engine.negation.route})`);
-const connection = workerConnection(config.queue.redisUrl);
-const { shutdown } = createWorker({
-  engine,
-  rest: createRest(config.discord.token, config.discord.apiUrl),
-  connection,
-  prefix: config.queue.prefix,
-  concurrency: config.engine.concurrency ?? 1,
-  settings: config.worker,
-  outputs: new OutputStore(connection, config.queue.prefix),
-  limits: new Limits(connection, config.queue.prefix),
-  log,
-});
 
-async function stop(signal: string) {
-  log(`${signal}: finishing running jobs`);
-  await shutdown();
-  await engine.dispose();
-  connection.disconnect();
-  process.exit(0);
+async function main(): Promise<void> {
+  loadDotenv({ quiet: true });
+  const config = loadWorkerConfig();
+  const engine = await Engine.load(config.engine);
+  log(`loaded ${engine.modelName} (negation: ${engine.negation.route})`);
+  const connection = workerConnection(config.queue.redisUrl);
+  const { shutdown } = createWorker({
+    engine,
+    rest: createRest(config.discord.token, config.discord.apiUrl),
+    connection,
+    prefix: config.queue.prefix,
+    concurrency: config.engine.concurrency ?? 1,
+    settings: config.worker,
+    outputs: new OutputStore(connection, config.queue.prefix),
+    limits: new Limits(connection, config.queue.prefix),
+    log,
+  });
+
+  const stop = async (signal: string) => {
+    log(`${signal}: finishing running jobs`);
+    await shutdown();
+    await engine.dispose();
+    connection.disconnect();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
 }
-process.once("SIGINT", () => void stop("SIGINT"));
-process.once("SIGTERM", () => void stop("SIGTERM"));
+
+main().catch((error: Error) => {
+  console.error(`[worker] ${error.message}`);
+  process.exit(1);
+});

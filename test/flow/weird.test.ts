@@ -107,6 +107,15 @@ describe("/weird", () => {
     expect(await bot.ctx.queue.getWaitingCount()).toBe(0);
   });
 
+  it("checks the member's permission in the handler, not only in the command's defaults", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    const raw = slashWeird({ prompt: "hi", permissions: "0" });
+    bot.inject(raw);
+    const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
+    expect(reply.body).toMatchObject({ type: 4, data: { content: "You can't post messages in this channel, so /weird can't either.", flags: 64 } });
+    expect(await bot.ctx.queue.getWaitingCount()).toBe(0);
+  });
+
   it("never lets a prompt full of mentions ping anyone", async () => {
     bot = await startBot(botConfig(discord.url, prefix));
     worker = startWorker(engine, discord.url, prefix);
