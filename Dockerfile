@@ -1,12 +1,14 @@
 # One image for the bot and the worker. For an NVIDIA GPU, build the CUDA backend of
 # node-llama-cpp for your architecture at image build time (the prebuilt one lacks Hopper):
-#   docker build --build-arg CUDA_ARCHITECTURES=90 -f Dockerfile.cuda .
+#   RUN NODE_LLAMA_CPP_CMAKE_OPTION_CMAKE_CUDA_ARCHITECTURES=90 npx --no node-llama-cpp source build --gpu cuda
+# (in an image with the CUDA toolkit), and run the worker with the same NODE_LLAMA_CPP_CMAKE_OPTION_* env.
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm install --no-save tsx@4.23.15
+RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 USER node
-CMD ["npx", "tsx", "src/bot/main.ts"]
+# node itself is PID 1 (no npx in between), so SIGTERM reaches the graceful shutdown.
+CMD ["node", "--import", "tsx", "src/bot/main.ts"]

@@ -4,9 +4,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-const tsx = fileURLToPath(import.meta.resolve("tsx/cli"));
 const children: ChildProcess[] = ["./bot/main.ts", "./worker/main.ts"].map(entry =>
-  spawn(process.execPath, [tsx, here(entry)], { stdio: "inherit" }));
+  spawn(process.execPath, ["--import", "tsx", here(entry)], { stdio: "inherit" }));
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => children.forEach(child => child.kill(signal)));
 for (const child of children) {
