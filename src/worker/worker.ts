@@ -31,13 +31,20 @@ class StreamingEdits {
   private lastEdit = 0;
   private inFlight: Promise<unknown> | undefined;
 
-  constructor(private readonly reply: ReplyTarget, private readonly job: WeirdJob, private readonly intervalMs: number, private readonly onError: (error: unknown) => void) {}
+  constructor(
+    private readonly reply: ReplyTarget,
+    private readonly job: WeirdJob,
+    private readonly intervalMs: number,
+    private readonly onEdit: (tokens: number) => void,
+    private readonly onError: (error: unknown) => void,
+  ) {}
 
   add(chunk: string): void {
     this.text += chunk;
     this.tokens++;
     if (this.inFlight || Date.now() - this.lastEdit < this.intervalMs) return;
     this.lastEdit = Date.now();
+    this.onEdit(this.tokens);
     this.inFlight = this.reply.show(progressMessage(this.job.prompt, this.job.temperature, this.text, this.tokens))
       .catch(this.onError)
       .finally(() => { this.inFlight = undefined; });
@@ -50,7 +57,9 @@ class StreamingEdits {
 }
 
 async function generate(job: Job, request: WeirdJob, reply: ReplyTarget, deps: WorkerDeps, signal: AbortSignal): Promise<GenerationResult> {
-  const edits = new StreamingEdits(reply, request, deps.settings.editIntervalMs, error => deps.log?.(`job ${job.id}: streaming edit failed: ${(error as Error).message}`));
+  const edits = new StreamingEdits(reply, request, deps.settings.editIntervalMs,
+    tokens => void job.updateProgress({ tokens, of: request.maxTokens }).catch(() => undefined),
+    error => deps.log?.(`job ${job.id}: streaming edit failed: ${(error as Error).message}`));
   try {
     const result = await deps.engine.generate(
       { prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens, seed: request.seed },
@@ -96,7 +105,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     model: result.model, text: result.text, createdAt: Date.now(),
   });
   await deps.limits.removePending(request.guildId, outputId);
-  await job.updateProgress({ tokens: result.tokens.length, done: true });
+  await job.updateProgress({ tokens: result.tokens.length, of: request.maxTokens, done: true });
   return { outputId };
 }
 

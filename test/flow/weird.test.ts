@@ -63,6 +63,8 @@ describe("/weird", () => {
     const record = await bot.ctx.outputs.get(outputId);
     expect(record).toMatchObject({ prompt: "Once upon a time", temperature: -0.001, seed: 42, model: "stories260K.gguf", channelId: CHANNEL_ID, text: "|".repeat(300) });
     expect(await bot.ctx.limits.pendingCount(raw.guild_id)).toBe(0);
+    const [job] = await bot.ctx.queue.getJobs(["completed"]);
+    expect(job!.progress).toEqual({ tokens: 300, of: 300, done: true });
   });
 
   it("tells each user their place in the queue", async () => {
@@ -94,6 +96,12 @@ describe("/weird", () => {
     bot.inject(third);
     const full = await discord.waitFor(r => callbackOf(third).test(r.path));
     expect((full.body!.data as { content: string }).content).toBe("This server's queue is full (2 of 2 generations waiting or running). Please try again in a minute.");
+    // The global cap counts every server's jobs.
+    bot.ctx.config.queue.maxTotal = 2;
+    const elsewhere = { ...slashWeird({ prompt: "e", userId: "800000000000000024" }), guild_id: "900000000000000009" };
+    bot.inject(elsewhere);
+    const globalFull = await discord.waitFor(r => callbackOf(elsewhere).test(r.path));
+    expect((globalFull.body!.data as { content: string }).content).toBe("The queue is full (2 generations waiting or running). Please try again in a minute.");
     // Refused users are not put on cooldown: they may try again as soon as there is room.
     expect(await bot.redis.exists(`${prefix}:cooldown:800000000000000023`)).toBe(0);
   });
@@ -260,6 +268,24 @@ describe("when things go wrong", () => {
     expect(attempts).toHaveLength(3);
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(250);
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("a permanent Discord error fails the job once, with a log line, and the worker keeps serving", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    worker = startWorker(engine, discord.url, prefix, { editIntervalMs: 60_000 });
+    const doomed = slashWeird({ prompt: "Once", maxTokens: 3 });
+    discord.failures.push({ match: r => r.path.includes(doomed.token) && isFinal(r), status: 403, body: { message: "Missing Access", code: 50001 }, times: 10 });
+    bot.inject(doomed);
+    await discord.waitFor(r => r.path.includes(doomed.token) && isFinal(r));
+    const fine = slashWeird({ prompt: "Once", maxTokens: 3 });
+    bot.inject(fine);
+    await finalFor(fine.token);
+    const [failed] = await bot.ctx.queue.getJobs(["failed"]);
+    expect(failed!.failedReason).toBe("Discord refused the result (403 Missing Access)");
+    expect(failed!.attemptsMade).toBe(1);
+    expect(discord.find("PATCH", originalOf(doomed.token)).filter(isFinal)).toHaveLength(1);
+    expect(worker.logs.some(line => line.includes("failed: Discord refused the result (403 Missing Access)"))).toBe(true);
+    expect(worker.logs.join("\n")).not.toContain(doomed.token); // tokens never reach the logs
   });
 
   it("a malformed job fails with a clear reason and the worker keeps serving", async () => {
