@@ -9,6 +9,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+# The worker writes its negation files here (the models are mounted read-only).
+RUN mkdir -p /cache && chown node:node /cache
 USER node
 # node itself is PID 1 (no npx in between), so SIGTERM reaches the graceful shutdown.
 CMD ["node", "--import", "tsx", "src/bot/main.ts"]

@@ -3,7 +3,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { EngineOptions, GpuSetting } from "./engine/engine.js";
-import { DEFAULT_LIMITS, type RequestLimits } from "./engine/request.js";
+import { checkMaxTokens, checkTemperature, DEFAULT_LIMITS, type RequestLimits } from "./engine/request.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -175,6 +175,17 @@ export function loadBotConfig(env: Env = process.env): BotConfig {
     },
     limits: { ...DEFAULT_LIMITS, ...engine.limits },
   };
+  // The defaults must pass the same checks as what users type, or every /weird would fail.
+  for (const [name, check] of [
+    ["DEFAULT_TEMPERATURE", () => checkTemperature(config.defaults.temperature, config.limits)],
+    ["DEFAULT_MAX_TOKENS", () => checkMaxTokens(config.defaults.maxTokens, config.limits)],
+  ] as const) {
+    try {
+      check();
+    } catch (error) {
+      reader.problems.push(`${name}: ${(error as Error).message}`);
+    }
+  }
   reader.check();
   return config;
 }

@@ -7,10 +7,17 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const children: ChildProcess[] = ["./bot/main.ts", "./worker/main.ts"].map(entry =>
   spawn(process.execPath, ["--import", "tsx", here(entry)], { stdio: "inherit" }));
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => children.forEach(child => child.kill(signal)));
+// Each child is signalled once; a terminal's Ctrl-C reaches them directly as well.
+const signalled = new Set<ChildProcess>();
+const stop = (child: ChildProcess, signal: NodeJS.Signals) => {
+  if (signalled.has(child) || child.exitCode !== null) return;
+  signalled.add(child);
+  child.kill(signal);
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => children.forEach(child => stop(child, signal)));
 for (const child of children) {
   child.on("exit", code => {
-    children.filter(other => other !== child && other.exitCode === null).forEach(other => other.kill("SIGTERM"));
+    children.filter(other => other !== child).forEach(other => stop(other, "SIGTERM"));
     process.exitCode = code ?? 1;
   });
 }

@@ -19,6 +19,11 @@ describe("configuration", () => {
     }
   });
 
+  it("checks the /weird defaults against the request limits", () => {
+    expect(() => loadBotConfig({ DISCORD_TOKEN: "t", DEFAULT_MAX_TOKENS: "1000", DEFAULT_TEMPERATURE: "200" })).toThrow(
+      /DEFAULT_TEMPERATURE: Temperature must be between -100 and 100, got 200\.[\s\S]*DEFAULT_MAX_TOKENS: Max tokens must be a whole number from 1 to 512, got 1000\./);
+  });
+
   it("has sensible defaults for everything but the token", () => {
     const config = loadBotConfig({ DISCORD_TOKEN: "t" });
     expect(config.discord).toEqual({ token: "t", apiUrl: "https://discord.com/api" });

@@ -49,7 +49,7 @@ async function refusal(ctx: BotContext, userId: string, guildId: string | null):
   const counts = await ctx.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   if (total >= settings.maxTotal) return `The queue is full (${total} generations waiting or running). Please try again in a minute.`;
-  const pending = await ctx.limits.pendingCount(guildId);
+  const pending = await ctx.limits.pendingCount(guildId, userId);
   if (pending >= settings.maxPerGuild) return `This server's queue is full (${pending} of ${settings.maxPerGuild} generations waiting or running). Please try again in a minute.`;
   return undefined;
 }
@@ -83,12 +83,12 @@ export async function enqueueGeneration(ctx: BotContext, interaction: ChatInputC
     const position = (await ctx.queue.getWaitingCount()) + 1;
     const place = position === 1 ? "next in the queue" : `#${position} in the queue`;
     await interaction.editReply({ content: `Queued at **${formatTemperature(request.temperature)}** (seed ${request.seed}): ${place}.`, allowedMentions: NO_MENTIONS });
-    await ctx.limits.addPending(guildId, jobId);
+    await ctx.limits.addPending(guildId, userId, jobId);
     await ctx.queue.add("weird", job, { ...JOB_OPTIONS, jobId });
   } catch (error) {
     ctx.log(`enqueue failed: ${(error as Error).message}`);
     await ctx.limits.clearCooldown(userId).catch(() => undefined);
-    await ctx.limits.removePending(guildId, jobId).catch(() => undefined);
+    await ctx.limits.removePending(guildId, userId, jobId).catch(() => undefined);
     await interaction.editReply({ content: QUEUE_UNAVAILABLE, allowedMentions: NO_MENTIONS });
   }
 }

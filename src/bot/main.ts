@@ -24,15 +24,18 @@ async function main(): Promise<void> {
   });
   client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
 
+  let stopping = false;
   const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log(`${signal}: shutting down`);
     await client.destroy();
     await queue.close().catch(() => undefined);
     redis.disconnect();
     process.exit(0);
   };
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
   await client.login(config.discord.token);
 }
 

@@ -6,7 +6,8 @@ import { betaOf } from "../engine/request.js";
 import { visibleText } from "../visibleText.js";
 
 export const MESSAGE_LIMIT = 2000;
-const PROMPT_PREVIEW = 300;
+/** Rendered characters of the prompt shown (after escaping, which can multiply its length). */
+const PROMPT_PREVIEW = 400;
 /** Sent with every message: generated text and prompts must never ping anyone. */
 export const NO_MENTIONS = { parse: [] as never[] };
 
@@ -26,8 +27,9 @@ export function formatTemperature(temperature: number): string {
 
 /** A quoted, escaped, shortened prompt that cannot format or ping. */
 export function quotePrompt(prompt: string): string {
-  const shown = prompt.length > PROMPT_PREVIEW ? `${prompt.slice(0, PROMPT_PREVIEW)}…` : prompt;
-  return "> " + escapeMarkdown(visibleText(shown)).replace(/@/g, "@\u200b").replace(/\n/g, "\n> ");
+  const rendered = escapeMarkdown(visibleText(prompt)).replace(/@/g, "@\u200b").replace(/\n/g, "\n> ");
+  const shown = rendered.length > PROMPT_PREVIEW ? `${rendered.slice(0, PROMPT_PREVIEW).replace(/[\uD800-\uDBFF\\]$/, "")}…` : rendered;
+  return "> " + shown;
 }
 
 /** Text for a code block: visible control characters, and no run of backticks that could close it. */
@@ -43,7 +45,7 @@ function codeBlock(text: string): string {
 function fit(header: string, output: string, note: string): { content: string; truncated: boolean } {
   const whole = `${header}\n${codeBlock(output)}`;
   if (whole.length <= MESSAGE_LIMIT) return { content: whole, truncated: false };
-  const room = MESSAGE_LIMIT - header.length - note.length - 12;
+  const room = Math.max(0, MESSAGE_LIMIT - header.length - note.length - 12);
   const cut = output.slice(0, Math.max(0, room)).replace(/[\uD800-\uDBFF]$/, "");
   return { content: `${header}\n${codeBlock(cut + "…")}\n${note}`, truncated: true };
 }

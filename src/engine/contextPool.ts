@@ -33,9 +33,10 @@ export class ContextPool {
       if (this.live < this.capacity) return this.create(sign);
       const other = this.idle.shift();
       if (other) {
-        // Every idle context has the other sign: swap one for a context of this sign.
-        this.live--;
+        // Every idle context has the other sign: swap one for a context of this sign. The
+        // slot stays counted as live throughout, so a concurrent acquire cannot overshoot.
         await other.context.dispose();
+        this.live--;
         return this.create(sign);
       }
       await this.nextRelease(signal);

@@ -20,22 +20,23 @@ export class Limits {
     await this.redis.del(`${this.prefix}:cooldown:${userId}`);
   }
 
-  private pendingKey(guildId: string | null): string {
-    return `${this.prefix}:pending:${guildId ?? "dm"}`;
+  /** Per server; in direct messages per user, so DM users do not share one bucket. */
+  private pendingKey(guildId: string | null, userId: string): string {
+    return `${this.prefix}:pending:${guildId ?? `dm-${userId}`}`;
   }
 
   /** Jobs of this server that are queued or running. */
-  async pendingCount(guildId: string | null, now = Date.now()): Promise<number> {
-    const key = this.pendingKey(guildId);
+  async pendingCount(guildId: string | null, userId: string, now = Date.now()): Promise<number> {
+    const key = this.pendingKey(guildId, userId);
     await this.redis.zremrangebyscore(key, "-inf", now - PENDING_TTL_MS);
     return this.redis.zcard(key);
   }
 
-  async addPending(guildId: string | null, jobId: string, now = Date.now()): Promise<void> {
-    await this.redis.zadd(this.pendingKey(guildId), now, jobId);
+  async addPending(guildId: string | null, userId: string, jobId: string, now = Date.now()): Promise<void> {
+    await this.redis.zadd(this.pendingKey(guildId, userId), now, jobId);
   }
 
-  async removePending(guildId: string | null, jobId: string): Promise<void> {
-    await this.redis.zrem(this.pendingKey(guildId), jobId);
+  async removePending(guildId: string | null, userId: string, jobId: string): Promise<void> {
+    await this.redis.zrem(this.pendingKey(guildId, userId), jobId);
   }
 }

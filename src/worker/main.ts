@@ -28,15 +28,20 @@ async function main(): Promise<void> {
     log,
   });
 
+  // Repeated signals (Ctrl-C reaches every process of the group, and `npm start` passes it
+  // on too) must not cut the graceful shutdown short.
+  let stopping = false;
   const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log(`${signal}: finishing running jobs`);
     await shutdown();
     await engine.dispose();
     connection.disconnect();
     process.exit(0);
   };
-  process.once("SIGINT", () => void stop("SIGINT"));
-  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
 main().catch((error: Error) => {

@@ -8,8 +8,11 @@ import type { WeirdJob } from "../store/queue.js";
 /** Discord lets an interaction token edit its reply for 15 minutes; keep a margin. */
 export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
 const TOKEN_MARGIN_MS = 30 * 1000;
+const UNKNOWN_MESSAGE = 10008;
 const UNKNOWN_WEBHOOK = 10015;
 const INVALID_WEBHOOK_TOKEN = 50027;
+/** The reply can no longer be edited (deleted, or its token expired early): post in the channel. */
+const REPLY_GONE = new Set([UNKNOWN_MESSAGE, UNKNOWN_WEBHOOK, INVALID_WEBHOOK_TOKEN]);
 
 export function createRest(token: string, apiUrl: string): REST {
   return new REST({ api: apiUrl, retries: 3, timeout: 15_000 }).setToken(token);
@@ -53,7 +56,7 @@ export class ReplyTarget {
         return (await this.rest.patch(route, { ...requestOf(body), auth: false })) as APIMessage;
       } catch (error) {
         // The token died early (the reply was deleted, or the clock is off): fall back.
-        if (!(error instanceof DiscordAPIError && (error.code === UNKNOWN_WEBHOOK || error.code === INVALID_WEBHOOK_TOKEN))) throw error;
+        if (!(error instanceof DiscordAPIError && REPLY_GONE.has(Number(error.code)))) throw error;
         this.job.interactionAt = 0;
       }
     }

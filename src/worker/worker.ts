@@ -1,6 +1,6 @@
 // The BullMQ worker: takes a job, generates it with the engine, streams the text into the
 // reply at most about once a second, posts the final result with its buttons and records it.
-import { UnrecoverableError, Worker, type Job } from "bullmq";
+import { DelayedError, Job, UnrecoverableError, Worker } from "bullmq";
 import type { REST } from "@discordjs/rest";
 import type { Redis } from "ioredis";
 import type { WorkerSettings } from "../config.js";
@@ -84,7 +84,11 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     throw new UnrecoverableError((error as Error).message);
   }
   const outputId = job.id!;
-  if (await deps.outputs.get(outputId)) return { outputId }; // posted before a crash; never post twice
+  if (await deps.outputs.get(outputId)) {
+    // Posted before a crash: never post twice, but free the server's queue slot.
+    await deps.limits.removePending(request.guildId, request.userId, outputId);
+    return { outputId };
+  }
 
   const reply = new ReplyTarget(deps.rest, request, `bz${outputId}`.slice(0, 25));
   const result = await generate(job, request, reply, deps, signal);
@@ -104,7 +108,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens, seed: request.seed,
     model: result.model, text: result.text, createdAt: Date.now(),
   });
-  await deps.limits.removePending(request.guildId, outputId);
+  await deps.limits.removePending(request.guildId, request.userId, outputId);
   await job.updateProgress({ tokens: result.tokens.length, of: request.maxTokens, done: true });
   return { outputId };
 }
@@ -114,7 +118,7 @@ async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise
   deps.log?.(`job ${job.id} failed: ${error.message}`);
   try {
     const request = parseJob(job.data);
-    await deps.limits.removePending(request.guildId, job.id!);
+    await deps.limits.removePending(request.guildId, request.userId, job.id!);
     await new ReplyTarget(deps.rest, request, `bzf${job.id}`.slice(0, 25)).show(noticeMessage(`Sorry, this generation failed: ${error.message}`));
   } catch (notifyError) {
     deps.log?.(`job ${job.id}: could not tell the user: ${(notifyError as Error).message}`);
@@ -123,7 +127,16 @@ async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise
 
 export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () => Promise<void> } {
   const abort = new AbortController();
-  const worker = new Worker(QUEUE_NAME, (job: Job) => processJob(job, deps, abort.signal), {
+  const worker = new Worker(QUEUE_NAME, async (job: Job, token?: string) => {
+    try {
+      return await processJob(job, deps, abort.signal);
+    } catch (error) {
+      // Cut short by shutdown: hand the job back without using up one of its attempts.
+      if (!abort.signal.aborted || !token) throw error;
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
+  }, {
     connection: deps.connection,
     prefix: deps.prefix,
     concurrency: deps.concurrency,
@@ -137,6 +150,11 @@ export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () =
     if (final) void onFinalFailure(job, error, deps);
     else deps.log?.(`job ${job.id} attempt ${job.attemptsMade} failed, will retry: ${error.message}`);
   });
+  // A job that stalled too often is failed inside BullMQ's stalled check, which emits
+  // "stalled" but not "failed": look it up, so its user is told too.
+  worker.on("stalled", jobId => void Job.fromId(worker, jobId).then(async job => {
+    if (job && (await job.getState()) === "failed") await onFinalFailure(job, new Error(job.failedReason || "the job stalled too often"), deps);
+  }).catch(error => deps.log?.(`job ${jobId}: ${(error as Error).message}`)));
   worker.on("error", error => deps.log?.(`worker: ${error.message}`));
 
   const shutdown = async () => {

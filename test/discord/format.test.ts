@@ -22,6 +22,14 @@ describe("result messages", () => {
     expect(resultMessage({ ...view, text: "short" }).attachment).toBeUndefined();
   });
 
+  it("stay within 2000 characters even when escaping makes the prompt many times longer", () => {
+    for (const prompt of ["\u200b".repeat(300), "*".repeat(3000), "\n".repeat(1000)]) {
+      const body = resultMessage({ ...view, prompt, text: "y".repeat(3000) });
+      expect(body.content.length).toBeLessThanOrEqual(MESSAGE_LIMIT);
+      expect(body.content).toContain("y".repeat(100));
+    }
+  });
+
   it("show T and β, and an empty output as an empty block", () => {
     expect(resultMessage({ ...view, temperature: 0, text: "" }).content).toMatch(/^\*\*T = 0 · β = ∞\*\*[\s\S]*```\n \n```$/);
   });

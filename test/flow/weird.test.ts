@@ -62,7 +62,7 @@ describe("/weird", () => {
     const outputId = vote!.custom_id.slice("vote:".length);
     const record = await bot.ctx.outputs.get(outputId);
     expect(record).toMatchObject({ prompt: "Once upon a time", temperature: -0.001, seed: 42, model: "stories260K.gguf", channelId: CHANNEL_ID, text: "|".repeat(300) });
-    expect(await bot.ctx.limits.pendingCount(raw.guild_id)).toBe(0);
+    expect(await bot.ctx.limits.pendingCount(raw.guild_id, raw.member.user.id)).toBe(0);
     const [job] = await bot.ctx.queue.getJobs(["completed"]);
     expect(job!.progress).toEqual({ tokens: 300, of: 300, done: true });
   });
