@@ -41,33 +41,31 @@ export async function withRedis<T>(ctx: BotContext, work: () => Promise<T>): Pro
   }
 }
 
-/** Checks cooldown and caps; returns a refusal to show the user, or undefined to go ahead. */
-async function refusal(ctx: BotContext, userId: string, guildId: string | null): Promise<string | undefined> {
+/** Takes the user's cooldown and a queue slot; returns a refusal to show, or undefined to go ahead. */
+async function reserve(ctx: BotContext, userId: string, guildId: string | null, jobId: string): Promise<string | undefined> {
   const { queue: settings } = ctx.config;
   const wait = await ctx.limits.startCooldown(userId, settings.cooldownMs);
   if (wait > 0) return `Easy there: you can ask again in ${Math.ceil(wait / 1000)} s.`;
-  const counts = await ctx.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
-  const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  if (total >= settings.maxTotal) return `The queue is full (${total} generations waiting or running). Please try again in a minute.`;
-  const pending = await ctx.limits.pendingCount(guildId, userId);
-  if (pending >= settings.maxPerGuild) return `This server's queue is full (${pending} of ${settings.maxPerGuild} generations waiting or running). Please try again in a minute.`;
-  return undefined;
+  const slot = await ctx.limits.reserve(guildId, userId, jobId, settings);
+  if (slot.ok) return undefined;
+  await ctx.limits.clearCooldown(userId); // refused by a cap: they may try again as soon as there is room
+  return slot.full === "everything"
+    ? `The queue is full (${slot.count} generations waiting or running). Please try again in a minute.`
+    : `This server's queue is full (${slot.count} of ${settings.maxPerGuild} generations waiting or running). Please try again in a minute.`;
 }
 
 export async function enqueueGeneration(ctx: BotContext, interaction: ChatInputCommandInteraction | ButtonInteraction, request: GenerationRequest): Promise<void> {
   const userId = interaction.user.id;
   const guildId = interaction.guildId;
+  const jobId = randomUUID();
   let refused: string | undefined;
   try {
-    refused = await withRedis(ctx, () => refusal(ctx, userId, guildId));
+    refused = await withRedis(ctx, () => reserve(ctx, userId, guildId, jobId));
   } catch (error) {
     ctx.log(`redis unavailable at command time: ${(error as Error).message}`);
     return answerPrivately(interaction, QUEUE_UNAVAILABLE);
   }
-  if (refused) {
-    if (!refused.startsWith("Easy")) await ctx.limits.clearCooldown(userId).catch(() => undefined);
-    return answerPrivately(interaction, refused);
-  }
+  if (refused) return answerPrivately(interaction, refused);
 
   await interaction.deferReply();
   const job: WeirdJob = {
@@ -76,19 +74,20 @@ export async function enqueueGeneration(ctx: BotContext, interaction: ChatInputC
     interactionAt: interaction.createdTimestamp,
     guildId, channelId: interaction.channelId!, userId, ...request,
   };
-  const jobId = randomUUID();
+  // The reply says "queued" before the job exists: a fast worker's result must not be
+  // overwritten by a late "queued" edit. If Discord fails here, the worker's edits still come.
+  const position = (await withRedis(ctx, () => ctx.queue.getWaitingCount()).catch(() => 0)) + 1;
+  const place = position === 1 ? "next in the queue" : `#${position} in the queue`;
+  await interaction.editReply({ content: `Queued at **${formatTemperature(request.temperature)}** (seed ${request.seed}): ${place}.`, allowedMentions: NO_MENTIONS })
+    .catch((error: Error) => ctx.log(`could not show the queue position: ${error.message}`));
   try {
-    // The reply says "queued" before the job exists: a fast worker's result must not be
-    // overwritten by a late "queued" edit.
-    const position = (await ctx.queue.getWaitingCount()) + 1;
-    const place = position === 1 ? "next in the queue" : `#${position} in the queue`;
-    await interaction.editReply({ content: `Queued at **${formatTemperature(request.temperature)}** (seed ${request.seed}): ${place}.`, allowedMentions: NO_MENTIONS });
-    await ctx.limits.addPending(guildId, userId, jobId);
     await ctx.queue.add("weird", job, { ...JOB_OPTIONS, jobId });
   } catch (error) {
+    // A timeout can come after Redis took the job: only undo what really did not happen.
+    if (await ctx.queue.getJob(jobId).catch(() => undefined)) return;
     ctx.log(`enqueue failed: ${(error as Error).message}`);
     await ctx.limits.clearCooldown(userId).catch(() => undefined);
-    await ctx.limits.removePending(guildId, userId, jobId).catch(() => undefined);
+    await ctx.limits.release(guildId, userId, jobId).catch(() => undefined);
     await interaction.editReply({ content: QUEUE_UNAVAILABLE, allowedMentions: NO_MENTIONS });
   }
 }

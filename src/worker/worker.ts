@@ -86,7 +86,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
   const outputId = job.id!;
   if (await deps.outputs.get(outputId)) {
     // Posted before a crash: never post twice, but free the server's queue slot.
-    await deps.limits.removePending(request.guildId, request.userId, outputId);
+    await deps.limits.release(request.guildId, request.userId, outputId);
     return { outputId };
   }
 
@@ -108,7 +108,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens, seed: request.seed,
     model: result.model, text: result.text, createdAt: Date.now(),
   });
-  await deps.limits.removePending(request.guildId, request.userId, outputId);
+  await deps.limits.release(request.guildId, request.userId, outputId);
   await job.updateProgress({ tokens: result.tokens.length, of: request.maxTokens, done: true });
   return { outputId };
 }
@@ -118,7 +118,7 @@ async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise
   deps.log?.(`job ${job.id} failed: ${error.message}`);
   try {
     const request = parseJob(job.data);
-    await deps.limits.removePending(request.guildId, request.userId, job.id!);
+    await deps.limits.release(request.guildId, request.userId, job.id!);
     await new ReplyTarget(deps.rest, request, `bzf${job.id}`.slice(0, 25)).show(noticeMessage(`Sorry, this generation failed: ${error.message}`));
   } catch (notifyError) {
     deps.log?.(`job ${job.id}: could not tell the user: ${(notifyError as Error).message}`);

@@ -106,6 +106,18 @@ describe("/weird", () => {
     expect(await bot.redis.exists(`${prefix}:cooldown:800000000000000023`)).toBe(0);
   });
 
+  it("holds the server cap when many requests arrive at once", async () => {
+    bot = await startBot(botConfig(discord.url, prefix, { maxPerGuild: 3 }));
+    const raws = Array.from({ length: 10 }, (_, i) => slashWeird({ prompt: "x", userId: String(800000000000000100n + BigInt(i)) }));
+    raws.forEach(raw => bot!.inject(raw));
+    const answers = await Promise.all(raws.map(raw => discord.waitFor(r => callbackOf(raw).test(r.path))));
+    expect(answers.filter(a => a.body?.type === 5)).toHaveLength(3);
+    expect(answers.filter(a => a.body?.type === 4)).toHaveLength(7);
+    await discord.waitFor(() => discord.requests.filter(r => r.method === "PATCH").length === 3);
+    await new Promise(resolve => setTimeout(resolve, 200));
+    expect(await bot.ctx.queue.getWaitingCount()).toBe(3);
+  });
+
   it("answers invalid options privately and queues nothing", async () => {
     bot = await startBot(botConfig(discord.url, prefix));
     const raw = slashWeird({ prompt: "   ", temp: -1 });
