@@ -37,6 +37,8 @@ async function run(users: number): Promise<string[]> {
       firstEdit.push(first.at - t0);
       final.push((await at(raw.token, (_, isFinal) => isFinal)).at - t0);
     }
+    // The final message goes out just before the job is marked complete.
+    while ((await bot.ctx.queue.getCompletedCount()) < users) await new Promise(resolve => setTimeout(resolve, 20));
     for (const job of await bot.ctx.queue.getJobs(["completed"])) start.push(job.processedOn! - job.timestamp);
     return [
       row(`${users} user(s): interaction → deferred reply`, defer),
