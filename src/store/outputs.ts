@@ -6,6 +6,7 @@ export interface OutputRecord {
   id: string;
   guildId: string | null;
   channelId: string;
+  /** Empty until the result has been delivered. */
   messageId: string;
   authorId: string;
   prompt: string;

@@ -84,7 +84,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     throw new UnrecoverableError((error as Error).message);
   }
   const outputId = job.id!;
-  if (await deps.outputs.get(outputId)) {
+  if ((await deps.outputs.get(outputId))?.messageId) {
     // Posted before a crash: never post twice, but free the server's queue slot.
     await deps.limits.release(request.guildId, request.userId, outputId);
     return { outputId };
@@ -96,6 +96,14 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     outputId, prompt: request.prompt, temperature: request.temperature, seed: request.seed, model: result.model,
     text: result.text, tokenCount: result.tokens.length, stopReason: result.stopReason, votes: 0,
   });
+  // Recorded before it is shown, so its buttons work from the first click; the message id
+  // is filled in once Discord has it, and marks the result as delivered.
+  const record = {
+    id: outputId, guildId: request.guildId, channelId: request.channelId, messageId: "", authorId: request.userId,
+    prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens, seed: request.seed,
+    model: result.model, text: result.text, createdAt: Date.now(),
+  };
+  await deps.outputs.save(record);
   let message;
   try {
     message = await reply.show(body);
@@ -103,11 +111,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     if (isPermanentDiscordError(error)) throw new UnrecoverableError(`Discord refused the result (${error.status} ${error.message})`);
     throw error;
   }
-  await deps.outputs.save({
-    id: outputId, guildId: request.guildId, channelId: request.channelId, messageId: message.id, authorId: request.userId,
-    prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens, seed: request.seed,
-    model: result.model, text: result.text, createdAt: Date.now(),
-  });
+  await deps.outputs.save({ ...record, messageId: message.id });
   await deps.limits.release(request.guildId, request.userId, outputId);
   await job.updateProgress({ tokens: result.tokens.length, of: request.maxTokens, done: true });
   return { outputId };

@@ -59,9 +59,14 @@ describe("/weird", () => {
     expect(flip).toMatchObject({ label: "Flip to T = 0.001" });
     for (const edit of edits) expect(edit.body?.allowed_mentions).toEqual({ parse: [] });
 
+    // The final message goes out just before the job is marked complete.
+    while ((await bot.ctx.queue.getCompletedCount()) === 0) await new Promise(resolve => setTimeout(resolve, 20));
     const outputId = vote!.custom_id.slice("vote:".length);
     const record = await bot.ctx.outputs.get(outputId);
-    expect(record).toMatchObject({ prompt: "Once upon a time", temperature: -0.001, seed: 42, model: "stories260K.gguf", channelId: CHANNEL_ID, text: "|".repeat(300) });
+    expect(record).toMatchObject({
+      prompt: "Once upon a time", temperature: -0.001, seed: 42, model: "stories260K.gguf", channelId: CHANNEL_ID,
+      text: "|".repeat(300), messageId: `original-${raw.token}`,
+    });
     expect(await bot.ctx.limits.pendingCount(raw.guild_id, raw.member.user.id)).toBe(0);
     const [job] = await bot.ctx.queue.getJobs(["completed"]);
     expect(job!.progress).toEqual({ tokens: 300, of: 300, done: true });
