@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
 import { QUEUE_UNAVAILABLE } from "../../src/bot/enqueue.js";
-import { loadTestEngine } from "../helpers/engine.js";
+import { loadTestEngine, temporaryFolder } from "../helpers/engine.js";
 import { FakeDiscord, type RecordedRequest } from "../helpers/fakeDiscord.js";
 import { APPLICATION_ID, botConfig, buttonPress, CHANNEL_ID, deleteKeys, slashCommand, slashWeird, startBot, startWorker, testPrefix, type TestBot } from "../helpers/discordBot.js";
 
@@ -330,7 +330,7 @@ describe("a worker killed mid-job", () => {
     const root = resolve(import.meta.dirname, "../..");
     // node --import tsx keeps it one process: SIGKILL must hit the worker itself, not a wrapper.
     const doomed = spawn(process.execPath, ["--import", "tsx", join(root, "test/helpers/workerProcess.ts")], {
-      env: { ...process.env, BZ_API_URL: discord.url, BZ_PREFIX: prefix, BZ_LOCK_MS: "1500" }, stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, BZ_API_URL: discord.url, BZ_PREFIX: prefix, BZ_LOCK_MS: "1500", BZ_CACHE_DIR: temporaryFolder() }, stdio: ["ignore", "pipe", "inherit"],
     });
     await new Promise(resolve => doomed.stdout!.once("data", resolve));
     bot.inject(raw);

@@ -1,9 +1,10 @@
 // A worker in a process of its own, so a test can kill it with SIGKILL mid-job.
-// Settings come from the environment: BZ_API_URL, BZ_PREFIX, BZ_LOCK_MS.
+// Settings come from the environment: BZ_API_URL, BZ_PREFIX, BZ_LOCK_MS, BZ_CACHE_DIR (made
+// and removed by the parent: a killed process cleans up nothing).
 import { Engine } from "../../src/engine/engine.js";
 import { startWorker } from "./discordBot.js";
-import { testModelPath, temporaryFolder } from "./engine.js";
+import { testModelPath } from "./engine.js";
 
-const engine = await Engine.load({ model: testModelPath(), cacheDir: temporaryFolder(), gpu: false, threads: 1, contextSize: 512 });
+const engine = await Engine.load({ model: testModelPath(), cacheDir: process.env.BZ_CACHE_DIR!, gpu: false, threads: 1, contextSize: 512 });
 startWorker(engine, process.env.BZ_API_URL!, process.env.BZ_PREFIX!, { lockDurationMs: Number(process.env.BZ_LOCK_MS), stalledIntervalMs: 1000 });
 console.log("worker ready");
