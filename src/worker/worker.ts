@@ -164,7 +164,7 @@ export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () =
   const shutdown = async () => {
     // Let running generations finish for up to 30 s, then abort them; their jobs are retried.
     const closing = worker.close();
-    await Promise.race([closing, new Promise(resolve => setTimeout(resolve, 30_000))]);
+    await Promise.race([closing, new Promise(resolve => setTimeout(resolve, 30_000).unref())]);
     abort.abort();
     await closing;
   };
