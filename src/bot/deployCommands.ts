@@ -7,7 +7,7 @@ import { loadBotConfig } from "../config.js";
 import { commands } from "../commands/index.js";
 
 /** A bot token's first part is its application id, base64-encoded. */
-export function applicationIdOf(token: string): string {
+function applicationIdOf(token: string): string {
   return Buffer.from(token.split(".")[0] ?? "", "base64").toString("utf8");
 }
 

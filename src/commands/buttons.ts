@@ -1,11 +1,10 @@
 // The buttons under every result: vote (the count is on the label), reroll (same prompt and
 // T, new seed) and flip (same prompt at −T). Routed by custom id, so they survive restarts.
-import { randomInt } from "node:crypto";
 import { MessageFlags, type ButtonInteraction } from "discord.js";
 import type { BotContext } from "../bot/context.js";
 import { enqueueGeneration, QUEUE_UNAVAILABLE, withRedis } from "../bot/enqueue.js";
 import { NO_MENTIONS, parseCustomId, resultButtons } from "../discord/format.js";
-import { MAX_SEED } from "../engine/request.js";
+import { randomSeed } from "../engine/request.js";
 
 async function privately(interaction: ButtonInteraction, content: string): Promise<void> {
   await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
@@ -33,5 +32,5 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
     return;
   }
   const temperature = parsed.action === "flip" ? (output.temperature === 0 ? 0 : -output.temperature) : output.temperature;
-  await enqueueGeneration(ctx, interaction, { prompt: output.prompt, temperature, maxTokens: output.maxTokens, seed: randomInt(MAX_SEED + 1) });
+  await enqueueGeneration(ctx, interaction, { prompt: output.prompt, temperature, maxTokens: output.maxTokens, seed: randomSeed() });
 }

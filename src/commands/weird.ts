@@ -1,10 +1,9 @@
 // /weird prompt:… temp:… max_tokens:… seed:…
-import { randomInt } from "node:crypto";
 import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { enqueueGeneration } from "../bot/enqueue.js";
 import type { BotContext } from "../bot/context.js";
 import { NO_MENTIONS } from "../discord/format.js";
-import { checkMaxTokens, checkPrompt, checkTemperature, InvalidRequestError, MAX_SEED } from "../engine/request.js";
+import { checkMaxTokens, checkPrompt, checkTemperature, InvalidRequestError, MAX_SEED, randomSeed } from "../engine/request.js";
 
 /** Discord caps string options at 6000 characters. */
 const DISCORD_MAX_OPTION_LENGTH = 6000;
@@ -35,7 +34,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
       prompt: checkPrompt(interaction.options.getString("prompt", true), limits),
       temperature: checkTemperature(interaction.options.getNumber("temp") ?? defaults.temperature, limits),
       maxTokens: checkMaxTokens(interaction.options.getInteger("max_tokens") ?? defaults.maxTokens, limits),
-      seed: interaction.options.getInteger("seed") ?? randomInt(MAX_SEED + 1),
+      seed: interaction.options.getInteger("seed") ?? randomSeed(),
     };
   } catch (error) {
     if (!(error instanceof InvalidRequestError)) throw error;

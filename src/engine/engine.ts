@@ -7,7 +7,7 @@ import { StreamingDetokenizer } from "./detokenizer.js";
 import { resolveModel } from "./modelFile.js";
 import { DEFAULT_NEGATION, NEGATION_SCALE, prepareNegation, type NegationFiles, type NegationOptions } from "./negation.js";
 import { DEFAULT_TOKEN_POLICY, excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
-import { limitToken, readLogits } from "./readout.js";
+import { limitToken, negationDeviation, readLogits } from "./readout.js";
 import { betaOf, checkRequest, DEFAULT_LIMITS, InvalidRequestError, type GenerationInput, type RequestLimits } from "./request.js";
 
 export type GpuSetting = "auto" | false | "cuda" | "vulkan" | "metal";
@@ -209,10 +209,7 @@ export class Engine {
     const probe = this.promptTokens("The");
     const positive = await this.logitsAfter(probe, "positive");
     const negated = await this.logitsAfter(probe, "negated");
-    const sums = positive.map((z, token) => z + negated[token]!).filter(Number.isFinite);
-    const mean = sums.reduce((a, b) => a + b, 0) / sums.length;
-    const deviation = sums.reduce((worst, s) => Math.max(worst, Math.abs(s - mean)), 0);
-    const range = positive.reduce((a, b) => Math.max(a, b), -Infinity) - positive.reduce((a, b) => Math.min(a, b), Infinity);
+    const { deviation, range } = negationDeviation(positive, negated);
     const allowAll = () => true;
     if (deviation > NEGATION_TOLERANCE * Math.max(1, range) || limitToken(positive, false, allowAll) !== limitToken(negated, true, allowAll)) {
       throw new Error(`The negation adapter did not negate the logits of ${this.modelName} (deviation ${deviation.toExponential(2)}); this architecture cannot be sampled below zero.`);

@@ -33,6 +33,20 @@ export async function* readLogits(sequence: LlamaContextSequence, promptTokens: 
   }
 }
 
+/**
+ * How far logits read from a negated context are from −z: the largest deviation of
+ * z + z_negated from its mean (both are known only up to a constant), and the spread of z.
+ */
+export function negationDeviation(positive: Float64Array, negated: Float64Array): { deviation: number; range: number } {
+  const sums = positive.map((z, token) => z + negated[token]!).filter(Number.isFinite);
+  const mean = sums.reduce((a, b) => a + b, 0) / sums.length;
+  const finite = positive.filter(Number.isFinite);
+  return {
+    deviation: sums.reduce((worst, s) => Math.max(worst, Math.abs(s - mean)), 0),
+    range: finite.reduce((a, b) => Math.max(a, b), -Infinity) - finite.reduce((a, b) => Math.min(a, b), Infinity),
+  };
+}
+
 /** The sampling distribution at temperature T (T ≠ 0) over the allowed tokens: softmax(z/T). */
 export function distributionAt(logits: Float64Array, temperature: number, allowed: (token: Token) => boolean): Float64Array {
   const scaled = Float64Array.from(logits, (z, token) => (allowed(token as Token) ? z / temperature : -Infinity));

@@ -62,8 +62,13 @@ export function checkMaxTokens(maxTokens: number, limits: Pick<RequestLimits, "m
   return maxTokens;
 }
 
+/** Chosen when a request is made, so a retried job reproduces the same text. */
+export function randomSeed(): number {
+  return randomInt(MAX_SEED + 1);
+}
+
 export function checkSeed(seed: number | undefined): number {
-  if (seed === undefined) return randomInt(MAX_SEED + 1);
+  if (seed === undefined) return randomSeed();
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
     throw new InvalidRequestError(`Seed must be a whole number from 0 to ${MAX_SEED}, got ${String(seed)}.`);
   }

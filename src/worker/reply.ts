@@ -35,6 +35,8 @@ function requestOf(body: MessageBody): { body: Record<string, unknown>; files?: 
 export class ReplyTarget {
   /** The channel message used once the interaction token is gone. */
   private channelMessageId: string | undefined;
+  /** Discord said the reply can no longer be edited, whatever the clock says. */
+  private replyGone = false;
 
   constructor(
     private readonly rest: REST,
@@ -45,7 +47,7 @@ export class ReplyTarget {
   ) {}
 
   get usesInteraction(): boolean {
-    return this.channelMessageId === undefined && this.now() - this.job.interactionAt < INTERACTION_TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS;
+    return !this.replyGone && this.channelMessageId === undefined && this.now() - this.job.interactionAt < INTERACTION_TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS;
   }
 
   /** Shows this body: edits the reply (or the channel message), posting it first if needed. */
@@ -57,7 +59,7 @@ export class ReplyTarget {
       } catch (error) {
         // The token died early (the reply was deleted, or the clock is off): fall back.
         if (!(error instanceof DiscordAPIError && REPLY_GONE.has(Number(error.code)))) throw error;
-        this.job.interactionAt = 0;
+        this.replyGone = true;
       }
     }
     return this.showInChannel(body);

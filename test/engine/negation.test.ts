@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Engine } from "../../src/engine/engine.js";
 import { readGguf, type GgmlTypeName } from "../../src/engine/gguf.js";
+import { negationDeviation } from "../../src/engine/readout.js";
 import { CannotInvertError, prepareNegation, type NegationRoute } from "../../src/engine/negation.js";
 import { temporaryFolder } from "../helpers/engine.js";
 import { writeSyntheticModel, type SyntheticModelOptions } from "../helpers/syntheticModel.js";
@@ -19,12 +20,8 @@ async function negationError(engine: Engine): Promise<{ worst: number; range: nu
   const tokens = engine.promptTokens("a b c");
   const positive = await engine.logitsAfter(tokens, "positive");
   const negated = await engine.logitsAfter(tokens, "negated");
-  const sums = positive.map((z, i) => z + negated[i]!);
-  const mean = sums.reduce((a, b) => a + b) / sums.length;
-  return {
-    worst: Math.max(...sums.map(s => Math.abs(s - mean))),
-    range: Math.max(...positive) - Math.min(...positive),
-  };
+  const { deviation, range } = negationDeviation(positive, negated);
+  return { worst: deviation, range };
 }
 
 async function withEngine<T>(model: string, use: (engine: Engine) => Promise<T>, route: NegationRoute = "auto"): Promise<T> {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Token } from "node-llama-cpp";
 import type { Engine, GenerationResult } from "../../src/engine/engine.js";
 import { DEFAULT_TOKEN_POLICY, isAllowed } from "../../src/engine/policy.js";
-import { distributionAt, limitToken, readLogits } from "../../src/engine/readout.js";
+import { distributionAt, limitToken, negationDeviation, readLogits } from "../../src/engine/readout.js";
 import { loadTestEngine } from "../helpers/engine.js";
 import { chiSquareTest } from "../helpers/statistics.js";
 
@@ -69,10 +69,7 @@ describe.each(["adapter", "copy"] as const)("through the %s route", route => {
       const tokens = engine.promptTokens(PROMPT);
       const positive = await engine.logitsAfter(tokens, "positive");
       const negated = await engine.logitsAfter(tokens, "negated");
-      const sums = positive.map((z, i) => z + negated[i]!);
-      const mean = sums.reduce((a, b) => a + b) / sums.length;
-      const worst = Math.max(...sums.map(s => Math.abs(s - mean)));
-      const range = Math.max(...positive) - Math.min(...positive);
+      const { deviation: worst, range } = negationDeviation(positive, negated);
       expect(range).toBeGreaterThan(10); // a meaningful spread, so the check has teeth
       expect(worst).toBeLessThan(1e-4);
     });
