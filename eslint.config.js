@@ -1,13 +1,21 @@
 import js from "@eslint/js";
+import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "models/"] },
+  { ignores: ["dist/", "node_modules/", "models/", "eslint.config.js"] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
   {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
     },
   },
+  {
+    // Vitest's asymmetric matchers (expect.stringMatching, expect.any) are typed any.
+    files: ["test/**"],
+    rules: { "@typescript-eslint/no-unsafe-assignment": "off" },
+  },
+  prettier,
 );

@@ -9,8 +9,10 @@ import { botConfig, deleteKeys, slashWeird, startBot, startWorker, testPrefix } 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 64);
 const CONCURRENCY = Number(process.env.WORKER_CONCURRENCY ?? 1);
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
-const row = (label: string, values: number[]) => `| ${label} | ${percentile(values, 50).toFixed(1)} | ${percentile(values, 99).toFixed(1)} |`;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;
+const row = (label: string, values: number[]) =>
+  `| ${label} | ${percentile(values, 50).toFixed(1)} | ${percentile(values, 99).toFixed(1)} |`;
 
 async function run(users: number): Promise<string[]> {
   const discord = await new FakeDiscord().start();
@@ -20,15 +22,32 @@ async function run(users: number): Promise<string[]> {
   const worker = startWorker(engine, discord.url, prefix, { editIntervalMs: 1000 });
   worker.worker.concurrency = CONCURRENCY;
   try {
-    const raws = Array.from({ length: users }, (_, i) => slashWeird({ prompt: "Once upon a time", temp: -1, maxTokens: TOKENS, seed: i, userId: String(810000000000000000n + BigInt(i)) }));
+    const raws = Array.from({ length: users }, (_, i) =>
+      slashWeird({
+        prompt: "Once upon a time",
+        temp: -1,
+        maxTokens: TOKENS,
+        seed: i,
+        userId: String(810000000000000000n + BigInt(i)),
+      }),
+    );
     const injectedAt = new Map<string, number>();
     for (const raw of raws) {
       injectedAt.set(raw.token, performance.now() + performance.timeOrigin);
       bot.inject(raw);
     }
-    const at = (token: string, predicate: (content: string, final: boolean) => boolean) => discord.waitFor(r =>
-      r.path.includes(token) && r.method !== "POST" && predicate(String(r.body?.content), ((r.body?.components as unknown[]) ?? []).length > 0), 120_000);
-    const defer: number[] = [], firstEdit: number[] = [], final: number[] = [], start: number[] = [];
+    const at = (token: string, predicate: (content: string, final: boolean) => boolean) =>
+      discord.waitFor(
+        r =>
+          r.path.includes(token) &&
+          r.method !== "POST" &&
+          predicate(String(r.body?.content), ((r.body?.components as unknown[]) ?? []).length > 0),
+        120_000,
+      );
+    const defer: number[] = [],
+      firstEdit: number[] = [],
+      final: number[] = [],
+      start: number[] = [];
     for (const raw of raws) {
       const t0 = injectedAt.get(raw.token)!;
       const callback = await discord.waitFor(r => r.path.includes(raw.token) && r.path.endsWith("/callback"));
@@ -55,7 +74,9 @@ async function run(users: number): Promise<string[]> {
   }
 }
 
-console.log(`/weird end to end: stories260K, ${TOKENS} tokens at T = −1, ${CONCURRENCY} generation(s) at a time, CPU, 1 thread\n`);
+console.log(
+  `/weird end to end: stories260K, ${TOKENS} tokens at T = −1, ${CONCURRENCY} generation(s) at a time, CPU, 1 thread\n`,
+);
 console.log("| measure | p50 ms | p99 ms |\n|---|---|---|");
 for (const users of [1, 20]) for (const line of await run(users)) console.log(line);
 removeTemporaryFolders();

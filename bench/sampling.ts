@@ -32,7 +32,12 @@ async function oracleTokensPerSecond(engine: Engine, temperature: number, seed: 
   try {
     const tokens = Math.min(TOKENS, 50); // the oracle is slow; its rate does not depend on length
     const started = performance.now();
-    const generated = await oracleGenerate(context.getSequence(), engine.promptTokens(PROMPT), { temperature, maxTokens: tokens, policy: DEFAULT_TOKEN_POLICY, seed });
+    const generated = await oracleGenerate(context.getSequence(), engine.promptTokens(PROMPT), {
+      temperature,
+      maxTokens: tokens,
+      policy: DEFAULT_TOKEN_POLICY,
+      seed,
+    });
     return generated.length / ((performance.now() - started) / 1000);
   } finally {
     await context.dispose();
@@ -41,21 +46,37 @@ async function oracleTokensPerSecond(engine: Engine, temperature: number, seed: 
 
 async function aggregateTokensPerSecond(engine: Engine, concurrent: number): Promise<number> {
   const started = performance.now();
-  const results = await Promise.all(Array.from({ length: concurrent }, (_, i) => engine.generate({ prompt: PROMPT, temperature: -1, maxTokens: TOKENS, seed: i })));
+  const results = await Promise.all(
+    Array.from({ length: concurrent }, (_, i) =>
+      engine.generate({ prompt: PROMPT, temperature: -1, maxTokens: TOKENS, seed: i }),
+    ),
+  );
   const total = results.reduce((sum, r) => sum + r.tokens.length, 0);
   return total / ((performance.now() - started) / 1000);
 }
 
 async function benchModel(label: string, modelPath: string): Promise<string> {
-  const load = (route: NegationRoute) => Engine.load({
-    model: modelPath, cacheDir: temporaryFolder("belowzero-bench-"), gpu: false, threads: THREADS, concurrency: 4, contextSize: 512, negation: { route },
-  });
+  const load = (route: NegationRoute) =>
+    Engine.load({
+      model: modelPath,
+      cacheDir: temporaryFolder("belowzero-bench-"),
+      gpu: false,
+      threads: THREADS,
+      concurrency: 4,
+      contextSize: 512,
+      negation: { route },
+    });
   const adapter = await load("adapter");
   const copy = await load("copy");
   try {
     const runs = {
-      positive: [] as number[], adapter: [] as number[], copyPositive: [] as number[], copy: [] as number[],
-      oracle: [] as number[], nearPositive: [] as number[], nearAdapter: [] as number[],
+      positive: [] as number[],
+      adapter: [] as number[],
+      copyPositive: [] as number[],
+      copy: [] as number[],
+      oracle: [] as number[],
+      nearPositive: [] as number[],
+      nearAdapter: [] as number[],
     };
     for (const engine of [adapter, copy]) for (const t of [1, -1]) await tokensPerSecond(engine, t, 0); // warm-up: every context exists before timing
     for (let round = 0; round < ROUNDS; round++) {
@@ -73,7 +94,13 @@ async function benchModel(label: string, modelPath: string): Promise<string> {
       for (let i = 0; i < 3; i++) samples.push(await aggregateTokensPerSecond(adapter, n));
       aggregate.push(median(samples));
     }
-    const [positive, viaAdapter, copyPositive, viaCopy, oracle] = [runs.positive, runs.adapter, runs.copyPositive, runs.copy, runs.oracle].map(median) as [number, number, number, number, number];
+    const [positive, viaAdapter, copyPositive, viaCopy, oracle] = [
+      runs.positive,
+      runs.adapter,
+      runs.copyPositive,
+      runs.copy,
+      runs.oracle,
+    ].map(median) as [number, number, number, number, number];
     const nearRatio = median(runs.nearAdapter) / median(runs.nearPositive);
     const adapterPath = adapter.negation.route === "adapter" ? adapter.negation.adapterPath : "";
     const adapterShare = statSync(adapterPath).size / statSync(modelPath).size;
@@ -85,15 +112,28 @@ async function benchModel(label: string, modelPath: string): Promise<string> {
 }
 
 const synthetic = join(temporaryFolder("belowzero-bench-"), "synthetic-32000.gguf");
-await writeSyntheticModel(synthetic, { vocabularySize: 32000, embeddingLength: 256, layers: 4, feedForwardLength: 688, heads: 8 });
+await writeSyntheticModel(synthetic, {
+  vocabularySize: 32000,
+  embeddingLength: 256,
+  layers: 4,
+  feedForwardLength: 688,
+  heads: 8,
+});
 
-console.log(`belowzero sampling benchmark: ${TOKENS} tokens per generation, median of ${ROUNDS} interleaved rounds, ${THREADS} thread(s) per context, CPU\n`);
-console.log("| model | T=+1 tok/s | T=−1 adapter tok/s | adapter ÷ +1 | adapter −0.001 ÷ +0.001 | T=−1 copy tok/s | copy ÷ its +1 | T=−1 oracle tok/s | oracle ÷ +1 | aggregate tok/s 1/2/4 concurrent (T=−1, adapter) | extra model memory adapter / copy |");
+console.log(
+  `belowzero sampling benchmark: ${TOKENS} tokens per generation, median of ${ROUNDS} interleaved rounds, ${THREADS} thread(s) per context, CPU\n`,
+);
+console.log(
+  "| model | T=+1 tok/s | T=−1 adapter tok/s | adapter ÷ +1 | adapter −0.001 ÷ +0.001 | T=−1 copy tok/s | copy ÷ its +1 | T=−1 oracle tok/s | oracle ÷ +1 | aggregate tok/s 1/2/4 concurrent (T=−1, adapter) | extra model memory adapter / copy |",
+);
 console.log("|---|---|---|---|---|---|---|---|---|---|---|");
-for (const [label, path] of [["stories260K (vocab 512)", testModelPath()], ["synthetic LLaMA (vocab 32000, n_embd 256, 4 layers)", synthetic]] as const) {
+for (const [label, path] of [
+  ["stories260K (vocab 512)", testModelPath()],
+  ["synthetic LLaMA (vocab 32000, n_embd 256, 4 layers)", synthetic],
+] as const) {
   console.log(await benchModel(label, path));
 }
 removeTemporaryFolders();
 console.log("\nGoal: negative ÷ positive ≥ 0.95. The adapter adds one output-layer matmul per token, so its ratio is");
 console.log("about (body + output) ÷ (body + 2·output): low where the output layer dominates (tiny models), near 1 on");
-console.log("LLaMA-sized ones. \"auto\" therefore copies models up to 1 GiB and uses the adapter above that.");
+console.log('LLaMA-sized ones. "auto" therefore copies models up to 1 GiB and uses the adapter above that.');

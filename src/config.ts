@@ -2,7 +2,7 @@
 // once, so a misconfigured deployment is fixed in one round.
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { EngineOptions, GpuSetting } from "./engine/engine.js";
+import type { EngineOptions } from "./engine/engine.js";
 import { checkMaxTokens, checkTemperature, DEFAULT_LIMITS, type RequestLimits } from "./engine/request.js";
 
 type Env = Record<string, string | undefined>;
@@ -77,16 +77,21 @@ export function defaultCacheDir(env: Env = process.env): string {
 }
 
 /** Engine settings shared by the worker and the CLI; the model itself may come from elsewhere. */
-export function readEngineOptions(reader: EnvReader, env: Env = process.env): Omit<EngineOptions, "model"> & { model?: string } {
+export function readEngineOptions(
+  reader: EnvReader,
+  env: Env = process.env,
+): Omit<EngineOptions, "model"> & { model?: string } {
   const gpu = reader.choice("LLAMA_GPU", ["auto", "cpu", "cuda", "vulkan", "metal"] as const, "auto");
   const gpuLayersRaw = reader.string("LLAMA_GPU_LAYERS", "auto");
-  const gpuLayers = gpuLayersRaw === "auto" || gpuLayersRaw === "max" ? gpuLayersRaw : reader.integer("LLAMA_GPU_LAYERS", 0, 0, 10_000);
-  const threads = reader.string("LLAMA_THREADS") === undefined ? undefined : reader.integer("LLAMA_THREADS", 1, 1, 1024);
+  const gpuLayers =
+    gpuLayersRaw === "auto" || gpuLayersRaw === "max" ? gpuLayersRaw : reader.integer("LLAMA_GPU_LAYERS", 0, 0, 10_000);
+  const threads =
+    reader.string("LLAMA_THREADS") === undefined ? undefined : reader.integer("LLAMA_THREADS", 1, 1, 1024);
   return {
     model: reader.string("MODEL"),
     modelsDir: reader.string("MODELS_DIR", "models"),
     cacheDir: reader.string("BELOWZERO_CACHE_DIR", defaultCacheDir(env)),
-    gpu: (gpu === "cpu" ? false : gpu) as GpuSetting,
+    gpu: gpu === "cpu" ? false : gpu,
     gpuLayers,
     ...(threads !== undefined && { threads }),
     contextSize: reader.integer("LLAMA_CONTEXT_SIZE", 1024, 64, 1 << 20),
@@ -138,8 +143,18 @@ export interface WorkerSettings {
   editIntervalMs: number;
 }
 
-export interface BotConfig { discord: DiscordSettings; queue: QueueSettings; defaults: RequestDefaults; limits: RequestLimits }
-export interface WorkerConfig { discord: DiscordSettings; queue: QueueSettings; worker: WorkerSettings; engine: EngineOptions }
+export interface BotConfig {
+  discord: DiscordSettings;
+  queue: QueueSettings;
+  defaults: RequestDefaults;
+  limits: RequestLimits;
+}
+export interface WorkerConfig {
+  discord: DiscordSettings;
+  queue: QueueSettings;
+  worker: WorkerSettings;
+  engine: EngineOptions;
+}
 
 function readDiscord(reader: EnvReader): DiscordSettings {
   const token = reader.string("DISCORD_TOKEN");
@@ -147,13 +162,15 @@ function readDiscord(reader: EnvReader): DiscordSettings {
   const apiUrl = reader.string("DISCORD_API_URL", "https://discord.com/api").replace(/\/+$/, "");
   if (!/^https?:\/\//.test(apiUrl)) reader.problems.push(`DISCORD_API_URL must be an http(s) URL, got "${apiUrl}"`);
   const guildId = reader.string("DISCORD_GUILD_ID");
-  if (guildId !== undefined && !/^\d{15,22}$/.test(guildId)) reader.problems.push(`DISCORD_GUILD_ID must be a server id (digits), got "${guildId}"`);
+  if (guildId !== undefined && !/^\d{15,22}$/.test(guildId))
+    reader.problems.push(`DISCORD_GUILD_ID must be a server id (digits), got "${guildId}"`);
   return { token: token ?? "", apiUrl, ...(guildId !== undefined && { guildId }) };
 }
 
 function readQueue(reader: EnvReader): QueueSettings {
   const redisUrl = reader.string("REDIS_URL", "redis://127.0.0.1:6379");
-  if (!/^rediss?:\/\//.test(redisUrl)) reader.problems.push(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`);
+  if (!/^rediss?:\/\//.test(redisUrl))
+    reader.problems.push(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`);
   return {
     redisUrl,
     prefix: reader.string("QUEUE_PREFIX", "{belowzero}"),

@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const children: ChildProcess[] = ["./bot/main.ts", "./worker/main.ts"].map(entry =>
-  spawn(process.execPath, ["--import", "tsx", here(entry)], { stdio: "inherit" }));
+  spawn(process.execPath, ["--import", "tsx", here(entry)], { stdio: "inherit" }),
+);
 
 // Each child is signalled once; a terminal's Ctrl-C reaches them directly as well.
 const signalled = new Set<ChildProcess>();
@@ -14,7 +15,8 @@ const stop = (child: ChildProcess, signal: NodeJS.Signals) => {
   signalled.add(child);
   child.kill(signal);
 };
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => children.forEach(child => stop(child, signal)));
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.on(signal, () => children.forEach(child => stop(child, signal)));
 for (const child of children) {
   child.on("exit", code => {
     children.filter(other => other !== child).forEach(other => stop(other, "SIGTERM"));

@@ -3,7 +3,13 @@ import { ConfigError, loadBotConfig, loadWorkerConfig } from "../src/config.js";
 
 describe("configuration", () => {
   it("names every missing or invalid setting at once", () => {
-    const load = () => loadWorkerConfig({ REDIS_URL: "localhost:6379", WORKER_CONCURRENCY: "zero", DISCORD_API_URL: "discord.com", LLAMA_GPU: "tpu" });
+    const load = () =>
+      loadWorkerConfig({
+        REDIS_URL: "localhost:6379",
+        WORKER_CONCURRENCY: "zero",
+        DISCORD_API_URL: "discord.com",
+        LLAMA_GPU: "tpu",
+      });
     expect(load).toThrow(ConfigError);
     try {
       load();
@@ -21,13 +27,20 @@ describe("configuration", () => {
 
   it("checks the /weird defaults against the request limits", () => {
     expect(() => loadBotConfig({ DISCORD_TOKEN: "t", DEFAULT_MAX_TOKENS: "1000", DEFAULT_TEMPERATURE: "200" })).toThrow(
-      /DEFAULT_TEMPERATURE: Temperature must be between -100 and 100, got 200\.[\s\S]*DEFAULT_MAX_TOKENS: Max tokens must be a whole number from 1 to 512, got 1000\./);
+      /DEFAULT_TEMPERATURE: Temperature must be between -100 and 100, got 200\.[\s\S]*DEFAULT_MAX_TOKENS: Max tokens must be a whole number from 1 to 512, got 1000\./,
+    );
   });
 
   it("has sensible defaults for everything but the token", () => {
     const config = loadBotConfig({ DISCORD_TOKEN: "t" });
     expect(config.discord).toEqual({ token: "t", apiUrl: "https://discord.com/api" });
-    expect(config.queue).toEqual({ redisUrl: "redis://127.0.0.1:6379", prefix: "{belowzero}", maxPerGuild: 5, maxTotal: 50, cooldownMs: 15_000 });
+    expect(config.queue).toEqual({
+      redisUrl: "redis://127.0.0.1:6379",
+      prefix: "{belowzero}",
+      maxPerGuild: 5,
+      maxTotal: 50,
+      cooldownMs: 15_000,
+    });
     expect(config.defaults).toEqual({ temperature: -0.001, maxTokens: 64 });
   });
 });

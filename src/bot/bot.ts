@@ -14,7 +14,8 @@ export function createBot(ctx: BotContext): Client {
   });
   const byName = new Map(commands(ctx).map(command => [command.name, command]));
 
-  client.on("interactionCreate", async (interaction: Interaction) => {
+  client.on("interactionCreate", (interaction: Interaction) => void route(interaction));
+  async function route(interaction: Interaction): Promise<void> {
     try {
       if (interaction.isChatInputCommand()) {
         const command = byName.get(interaction.commandName);
@@ -23,14 +24,17 @@ export function createBot(ctx: BotContext): Client {
         await handleButton(interaction, ctx);
       }
     } catch (error) {
-      ctx.log(`interaction ${interaction.id} failed: ${(error as Error).stack ?? error}`);
+      ctx.log(
+        `interaction ${interaction.id} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
       if (!interaction.isRepliable()) return;
       const content = "Something went wrong on our side; nothing was queued. Please try again.";
-      const reply = interaction.deferred || interaction.replied
-        ? interaction.editReply({ content, allowedMentions: NO_MENTIONS })
-        : interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+      const reply =
+        interaction.deferred || interaction.replied
+          ? interaction.editReply({ content, allowedMentions: NO_MENTIONS })
+          : interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
       await reply.catch(() => undefined);
     }
-  });
+  }
   return client;
 }

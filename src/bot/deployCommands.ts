@@ -17,5 +17,10 @@ const applicationId = process.env.DISCORD_APPLICATION_ID || applicationIdOf(conf
 const rest = new REST({ api: config.discord.apiUrl }).setToken(config.discord.token);
 const body = commands({ config }).map(command => command.json);
 const { guildId } = config.discord;
-await rest.put(guildId ? Routes.applicationGuildCommands(applicationId, guildId) : Routes.applicationCommands(applicationId), { body });
-console.log(`Registered ${body.length} commands ${guildId ? `in server ${guildId}` : "globally (may take up to an hour to appear)"}.`);
+await rest.put(
+  guildId ? Routes.applicationGuildCommands(applicationId, guildId) : Routes.applicationCommands(applicationId),
+  { body },
+);
+console.log(
+  `Registered ${body.length} commands ${guildId ? `in server ${guildId}` : "globally (may take up to an hour to appear)"}.`,
+);

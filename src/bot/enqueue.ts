@@ -13,7 +13,8 @@ export interface GenerationRequest {
   seed: number;
 }
 
-export const QUEUE_UNAVAILABLE = "The queue is unavailable right now (cannot reach Redis), so nothing was queued. Please try again in a minute.";
+export const QUEUE_UNAVAILABLE =
+  "The queue is unavailable right now (cannot reach Redis), so nothing was queued. Please try again in a minute.";
 
 const JOB_OPTIONS = {
   attempts: 3,
@@ -22,7 +23,10 @@ const JOB_OPTIONS = {
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const;
 
-async function answerPrivately(interaction: ChatInputCommandInteraction | ButtonInteraction, content: string): Promise<void> {
+async function answerPrivately(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  content: string,
+): Promise<void> {
   await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
 }
 
@@ -33,7 +37,9 @@ const REDIS_DEADLINE_MS = 2000;
 export async function withRedis<T>(ctx: BotContext, work: () => Promise<T>): Promise<T> {
   if (!ctx.redisReady()) throw new Error("Redis connection is not ready");
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error("Redis did not answer in time")), REDIS_DEADLINE_MS); });
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("Redis did not answer in time")), REDIS_DEADLINE_MS);
+  });
   try {
     return await Promise.race([work(), deadline]);
   } finally {
@@ -42,7 +48,12 @@ export async function withRedis<T>(ctx: BotContext, work: () => Promise<T>): Pro
 }
 
 /** Takes the user's cooldown and a queue slot; returns a refusal to show, or undefined to go ahead. */
-async function reserve(ctx: BotContext, userId: string, guildId: string | null, jobId: string): Promise<string | undefined> {
+async function reserve(
+  ctx: BotContext,
+  userId: string,
+  guildId: string | null,
+  jobId: string,
+): Promise<string | undefined> {
   const { queue: settings } = ctx.config;
   const wait = await ctx.limits.startCooldown(userId, settings.cooldownMs);
   if (wait > 0) return `Easy there: you can ask again in ${Math.ceil(wait / 1000)} s.`;
@@ -54,7 +65,11 @@ async function reserve(ctx: BotContext, userId: string, guildId: string | null, 
     : `This server's queue is full (${slot.count} of ${settings.maxPerGuild} generations waiting or running). Please try again in a minute.`;
 }
 
-export async function enqueueGeneration(ctx: BotContext, interaction: ChatInputCommandInteraction | ButtonInteraction, request: GenerationRequest): Promise<void> {
+export async function enqueueGeneration(
+  ctx: BotContext,
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  request: GenerationRequest,
+): Promise<void> {
   const userId = interaction.user.id;
   const guildId = interaction.guildId;
   const jobId = randomUUID();
@@ -72,13 +87,20 @@ export async function enqueueGeneration(ctx: BotContext, interaction: ChatInputC
     applicationId: interaction.applicationId,
     interactionToken: interaction.token,
     interactionAt: interaction.createdTimestamp,
-    guildId, channelId: interaction.channelId!, userId, ...request,
+    guildId,
+    channelId: interaction.channelId,
+    userId,
+    ...request,
   };
   // The reply says "queued" before the job exists: a fast worker's result must not be
   // overwritten by a late "queued" edit. If Discord fails here, the worker's edits still come.
   const position = (await withRedis(ctx, () => ctx.queue.getWaitingCount()).catch(() => 0)) + 1;
   const place = position === 1 ? "next in the queue" : `#${position} in the queue`;
-  await interaction.editReply({ content: `Queued at **${formatTemperature(request.temperature)}** (seed ${request.seed}): ${place}.`, allowedMentions: NO_MENTIONS })
+  await interaction
+    .editReply({
+      content: `Queued at **${formatTemperature(request.temperature)}** (seed ${request.seed}): ${place}.`,
+      allowedMentions: NO_MENTIONS,
+    })
     .catch((error: Error) => ctx.log(`could not show the queue position: ${error.message}`));
   try {
     await ctx.queue.add("weird", job, { ...JOB_OPTIONS, jobId });

@@ -17,7 +17,9 @@ async function main(): Promise<void> {
   const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.queue.prefix });
   queue.on("error", error => log(`queue: ${error.message}`));
   const client = createBot({
-    config, queue, log,
+    config,
+    queue,
+    log,
     limits: new Limits(redis, config.queue.prefix),
     outputs: new OutputStore(redis, config.queue.prefix),
     redisReady: () => redis.status === "ready",

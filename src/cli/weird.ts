@@ -40,7 +40,8 @@ function joinNegativeValues(args: string[]): string[] {
 
 function parseNumber(name: string, raw: string): number {
   const value = Number(raw);
-  if (raw.trim() === "" || Number.isNaN(value)) throw new InvalidRequestError(`${name} must be a number, got "${raw}".`);
+  if (raw.trim() === "" || Number.isNaN(value))
+    throw new InvalidRequestError(`${name} must be a number, got "${raw}".`);
   return value;
 }
 
@@ -83,7 +84,14 @@ function formatBeta(beta: number): string {
 function toJsonLine(result: GenerationResult): string {
   const { prompt, temperature, beta, seed, model, tokens, text, stopReason, tokensPerSecond } = result;
   return JSON.stringify({
-    prompt, temperature, beta: Number.isFinite(beta) ? beta : null, seed, model, tokens, text, stopReason,
+    prompt,
+    temperature,
+    beta: Number.isFinite(beta) ? beta : null,
+    seed,
+    model,
+    tokens,
+    text,
+    stopReason,
     tokensPerSecond: Number(tokensPerSecond.toFixed(1)),
   });
 }
@@ -93,7 +101,9 @@ function sweepTable(results: GenerationResult[]): string {
   const header = ["T", "β", "continuation"];
   const widths = [0, 1].map(column => Math.max(header[column]!.length, ...rows.map(row => row[column]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell)).join(" │ ");
-  return [line(header), widths.map(w => "─".repeat(w)).join("─┼─") + "─┼─" + "─".repeat(12), ...rows.map(line)].join("\n");
+  return [line(header), widths.map(w => "─".repeat(w)).join("─┼─") + "─┼─" + "─".repeat(12), ...rows.map(line)].join(
+    "\n",
+  );
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -123,17 +133,30 @@ async function main(argv: string[]): Promise<number> {
     const results: GenerationResult[] = [];
     for (const temperature of options.temperatures) {
       const streaming = !options.json && !options.sweep;
-      if (streaming) process.stdout.write(`T = ${temperature}  β = ${formatBeta(temperature === 0 ? Infinity : 1 / temperature)}  seed ${seed}\n${options.prompt}`);
+      if (streaming)
+        process.stdout.write(
+          `T = ${temperature}  β = ${formatBeta(temperature === 0 ? Infinity : 1 / temperature)}  seed ${seed}\n${options.prompt}`,
+        );
       const result = await engine.generate(
-        { prompt: options.prompt, temperature, maxTokens: options.maxTokens, seed, tokenPolicy: { allowBytes: options.allowBytes } },
+        {
+          prompt: options.prompt,
+          temperature,
+          maxTokens: options.maxTokens,
+          seed,
+          tokenPolicy: { allowBytes: options.allowBytes },
+        },
         { signal: abort.signal, onText: streaming ? chunk => process.stdout.write(visibleText(chunk)) : undefined },
       );
-      if (streaming) process.stdout.write(`\n[${result.tokens.length} tokens, ${result.stopReason}, ${result.tokensPerSecond.toFixed(0)} tokens/s]\n\n`);
+      if (streaming)
+        process.stdout.write(
+          `\n[${result.tokens.length} tokens, ${result.stopReason}, ${result.tokensPerSecond.toFixed(0)} tokens/s]\n\n`,
+        );
       if (options.json) process.stdout.write(toJsonLine(result) + "\n");
       results.push(result);
       if (abort.signal.aborted) break;
     }
-    if (options.sweep && !options.json) console.log(`${options.prompt} … (seed ${seed}, ${options.maxTokens} tokens)\n${sweepTable(results)}`);
+    if (options.sweep && !options.json)
+      console.log(`${options.prompt} … (seed ${seed}, ${options.maxTokens} tokens)\n${sweepTable(results)}`);
   } finally {
     await engine.dispose();
   }
@@ -141,7 +164,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  code => { process.exitCode = code; },
+  code => {
+    process.exitCode = code;
+  },
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`weird: ${message}`);

@@ -26,11 +26,23 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
     try {
       votes = await withRedis(ctx, () => ctx.outputs.toggleVote(output.id, interaction.user.id));
     } catch {
-      return privately(interaction, "Votes are unavailable right now (cannot reach Redis). Please try again in a minute.");
+      return privately(
+        interaction,
+        "Votes are unavailable right now (cannot reach Redis). Please try again in a minute.",
+      );
     }
-    await interaction.update({ components: [resultButtons(output.id, votes.count, output.temperature)], allowedMentions: NO_MENTIONS });
+    await interaction.update({
+      components: [resultButtons(output.id, votes.count, output.temperature)],
+      allowedMentions: NO_MENTIONS,
+    });
     return;
   }
-  const temperature = parsed.action === "flip" ? (output.temperature === 0 ? 0 : -output.temperature) : output.temperature;
-  await enqueueGeneration(ctx, interaction, { prompt: output.prompt, temperature, maxTokens: output.maxTokens, seed: randomSeed() });
+  const temperature =
+    parsed.action === "flip" ? (output.temperature === 0 ? 0 : -output.temperature) : output.temperature;
+  await enqueueGeneration(ctx, interaction, {
+    prompt: output.prompt,
+    temperature,
+    maxTokens: output.maxTokens,
+    seed: randomSeed(),
+  });
 }

@@ -3,7 +3,14 @@ import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputC
 import { enqueueGeneration } from "../bot/enqueue.js";
 import type { BotContext } from "../bot/context.js";
 import { NO_MENTIONS } from "../discord/format.js";
-import { checkMaxTokens, checkPrompt, checkTemperature, InvalidRequestError, MAX_SEED, randomSeed } from "../engine/request.js";
+import {
+  checkMaxTokens,
+  checkPrompt,
+  checkTemperature,
+  InvalidRequestError,
+  MAX_SEED,
+  randomSeed,
+} from "../engine/request.js";
 
 /** Discord caps string options at 6000 characters. */
 const DISCORD_MAX_OPTION_LENGTH = 6000;
@@ -13,18 +20,40 @@ export function definition(ctx: Pick<BotContext, "config">) {
   return new SlashCommandBuilder()
     .setName("weird")
     .setDescription("Continue a prompt at any temperature, below zero included")
-    .addStringOption(o => o.setName("prompt").setDescription("The text to continue").setRequired(true)
-      .setMaxLength(Math.min(limits.maxPromptCharacters, DISCORD_MAX_OPTION_LENGTH)))
-    .addNumberOption(o => o.setName("temp").setDescription("Temperature T; below zero the least likely tokens win (e.g. -0.001)")
-      .setMinValue(-limits.maxAbsTemperature).setMaxValue(limits.maxAbsTemperature))
-    .addIntegerOption(o => o.setName("max_tokens").setDescription("How many tokens to generate").setMinValue(1).setMaxValue(limits.maxTokensCap))
-    .addIntegerOption(o => o.setName("seed").setDescription("Seed, for a reproducible result").setMinValue(0).setMaxValue(MAX_SEED));
+    .addStringOption(o =>
+      o
+        .setName("prompt")
+        .setDescription("The text to continue")
+        .setRequired(true)
+        .setMaxLength(Math.min(limits.maxPromptCharacters, DISCORD_MAX_OPTION_LENGTH)),
+    )
+    .addNumberOption(o =>
+      o
+        .setName("temp")
+        .setDescription("Temperature T; below zero the least likely tokens win (e.g. -0.001)")
+        .setMinValue(-limits.maxAbsTemperature)
+        .setMaxValue(limits.maxAbsTemperature),
+    )
+    .addIntegerOption(o =>
+      o
+        .setName("max_tokens")
+        .setDescription("How many tokens to generate")
+        .setMinValue(1)
+        .setMaxValue(limits.maxTokensCap),
+    )
+    .addIntegerOption(o =>
+      o.setName("seed").setDescription("Seed, for a reproducible result").setMinValue(0).setMaxValue(MAX_SEED),
+    );
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   // Checked here too, not only by the command's defaults: a channel may allow commands but not messages.
   if (interaction.inGuild() && !interaction.memberPermissions?.has(PermissionFlagsBits.SendMessages)) {
-    await interaction.reply({ content: "You can't post messages in this channel, so /weird can't either.", flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+    await interaction.reply({
+      content: "You can't post messages in this channel, so /weird can't either.",
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: NO_MENTIONS,
+    });
     return;
   }
   const { limits, defaults } = ctx.config;

@@ -1,7 +1,14 @@
 // How generations look in Discord. Generated text is hostile by nature (below zero it is
 // the model's least likely tokens), so it goes in a code block with control characters made
 // visible, fences broken, and mentions never allowed to ping.
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle, escapeMarkdown, type APIActionRowComponent, type APIButtonComponent } from "discord.js";
+import {
+  ActionRowBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  escapeMarkdown,
+  type APIActionRowComponent,
+  type APIButtonComponent,
+} from "discord.js";
 import { betaOf } from "../engine/request.js";
 import { visibleText } from "../visibleText.js";
 
@@ -28,7 +35,10 @@ export function formatTemperature(temperature: number): string {
 /** A quoted, escaped, shortened prompt that cannot format or ping. */
 export function quotePrompt(prompt: string): string {
   const rendered = escapeMarkdown(visibleText(prompt)).replace(/@/g, "@\u200b").replace(/\n/g, "\n> ");
-  const shown = rendered.length > PROMPT_PREVIEW ? `${rendered.slice(0, PROMPT_PREVIEW).replace(/[\uD800-\uDBFF\\]$/, "")}…` : rendered;
+  const shown =
+    rendered.length > PROMPT_PREVIEW
+      ? `${rendered.slice(0, PROMPT_PREVIEW).replace(/[\uD800-\uDBFF\\]$/, "")}…`
+      : rendered;
   return "> " + shown;
 }
 
@@ -62,11 +72,19 @@ export interface ResultView {
   votes: number;
 }
 
-const STOP_REASONS: Record<string, string> = { endOfGeneration: "ended by the model", maxTokens: "max tokens", aborted: "stopped" };
+const STOP_REASONS: Record<string, string> = {
+  endOfGeneration: "ended by the model",
+  maxTokens: "max tokens",
+  aborted: "stopped",
+};
 
 export function resultMessage(view: ResultView): MessageBody {
   const header = `**${formatTemperature(view.temperature)}** · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · ${escapeMarkdown(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
-  const { content, truncated } = fit(header, codeBlockText(view.text), "*Output truncated; the full text is attached.*");
+  const { content, truncated } = fit(
+    header,
+    codeBlockText(view.text),
+    "*Output truncated; the full text is attached.*",
+  );
   return {
     content,
     components: [resultButtons(view.outputId, view.votes, view.temperature)],
@@ -96,10 +114,22 @@ export function parseCustomId(id: string): { action: ButtonAction; outputId: str
   return match ? { action: match[1] as ButtonAction, outputId: match[2]! } : undefined;
 }
 
-export function resultButtons(outputId: string, votes: number, temperature: number): APIActionRowComponent<APIButtonComponent> {
-  return new ActionRowBuilder<ButtonBuilder>().addComponents(
-    new ButtonBuilder().setCustomId(customId("vote", outputId)).setStyle(ButtonStyle.Primary).setLabel(`Weird! · ${votes}`),
-    new ButtonBuilder().setCustomId(customId("reroll", outputId)).setStyle(ButtonStyle.Secondary).setLabel("Reroll"),
-    new ButtonBuilder().setCustomId(customId("flip", outputId)).setStyle(ButtonStyle.Secondary).setLabel(`Flip to T = ${temperature === 0 ? 0 : -temperature}`),
-  ).toJSON();
+export function resultButtons(
+  outputId: string,
+  votes: number,
+  temperature: number,
+): APIActionRowComponent<APIButtonComponent> {
+  return new ActionRowBuilder<ButtonBuilder>()
+    .addComponents(
+      new ButtonBuilder()
+        .setCustomId(customId("vote", outputId))
+        .setStyle(ButtonStyle.Primary)
+        .setLabel(`Weird! · ${votes}`),
+      new ButtonBuilder().setCustomId(customId("reroll", outputId)).setStyle(ButtonStyle.Secondary).setLabel("Reroll"),
+      new ButtonBuilder()
+        .setCustomId(customId("flip", outputId))
+        .setStyle(ButtonStyle.Secondary)
+        .setLabel(`Flip to T = ${temperature === 0 ? 0 : -temperature}`),
+    )
+    .toJSON();
 }

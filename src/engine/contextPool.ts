@@ -21,7 +21,10 @@ export class ContextPool {
   private disposed = false;
 
   /** capacity: most contexts alive at once, i.e. how many generations run at the same time. */
-  constructor(private readonly createContext: ContextFactory, private readonly capacity: number) {}
+  constructor(
+    private readonly createContext: ContextFactory,
+    private readonly capacity: number,
+  ) {}
 
   /** Waits for a free slot of the given sign, creating or recycling a context as needed. */
   async acquire(sign: Sign, signal?: AbortSignal): Promise<Slot> {
@@ -86,7 +89,7 @@ export class ContextPool {
       };
       const onAbort = () => {
         this.waiters.splice(this.waiters.indexOf(wake), 1);
-        reject(signal!.reason);
+        reject(signal!.reason instanceof Error ? signal!.reason : new Error("aborted"));
       };
       this.waiters.push(wake);
       signal?.addEventListener("abort", onAbort, { once: true });

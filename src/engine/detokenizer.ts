@@ -14,7 +14,10 @@ export class StreamingDetokenizer {
   private context: Token[];
   private pending: Token[] = [];
 
-  constructor(private readonly model: LlamaModel, promptTokens: readonly Token[]) {
+  constructor(
+    private readonly model: LlamaModel,
+    promptTokens: readonly Token[],
+  ) {
     this.context = promptTokens.slice(-CONTEXT_TOKENS);
   }
 

@@ -5,10 +5,23 @@ import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token, type 
 import { ContextPool, type Sign } from "./contextPool.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
 import { resolveModel } from "./modelFile.js";
-import { DEFAULT_NEGATION, NEGATION_SCALE, prepareNegation, type NegationFiles, type NegationOptions } from "./negation.js";
+import {
+  DEFAULT_NEGATION,
+  NEGATION_SCALE,
+  prepareNegation,
+  type NegationFiles,
+  type NegationOptions,
+} from "./negation.js";
 import { DEFAULT_TOKEN_POLICY, excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
 import { limitToken, negationDeviation, readLogits } from "./readout.js";
-import { betaOf, checkRequest, DEFAULT_LIMITS, InvalidRequestError, type GenerationInput, type RequestLimits } from "./request.js";
+import {
+  betaOf,
+  checkRequest,
+  DEFAULT_LIMITS,
+  InvalidRequestError,
+  type GenerationInput,
+  type RequestLimits,
+} from "./request.js";
 
 export type GpuSetting = "auto" | false | "cuda" | "vulkan" | "metal";
 
@@ -84,12 +97,21 @@ export class Engine {
     this.modelName = basename(options.model);
     this.contextSize = Math.min(options.contextSize ?? 1024, model.trainContextSize);
     const threads = options.threads ?? availableParallelism();
-    this.pool = new ContextPool(sign => {
-      const lora = sign === "negated" && negation.route === "adapter"
-        ? { adapters: [{ filePath: negation.adapterPath, scale: NEGATION_SCALE }] }
-        : undefined;
-      return (sign === "negated" ? negatedModel : model).createContext({ contextSize: this.contextSize, threads, sequences: 1, lora });
-    }, Math.max(1, options.concurrency ?? 1));
+    this.pool = new ContextPool(
+      sign => {
+        const lora =
+          sign === "negated" && negation.route === "adapter"
+            ? { adapters: [{ filePath: negation.adapterPath, scale: NEGATION_SCALE }] }
+            : undefined;
+        return (sign === "negated" ? negatedModel : model).createContext({
+          contextSize: this.contextSize,
+          threads,
+          sequences: 1,
+          lora,
+        });
+      },
+      Math.max(1, options.concurrency ?? 1),
+    );
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.tokenPolicy = { ...DEFAULT_TOKEN_POLICY, ...options.tokenPolicy };
   }
@@ -97,7 +119,12 @@ export class Engine {
   static async load(options: EngineOptions): Promise<Engine> {
     const modelPath = await resolveModel(options.model, options.modelsDir ?? "models");
     const negation = await prepareNegation(modelPath, options.cacheDir, { ...DEFAULT_NEGATION, ...options.negation });
-    const llama = await getLlama({ gpu: options.gpu ?? "auto", logLevel: LlamaLogLevel.error, build: "never", maxThreads: 0 });
+    const llama = await getLlama({
+      gpu: options.gpu ?? "auto",
+      logLevel: LlamaLogLevel.error,
+      build: "never",
+      maxThreads: 0,
+    });
     const load = (path: string) => llama.loadModel({ modelPath: path, gpuLayers: options.gpuLayers ?? "auto" });
     const model = await load(negation.modelPath);
     let engine: Engine | undefined;
@@ -123,12 +150,21 @@ export class Engine {
     const request = checkRequest(input, this.limits, this.tokenPolicy);
     const promptTokens = this.promptTokens(request.prompt);
     if (promptTokens.length + request.maxTokens >= this.contextSize) {
-      throw new InvalidRequestError(`The prompt (${promptTokens.length} tokens) plus ${request.maxTokens} new tokens does not fit the ${this.contextSize}-token context.`);
+      throw new InvalidRequestError(
+        `The prompt (${promptTokens.length} tokens) plus ${request.maxTokens} new tokens does not fit the ${this.contextSize}-token context.`,
+      );
     }
     const belowZero = request.temperature < 0;
     const result: GenerationResult = {
-      prompt: request.prompt, temperature: request.temperature, beta: betaOf(request.temperature), seed: request.seed,
-      model: this.modelName, tokens: [], text: "", stopReason: "endOfGeneration", tokensPerSecond: 0,
+      prompt: request.prompt,
+      temperature: request.temperature,
+      beta: betaOf(request.temperature),
+      seed: request.seed,
+      model: this.modelName,
+      tokens: [],
+      text: "",
+      stopReason: "endOfGeneration",
+      tokensPerSecond: 0,
     };
     const emit = (chunk: string) => {
       if (chunk === "") return;
@@ -211,8 +247,13 @@ export class Engine {
     const negated = await this.logitsAfter(probe, "negated");
     const { deviation, range } = negationDeviation(positive, negated);
     const allowAll = () => true;
-    if (deviation > NEGATION_TOLERANCE * Math.max(1, range) || limitToken(positive, false, allowAll) !== limitToken(negated, true, allowAll)) {
-      throw new Error(`The negation adapter did not negate the logits of ${this.modelName} (deviation ${deviation.toExponential(2)}); this architecture cannot be sampled below zero.`);
+    if (
+      deviation > NEGATION_TOLERANCE * Math.max(1, range) ||
+      limitToken(positive, false, allowAll) !== limitToken(negated, true, allowAll)
+    ) {
+      throw new Error(
+        `The negation adapter did not negate the logits of ${this.modelName} (deviation ${deviation.toExponential(2)}); this architecture cannot be sampled below zero.`,
+      );
     }
   }
 }

@@ -1,7 +1,16 @@
 // A minimal GGUF (v2/v3) reader and writer: just enough to read a model's header, copy
 // tensors byte for byte into a new file, and write small synthetic models for tests.
 // Tensor data is never decoded, so every ggml type (quantized or not) is supported.
-import { closeSync, openSync, readSync, fstatSync, createReadStream, createWriteStream, renameSync, rmSync } from "node:fs";
+import {
+  closeSync,
+  openSync,
+  readSync,
+  fstatSync,
+  createReadStream,
+  createWriteStream,
+  renameSync,
+  rmSync,
+} from "node:fs";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 
@@ -10,12 +19,37 @@ const DEFAULT_ALIGNMENT = 32;
 
 /** ggml tensor type ids (ggml.h). */
 export const GgmlType = {
-  F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8,
-  Q2_K: 10, Q3_K: 11, Q4_K: 12, Q5_K: 13, Q6_K: 14, BF16: 30,
+  F32: 0,
+  F16: 1,
+  Q4_0: 2,
+  Q4_1: 3,
+  Q5_0: 6,
+  Q5_1: 7,
+  Q8_0: 8,
+  Q2_K: 10,
+  Q3_K: 11,
+  Q4_K: 12,
+  Q5_K: 13,
+  Q6_K: 14,
+  BF16: 30,
 } as const;
 export type GgmlTypeName = keyof typeof GgmlType;
 
-enum ValueType { U8, I8, U16, I16, U32, I32, F32, Bool, String, Array, U64, I64, F64 }
+enum ValueType {
+  U8,
+  I8,
+  U16,
+  I16,
+  U32,
+  I32,
+  F32,
+  Bool,
+  String,
+  Array,
+  U64,
+  I64,
+  F64,
+}
 
 export type GgufScalar = number | bigint | boolean | string;
 export type GgufValue = GgufScalar | GgufScalar[];
@@ -56,7 +90,11 @@ class FileCursor {
   private bufferStart = 0;
   position = 0;
 
-  constructor(private readonly fd: number, readonly size: number, private readonly path: string) {}
+  constructor(
+    private readonly fd: number,
+    readonly size: number,
+    private readonly path: string,
+  ) {}
 
   take(length: number): Buffer {
     const end = this.position + length;
@@ -73,29 +111,46 @@ class FileCursor {
     return this.buffer.subarray(start, start + length);
   }
 
-  u32(): number { return this.take(4).readUInt32LE(0); }
+  u32(): number {
+    return this.take(4).readUInt32LE(0);
+  }
   u64(): number {
     const value = this.take(8).readBigUInt64LE(0);
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new NotGgufError(this.path, "a length is impossibly large");
     return Number(value);
   }
-  string(): string { return this.take(this.u64()).toString("utf8"); }
+  string(): string {
+    return this.take(this.u64()).toString("utf8");
+  }
 
   scalar(type: ValueType): GgufScalar {
     switch (type) {
-      case ValueType.U8: return this.take(1).readUInt8(0);
-      case ValueType.I8: return this.take(1).readInt8(0);
-      case ValueType.U16: return this.take(2).readUInt16LE(0);
-      case ValueType.I16: return this.take(2).readInt16LE(0);
-      case ValueType.U32: return this.take(4).readUInt32LE(0);
-      case ValueType.I32: return this.take(4).readInt32LE(0);
-      case ValueType.F32: return this.take(4).readFloatLE(0);
-      case ValueType.Bool: return this.take(1).readUInt8(0) !== 0;
-      case ValueType.String: return this.string();
-      case ValueType.U64: return this.take(8).readBigUInt64LE(0);
-      case ValueType.I64: return this.take(8).readBigInt64LE(0);
-      case ValueType.F64: return this.take(8).readDoubleLE(0);
-      default: throw new NotGgufError(this.path, `unknown metadata value type ${type}`);
+      case ValueType.U8:
+        return this.take(1).readUInt8(0);
+      case ValueType.I8:
+        return this.take(1).readInt8(0);
+      case ValueType.U16:
+        return this.take(2).readUInt16LE(0);
+      case ValueType.I16:
+        return this.take(2).readInt16LE(0);
+      case ValueType.U32:
+        return this.take(4).readUInt32LE(0);
+      case ValueType.I32:
+        return this.take(4).readInt32LE(0);
+      case ValueType.F32:
+        return this.take(4).readFloatLE(0);
+      case ValueType.Bool:
+        return this.take(1).readUInt8(0) !== 0;
+      case ValueType.String:
+        return this.string();
+      case ValueType.U64:
+        return this.take(8).readBigUInt64LE(0);
+      case ValueType.I64:
+        return this.take(8).readBigInt64LE(0);
+      case ValueType.F64:
+        return this.take(8).readDoubleLE(0);
+      default:
+        throw new NotGgufError(this.path, `unknown metadata value type ${type}`);
     }
   }
 
@@ -103,7 +158,7 @@ class FileCursor {
     if (type !== ValueType.Array) return this.scalar(type);
     const itemType = this.u32() as ValueType;
     const count = this.u64();
-    const items: GgufScalar[] = new Array(count);
+    const items = new Array<GgufScalar>(count);
     for (let i = 0; i < count; i++) items[i] = this.scalar(itemType);
     return items;
   }
@@ -125,7 +180,7 @@ export function readGguf(path: string): GgufFile {
     const metadata = new Map<string, GgufValue>();
     for (let i = 0; i < kvCount; i++) {
       const key = cursor.string();
-      metadata.set(key, cursor.value(cursor.u32() as ValueType));
+      metadata.set(key, cursor.value(cursor.u32()));
     }
     const metadataEnd = cursor.position;
 
@@ -143,7 +198,8 @@ export function readGguf(path: string): GgufFile {
     const tensors = new Map<string, GgufTensorInfo>();
     byOffset.forEach((tensor, i) => {
       const end = i + 1 < byOffset.length ? byOffset[i + 1]!.offset : dataSize;
-      if (end > dataSize || end < tensor.offset) throw new NotGgufError(path, `tensor ${tensor.name} lies outside the file`);
+      if (end > dataSize || end < tensor.offset)
+        throw new NotGgufError(path, `tensor ${tensor.name} lies outside the file`);
       tensors.set(tensor.name, { ...tensor, span: end - tensor.offset });
     });
 
@@ -197,8 +253,16 @@ function encodeString(value: string): Buffer {
   return Buffer.concat([length, bytes]);
 }
 
-function u32(value: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32LE(value); return b; }
-function u64(value: number | bigint): Buffer { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(value)); return b; }
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(value);
+  return b;
+}
+function u64(value: number | bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(value));
+  return b;
+}
 
 function encodeNumbers(values: ArrayLike<number>, write: (b: Buffer, v: number, o: number) => void): Buffer {
   const out = Buffer.alloc(values.length * 4);
@@ -208,26 +272,59 @@ function encodeNumbers(values: ArrayLike<number>, write: (b: Buffer, v: number, 
 
 function encodeValue(typed: TypedValue): Buffer {
   switch (typed.type) {
-    case "string": return Buffer.concat([u32(ValueType.String), encodeString(typed.value)]);
-    case "u32": return Buffer.concat([u32(ValueType.U32), u32(typed.value)]);
-    case "i32": { const b = Buffer.alloc(4); b.writeInt32LE(typed.value); return Buffer.concat([u32(ValueType.I32), b]); }
-    case "f32": { const b = Buffer.alloc(4); b.writeFloatLE(typed.value); return Buffer.concat([u32(ValueType.F32), b]); }
-    case "u64": return Buffer.concat([u32(ValueType.U64), u64(typed.value)]);
-    case "bool": return Buffer.concat([u32(ValueType.Bool), Buffer.from([typed.value ? 1 : 0])]);
+    case "string":
+      return Buffer.concat([u32(ValueType.String), encodeString(typed.value)]);
+    case "u32":
+      return Buffer.concat([u32(ValueType.U32), u32(typed.value)]);
+    case "i32": {
+      const b = Buffer.alloc(4);
+      b.writeInt32LE(typed.value);
+      return Buffer.concat([u32(ValueType.I32), b]);
+    }
+    case "f32": {
+      const b = Buffer.alloc(4);
+      b.writeFloatLE(typed.value);
+      return Buffer.concat([u32(ValueType.F32), b]);
+    }
+    case "u64":
+      return Buffer.concat([u32(ValueType.U64), u64(typed.value)]);
+    case "bool":
+      return Buffer.concat([u32(ValueType.Bool), Buffer.from([typed.value ? 1 : 0])]);
     case "string[]":
-      return Buffer.concat([u32(ValueType.Array), u32(ValueType.String), u64(typed.value.length), ...typed.value.map(encodeString)]);
+      return Buffer.concat([
+        u32(ValueType.Array),
+        u32(ValueType.String),
+        u64(typed.value.length),
+        ...typed.value.map(encodeString),
+      ]);
     case "f32[]":
-      return Buffer.concat([u32(ValueType.Array), u32(ValueType.F32), u64(typed.value.length), encodeNumbers(typed.value, (b, v, o) => b.writeFloatLE(v, o))]);
+      return Buffer.concat([
+        u32(ValueType.Array),
+        u32(ValueType.F32),
+        u64(typed.value.length),
+        encodeNumbers(typed.value, (b, v, o) => b.writeFloatLE(v, o)),
+      ]);
     case "i32[]":
-      return Buffer.concat([u32(ValueType.Array), u32(ValueType.I32), u64(typed.value.length), encodeNumbers(typed.value, (b, v, o) => b.writeInt32LE(v, o))]);
+      return Buffer.concat([
+        u32(ValueType.Array),
+        u32(ValueType.I32),
+        u64(typed.value.length),
+        encodeNumbers(typed.value, (b, v, o) => b.writeInt32LE(v, o)),
+      ]);
   }
 }
 
 /** A metadata section in its stored byte layout, with the number of entries it holds. */
-export interface EncodedMetadata { raw: Buffer; count: number }
+export interface EncodedMetadata {
+  raw: Buffer;
+  count: number;
+}
 
 export function encodeMetadata(entries: Array<[string, TypedValue]>): EncodedMetadata {
-  return { raw: Buffer.concat(entries.flatMap(([key, value]) => [encodeString(key), encodeValue(value)])), count: entries.length };
+  return {
+    raw: Buffer.concat(entries.flatMap(([key, value]) => [encodeString(key), encodeValue(value)])),
+    count: entries.length,
+  };
 }
 
 async function writeAll(out: Writable, chunk: Buffer): Promise<void> {
@@ -239,14 +336,32 @@ async function writeAll(out: Writable, chunk: Buffer): Promise<void> {
  * can reuse another file's section verbatim. Written to a temporary name and renamed, so
  * a crash never leaves a half-written file under the final name.
  */
-export async function writeGguf(path: string, metadata: EncodedMetadata, tensors: TensorToWrite[], alignment = DEFAULT_ALIGNMENT): Promise<void> {
+export async function writeGguf(
+  path: string,
+  metadata: EncodedMetadata,
+  tensors: TensorToWrite[],
+  alignment = DEFAULT_ALIGNMENT,
+): Promise<void> {
   const directory: Buffer[] = [];
   let offset = 0;
   for (const tensor of tensors) {
-    directory.push(encodeString(tensor.name), u32(tensor.dims.length), ...tensor.dims.map(d => u64(d)), u32(tensor.type), u64(offset));
+    directory.push(
+      encodeString(tensor.name),
+      u32(tensor.dims.length),
+      ...tensor.dims.map(d => u64(d)),
+      u32(tensor.type),
+      u64(offset),
+    );
     offset = alignUp(offset + tensor.data.length, alignment);
   }
-  const header = Buffer.concat([u32(MAGIC), u32(3), u64(tensors.length), u64(metadata.count), metadata.raw, ...directory]);
+  const header = Buffer.concat([
+    u32(MAGIC),
+    u32(3),
+    u64(tensors.length),
+    u64(metadata.count),
+    metadata.raw,
+    ...directory,
+  ]);
 
   const temporary = `${path}.${process.pid}.partial`;
   const out = createWriteStream(temporary);
@@ -259,7 +374,8 @@ export async function writeGguf(path: string, metadata: EncodedMetadata, tensors
         await writeAll(out, tensor.data);
       } else {
         const { path: source, start, length } = tensor.data;
-        for await (const chunk of createReadStream(source, { start, end: start + length - 1 })) await writeAll(out, chunk as Buffer);
+        for await (const chunk of createReadStream(source, { start, end: start + length - 1 }))
+          await writeAll(out, chunk as Buffer);
       }
       await writeAll(out, Buffer.alloc(alignUp(size, alignment) - size));
     }

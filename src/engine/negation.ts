@@ -6,7 +6,17 @@
 // every logit is negated, and the native sampler at temperature |T| samples at T < 0.
 import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { GgmlType, encodeMetadata, readGguf, writeGguf, type GgufFile, type GgufTensorInfo, type TensorSource, type TensorToWrite, type TypedValue } from "./gguf.js";
+import {
+  GgmlType,
+  encodeMetadata,
+  readGguf,
+  writeGguf,
+  type GgufFile,
+  type GgufTensorInfo,
+  type TensorSource,
+  type TensorToWrite,
+  type TypedValue,
+} from "./gguf.js";
 import { flipSigns, canFlipSigns } from "./signFlip.js";
 
 /** The LoRA scale that turns W into −W (alpha/rank is 1). */
@@ -20,7 +30,10 @@ export class CannotInvertError extends Error {
   }
 }
 
-interface Fingerprint { size: number; mtimeMs: number }
+interface Fingerprint {
+  size: number;
+  mtimeMs: number;
+}
 
 function fingerprintOf(path: string): Fingerprint {
   const { size, mtimeMs } = statSync(path);
@@ -37,9 +50,11 @@ function fingerprintMetadata(prefix: string, fingerprint: Fingerprint): Array<[s
 
 function matchesFingerprint(file: GgufFile, prefix: string, fingerprint: Fingerprint): boolean {
   const meta = file.metadata;
-  return Number(meta.get(`${prefix}.format`)) === FORMAT_VERSION
-    && Number(meta.get(`${prefix}.source.size`)) === fingerprint.size
-    && Number(meta.get(`${prefix}.source.mtime_ms`)) === fingerprint.mtimeMs;
+  return (
+    Number(meta.get(`${prefix}.format`)) === FORMAT_VERSION &&
+    Number(meta.get(`${prefix}.source.size`)) === fingerprint.size &&
+    Number(meta.get(`${prefix}.source.mtime_ms`)) === fingerprint.mtimeMs
+  );
 }
 
 /** Root ignores permission bits, so a folder without write bits counts as read-only too. */
@@ -77,7 +92,13 @@ function architectureOf(file: GgufFile): string {
 }
 
 /** Writes a copy of the model whose output.weight is the given tensor (all else byte for byte). */
-async function writeModelCopy(source: GgufFile, target: string, prefix: string, fingerprint: Fingerprint, output: TensorToWrite): Promise<void> {
+async function writeModelCopy(
+  source: GgufFile,
+  target: string,
+  prefix: string,
+  fingerprint: Fingerprint,
+  output: TensorToWrite,
+): Promise<void> {
   const extra = encodeMetadata(fingerprintMetadata(prefix, fingerprint));
   const tensors: TensorToWrite[] = [...source.tensors.values()]
     .filter(t => t.name !== "output.weight")
@@ -105,13 +126,20 @@ async function writeAdapter(model: GgufFile, target: string, fingerprint: Finger
     ["adapter.lora.alpha", { type: "f32", value: embeddingLength }],
     ...fingerprintMetadata("belowzero.negate", fingerprint),
   ]);
-  await writeGguf(target, metadata, [
-    { name: "output.weight.lora_a", dims: [embeddingLength, embeddingLength], type: GgmlType.F32, data: identity },
-    {
-      name: "output.weight.lora_b", dims: output.dims, type: output.type,
-      data: tensorData(model, output),
-    },
-  ], model.alignment);
+  await writeGguf(
+    target,
+    metadata,
+    [
+      { name: "output.weight.lora_a", dims: [embeddingLength, embeddingLength], type: GgmlType.F32, data: identity },
+      {
+        name: "output.weight.lora_b",
+        dims: output.dims,
+        type: output.type,
+        data: tensorData(model, output),
+      },
+    ],
+    model.alignment,
+  );
 }
 
 /**
@@ -146,7 +174,12 @@ async function untied(model: GgufFile, cacheDir: string): Promise<GgufFile> {
   const untiedPath = derivedPath(model.path, cacheDir, ".belowzero-untied.gguf");
   const fingerprint = fingerprintOf(model.path);
   if (!isValidDerivedFile(untiedPath, "belowzero.untied", fingerprint, ["output.weight"])) {
-    await writeModelCopy(model, untiedPath, "belowzero.untied", fingerprint, { name: "output.weight", dims: embeddings.dims, type: embeddings.type, data: tensorData(model, embeddings) });
+    await writeModelCopy(model, untiedPath, "belowzero.untied", fingerprint, {
+      name: "output.weight",
+      dims: embeddings.dims,
+      type: embeddings.type,
+      data: tensorData(model, embeddings),
+    });
   }
   return readGguf(untiedPath);
 }
@@ -154,7 +187,10 @@ async function untied(model: GgufFile, cacheDir: string): Promise<GgufFile> {
 function chooseRoute(model: GgufFile, options: NegationOptions): "adapter" | "copy" {
   const output = model.tensors.get("output.weight")!;
   if (options.route === "copy" && !canFlipSigns(output.type)) {
-    throw new CannotInvertError(model.path, `the "copy" route cannot flip signs of ggml type ${output.type}; use the "adapter" route`);
+    throw new CannotInvertError(
+      model.path,
+      `the "copy" route cannot flip signs of ggml type ${output.type}; use the "adapter" route`,
+    );
   }
   if (options.route !== "auto") return options.route;
   return canFlipSigns(output.type) && statSync(model.path).size <= options.copyMaxBytes ? "copy" : "adapter";
@@ -165,10 +201,18 @@ function chooseRoute(model: GgufFile, options: NegationOptions): "adapter" | "co
  * or the sign-flipped copy (and, for tied-embedding models, an untied copy first). Each is
  * written once and reused while the file it was made from is unchanged.
  */
-export async function prepareNegation(modelPath: string, cacheDir: string, options: NegationOptions = DEFAULT_NEGATION): Promise<NegationFiles> {
+export async function prepareNegation(
+  modelPath: string,
+  cacheDir: string,
+  options: NegationOptions = DEFAULT_NEGATION,
+): Promise<NegationFiles> {
   const source = readGguf(modelPath);
   architectureOf(source);
-  if (source.tensors.has("output.bias")) throw new CannotInvertError(modelPath, "its output layer has a bias, which a sign flip of the weights would not negate");
+  if (source.tensors.has("output.bias"))
+    throw new CannotInvertError(
+      modelPath,
+      "its output layer has a bias, which a sign flip of the weights would not negate",
+    );
   const model = await untied(source, cacheDir);
   const fingerprint = fingerprintOf(model.path);
 
@@ -177,13 +221,20 @@ export async function prepareNegation(modelPath: string, cacheDir: string, optio
     if (!isValidDerivedFile(negatedModelPath, "belowzero.negated", fingerprint, ["output.weight"])) {
       const output = model.tensors.get("output.weight")!;
       const flipped = flipSigns(readTensor(model, output), output.type);
-      await writeModelCopy(model, negatedModelPath, "belowzero.negated", fingerprint, { name: output.name, dims: output.dims, type: output.type, data: flipped });
+      await writeModelCopy(model, negatedModelPath, "belowzero.negated", fingerprint, {
+        name: output.name,
+        dims: output.dims,
+        type: output.type,
+        data: flipped,
+      });
     }
     return { route: "copy", modelPath: model.path, negatedModelPath };
   }
 
   const adapterPath = derivedPath(model.path, cacheDir, ".belowzero-negate.gguf");
-  if (!isValidDerivedFile(adapterPath, "belowzero.negate", fingerprint, ["output.weight.lora_a", "output.weight.lora_b"])) {
+  if (
+    !isValidDerivedFile(adapterPath, "belowzero.negate", fingerprint, ["output.weight.lora_a", "output.weight.lora_b"])
+  ) {
     await writeAdapter(model, adapterPath, fingerprint);
   }
   return { route: "adapter", modelPath: model.path, adapterPath };

@@ -16,16 +16,29 @@ export function vocabularySize(model: LlamaModel): number {
  * Evaluates the prompt and yields the next-token logits (up to an additive constant) at
  * each step; the caller sends back the token to continue with.
  */
-export async function* readLogits(sequence: LlamaContextSequence, promptTokens: Token[]): AsyncGenerator<Float64Array, void, Token> {
+export async function* readLogits(
+  sequence: LlamaContextSequence,
+  promptTokens: Token[],
+): AsyncGenerator<Float64Array, void, Token> {
   const size = vocabularySize(sequence.model);
-  const iterator = sequence.evaluateWithMetadata(promptTokens, { probabilities: true }, {
-    temperature: READOUT_TEMPERATURE, topK: 0, topP: 1, minP: 0, yieldEogToken: true, seed: 0,
-  });
+  const iterator = sequence.evaluateWithMetadata(
+    promptTokens,
+    { probabilities: true },
+    {
+      temperature: READOUT_TEMPERATURE,
+      topK: 0,
+      topP: 1,
+      minP: 0,
+      yieldEogToken: true,
+      seed: 0,
+    },
+  );
   try {
     let step = await iterator.next();
     while (!step.done) {
       const logits = new Float64Array(size).fill(-Infinity);
-      for (const [token, probability] of step.value.probabilities) logits[token] = Math.log(probability) * READOUT_TEMPERATURE;
+      for (const [token, probability] of step.value.probabilities)
+        logits[token] = Math.log(probability) * READOUT_TEMPERATURE;
       step = await iterator.next(yield logits);
     }
   } finally {
@@ -48,7 +61,11 @@ export function negationDeviation(positive: Float64Array, negated: Float64Array)
 }
 
 /** The sampling distribution at temperature T (T ≠ 0) over the allowed tokens: softmax(z/T). */
-export function distributionAt(logits: Float64Array, temperature: number, allowed: (token: Token) => boolean): Float64Array {
+export function distributionAt(
+  logits: Float64Array,
+  temperature: number,
+  allowed: (token: Token) => boolean,
+): Float64Array {
   const scaled = Float64Array.from(logits, (z, token) => (allowed(token as Token) ? z / temperature : -Infinity));
   const max = scaled.reduce((a, b) => Math.max(a, b), -Infinity);
   const weights = scaled.map(value => Math.exp(value - max));
@@ -99,7 +116,11 @@ export interface OracleOptions {
  * JavaScript at any temperature, including below zero. Stops at max tokens or at an
  * allowed end-of-generation token.
  */
-export async function oracleGenerate(sequence: LlamaContextSequence, promptTokens: Token[], options: OracleOptions): Promise<Token[]> {
+export async function oracleGenerate(
+  sequence: LlamaContextSequence,
+  promptTokens: Token[],
+  options: OracleOptions,
+): Promise<Token[]> {
   const model = sequence.model;
   const belowZero = options.temperature < 0;
   const allowed = (token: Token) => isAllowed(model, token, options.policy, belowZero);
@@ -108,9 +129,10 @@ export async function oracleGenerate(sequence: LlamaContextSequence, promptToken
   const tokens: Token[] = [];
   let step = await steps.next();
   while (!step.done) {
-    const token = options.temperature === 0
-      ? limitToken(step.value, belowZero, allowed)
-      : sampleFrom(distributionAt(step.value, options.temperature, allowed), random);
+    const token =
+      options.temperature === 0
+        ? limitToken(step.value, belowZero, allowed)
+        : sampleFrom(distributionAt(step.value, options.temperature, allowed), random);
     if (model.isEogToken(token)) break;
     tokens.push(token);
     if (tokens.length >= options.maxTokens) break;

@@ -47,17 +47,23 @@ export function checkTemperature(temperature: number, limits: Pick<RequestLimits
   }
   const magnitude = Math.abs(temperature);
   if (magnitude > limits.maxAbsTemperature) {
-    throw new InvalidRequestError(`Temperature must be between -${limits.maxAbsTemperature} and ${limits.maxAbsTemperature}, got ${temperature}.`);
+    throw new InvalidRequestError(
+      `Temperature must be between -${limits.maxAbsTemperature} and ${limits.maxAbsTemperature}, got ${temperature}.`,
+    );
   }
   if (magnitude !== 0 && magnitude < MIN_ABS_TEMPERATURE) {
-    throw new InvalidRequestError(`Temperature must be 0 or at least ${MIN_ABS_TEMPERATURE} away from it, got ${temperature}.`);
+    throw new InvalidRequestError(
+      `Temperature must be 0 or at least ${MIN_ABS_TEMPERATURE} away from it, got ${temperature}.`,
+    );
   }
   return temperature === 0 ? 0 : temperature; // −0 is plain greedy
 }
 
 export function checkMaxTokens(maxTokens: number, limits: Pick<RequestLimits, "maxTokensCap">): number {
   if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > limits.maxTokensCap) {
-    throw new InvalidRequestError(`Max tokens must be a whole number from 1 to ${limits.maxTokensCap}, got ${String(maxTokens)}.`);
+    throw new InvalidRequestError(
+      `Max tokens must be a whole number from 1 to ${limits.maxTokensCap}, got ${String(maxTokens)}.`,
+    );
   }
   return maxTokens;
 }
@@ -78,12 +84,18 @@ export function checkSeed(seed: number | undefined): number {
 export function checkPrompt(prompt: string, limits: Pick<RequestLimits, "maxPromptCharacters">): string {
   if (typeof prompt !== "string" || prompt.trim() === "") throw new InvalidRequestError("The prompt is empty.");
   if (prompt.length > limits.maxPromptCharacters) {
-    throw new InvalidRequestError(`The prompt is ${prompt.length} characters long; the limit is ${limits.maxPromptCharacters}.`);
+    throw new InvalidRequestError(
+      `The prompt is ${prompt.length} characters long; the limit is ${limits.maxPromptCharacters}.`,
+    );
   }
   return prompt;
 }
 
-export function checkRequest(input: GenerationInput, limits: RequestLimits, defaultPolicy: TokenPolicy): GenerationRequest {
+export function checkRequest(
+  input: GenerationInput,
+  limits: RequestLimits,
+  defaultPolicy: TokenPolicy,
+): GenerationRequest {
   return {
     prompt: checkPrompt(input.prompt, limits),
     temperature: checkTemperature(input.temperature, limits),

@@ -24,10 +24,16 @@ return {0, group + 1}
 
 export type Reservation = { ok: true } | { ok: false; full: "server" | "everything"; count: number };
 
-export interface Caps { maxPerGuild: number; maxTotal: number }
+export interface Caps {
+  maxPerGuild: number;
+  maxTotal: number;
+}
 
 export class Limits {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
 
   /** Starts the user's cooldown; returns 0 if they may go, else the milliseconds left. */
   async startCooldown(userId: string, cooldownMs: number): Promise<number> {
@@ -51,9 +57,24 @@ export class Limits {
   }
 
   /** Takes a queue slot for this job, unless its server's or the global cap is reached. */
-  async reserve(guildId: string | null, userId: string, jobId: string, caps: Caps, now = Date.now()): Promise<Reservation> {
-    const [code, count] = (await this.redis.eval(RESERVE, 2, this.groupKey(guildId, userId), this.totalKey,
-      now, RESERVATION_TTL_MS, jobId, caps.maxPerGuild, caps.maxTotal)) as [number, number];
+  async reserve(
+    guildId: string | null,
+    userId: string,
+    jobId: string,
+    caps: Caps,
+    now = Date.now(),
+  ): Promise<Reservation> {
+    const [code, count] = (await this.redis.eval(
+      RESERVE,
+      2,
+      this.groupKey(guildId, userId),
+      this.totalKey,
+      now,
+      RESERVATION_TTL_MS,
+      jobId,
+      caps.maxPerGuild,
+      caps.maxTotal,
+    )) as [number, number];
     return code === 0 ? { ok: true } : { ok: false, full: code === 1 ? "server" : "everything", count };
   }
 

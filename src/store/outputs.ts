@@ -19,7 +19,10 @@ export interface OutputRecord {
 }
 
 export class OutputStore {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
 
   private key(kind: string, id: string): string {
     return `${this.prefix}:${kind}:${id}`;

@@ -29,9 +29,9 @@ function fail(reason: string): never {
 export function parseJob(data: unknown): WeirdJob {
   if (typeof data !== "object" || data === null) fail("the payload is not an object");
   const job = data as Record<string, unknown>;
-  const text = (key: string) => (typeof job[key] === "string" ? (job[key] as string) : fail(`${key} must be a string`));
+  const text = (key: string) => (typeof job[key] === "string" ? job[key] : fail(`${key} must be a string`));
   const id = (key: string) => (SNOWFLAKE.test(text(key)) ? text(key) : fail(`${key} must be a Discord id`));
-  const number = (key: string) => (typeof job[key] === "number" ? (job[key] as number) : fail(`${key} must be a number`));
+  const number = (key: string) => (typeof job[key] === "number" ? job[key] : fail(`${key} must be a number`));
   const checked = <T>(check: () => T) => {
     try {
       return check();

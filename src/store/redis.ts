@@ -6,7 +6,13 @@ import { Redis } from "ioredis";
  * of waiting; ioredis keeps reconnecting in the background and the bot recovers by itself.
  */
 export function producerConnection(url: string): Redis {
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1500, connectTimeout: 2000, lazyConnect: false });
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1500,
+    connectTimeout: 2000,
+    lazyConnect: false,
+  });
   redis.on("error", () => undefined); // reported per command; reconnects on its own
   return redis;
 }

@@ -28,7 +28,9 @@ function requestOf(body: MessageBody): { body: Record<string, unknown>; files?: 
   if (!attachment) return { body: { ...message, attachments: [] } };
   return {
     body: { ...message, attachments: [{ id: 0, filename: attachment.name }] },
-    files: [{ name: attachment.name, data: Buffer.from(attachment.data, "utf8"), contentType: "text/plain; charset=utf-8" }],
+    files: [
+      { name: attachment.name, data: Buffer.from(attachment.data, "utf8"), contentType: "text/plain; charset=utf-8" },
+    ],
   };
 }
 
@@ -47,7 +49,11 @@ export class ReplyTarget {
   ) {}
 
   get usesInteraction(): boolean {
-    return !this.replyGone && this.channelMessageId === undefined && this.now() - this.job.interactionAt < INTERACTION_TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS;
+    return (
+      !this.replyGone &&
+      this.channelMessageId === undefined &&
+      this.now() - this.job.interactionAt < INTERACTION_TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS
+    );
   }
 
   /** Shows this body: edits the reply (or the channel message), posting it first if needed. */
@@ -68,7 +74,10 @@ export class ReplyTarget {
   private async showInChannel(body: MessageBody): Promise<APIMessage> {
     const request = requestOf(body);
     if (this.channelMessageId) {
-      return (await this.rest.patch(Routes.channelMessage(this.job.channelId, this.channelMessageId), request)) as APIMessage;
+      return (await this.rest.patch(
+        Routes.channelMessage(this.job.channelId, this.channelMessageId),
+        request,
+      )) as APIMessage;
     }
     const message = (await this.rest.post(Routes.channelMessages(this.job.channelId), {
       ...request,

@@ -45,9 +45,12 @@ class StreamingEdits {
     if (this.inFlight || Date.now() - this.lastEdit < this.intervalMs) return;
     this.lastEdit = Date.now();
     this.onEdit(this.tokens);
-    this.inFlight = this.reply.show(progressMessage(this.job.prompt, this.job.temperature, this.text, this.tokens))
+    this.inFlight = this.reply
+      .show(progressMessage(this.job.prompt, this.job.temperature, this.text, this.tokens))
       .catch(this.onError)
-      .finally(() => { this.inFlight = undefined; });
+      .finally(() => {
+        this.inFlight = undefined;
+      });
   }
 
   /** Waits for the edit in flight, so it cannot land after the final message. */
@@ -56,10 +59,20 @@ class StreamingEdits {
   }
 }
 
-async function generate(job: Job, request: WeirdJob, reply: ReplyTarget, deps: WorkerDeps, signal: AbortSignal): Promise<GenerationResult> {
-  const edits = new StreamingEdits(reply, request, deps.settings.editIntervalMs,
+async function generate(
+  job: Job,
+  request: WeirdJob,
+  reply: ReplyTarget,
+  deps: WorkerDeps,
+  signal: AbortSignal,
+): Promise<GenerationResult> {
+  const edits = new StreamingEdits(
+    reply,
+    request,
+    deps.settings.editIntervalMs,
     tokens => void job.updateProgress({ tokens, of: request.maxTokens }).catch(() => undefined),
-    error => deps.log?.(`job ${job.id}: streaming edit failed: ${(error as Error).message}`));
+    error => deps.log?.(`job ${job.id}: streaming edit failed: ${(error as Error).message}`),
+  );
   try {
     const result = await deps.engine.generate(
       { prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens, seed: request.seed },
@@ -93,22 +106,39 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
   const reply = new ReplyTarget(deps.rest, request, `bz${outputId}`.slice(0, 25));
   const result = await generate(job, request, reply, deps, signal);
   const body = resultMessage({
-    outputId, prompt: request.prompt, temperature: request.temperature, seed: request.seed, model: result.model,
-    text: result.text, tokenCount: result.tokens.length, stopReason: result.stopReason, votes: 0,
+    outputId,
+    prompt: request.prompt,
+    temperature: request.temperature,
+    seed: request.seed,
+    model: result.model,
+    text: result.text,
+    tokenCount: result.tokens.length,
+    stopReason: result.stopReason,
+    votes: 0,
   });
   // Recorded before it is shown, so its buttons work from the first click; the message id
   // is filled in once Discord has it, and marks the result as delivered.
   const record = {
-    id: outputId, guildId: request.guildId, channelId: request.channelId, messageId: "", authorId: request.userId,
-    prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens, seed: request.seed,
-    model: result.model, text: result.text, createdAt: Date.now(),
+    id: outputId,
+    guildId: request.guildId,
+    channelId: request.channelId,
+    messageId: "",
+    authorId: request.userId,
+    prompt: request.prompt,
+    temperature: request.temperature,
+    maxTokens: request.maxTokens,
+    seed: request.seed,
+    model: result.model,
+    text: result.text,
+    createdAt: Date.now(),
   };
   await deps.outputs.save(record);
   let message;
   try {
     message = await reply.show(body);
   } catch (error) {
-    if (isPermanentDiscordError(error)) throw new UnrecoverableError(`Discord refused the result (${error.status} ${error.message})`);
+    if (isPermanentDiscordError(error))
+      throw new UnrecoverableError(`Discord refused the result (${error.status} ${error.message})`);
     throw error;
   }
   await deps.outputs.save({ ...record, messageId: message.id });
@@ -123,7 +153,9 @@ async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise
   try {
     const request = parseJob(job.data);
     await deps.limits.release(request.guildId, request.userId, job.id!);
-    await new ReplyTarget(deps.rest, request, `bzf${job.id}`.slice(0, 25)).show(noticeMessage(`Sorry, this generation failed: ${error.message}`));
+    await new ReplyTarget(deps.rest, request, `bzf${job.id}`.slice(0, 25)).show(
+      noticeMessage(`Sorry, this generation failed: ${error.message}`),
+    );
   } catch (notifyError) {
     deps.log?.(`job ${job.id}: could not tell the user: ${(notifyError as Error).message}`);
   }
@@ -131,23 +163,27 @@ async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise
 
 export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () => Promise<void> } {
   const abort = new AbortController();
-  const worker = new Worker(QUEUE_NAME, async (job: Job, token?: string) => {
-    try {
-      return await processJob(job, deps, abort.signal);
-    } catch (error) {
-      // Cut short by shutdown: hand the job back without using up one of its attempts.
-      if (!abort.signal.aborted || !token) throw error;
-      await job.moveToDelayed(Date.now(), token);
-      throw new DelayedError();
-    }
-  }, {
-    connection: deps.connection,
-    prefix: deps.prefix,
-    concurrency: deps.concurrency,
-    lockDuration: deps.settings.lockDurationMs,
-    stalledInterval: deps.settings.stalledIntervalMs,
-    maxStalledCount: 2,
-  });
+  const worker = new Worker(
+    QUEUE_NAME,
+    async (job: Job, token?: string) => {
+      try {
+        return await processJob(job, deps, abort.signal);
+      } catch (error) {
+        // Cut short by shutdown: hand the job back without using up one of its attempts.
+        if (!abort.signal.aborted || !token) throw error;
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+    },
+    {
+      connection: deps.connection,
+      prefix: deps.prefix,
+      concurrency: deps.concurrency,
+      lockDuration: deps.settings.lockDurationMs,
+      stalledInterval: deps.settings.stalledIntervalMs,
+      maxStalledCount: 2,
+    },
+  );
   worker.on("failed", (job, error) => {
     if (!job) return;
     const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
@@ -156,9 +192,16 @@ export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () =
   });
   // A job that stalled too often is failed inside BullMQ's stalled check, which emits
   // "stalled" but not "failed": look it up, so its user is told too.
-  worker.on("stalled", jobId => void Job.fromId(worker, jobId).then(async job => {
-    if (job && (await job.getState()) === "failed") await onFinalFailure(job, new Error(job.failedReason || "the job stalled too often"), deps);
-  }).catch(error => deps.log?.(`job ${jobId}: ${(error as Error).message}`)));
+  worker.on(
+    "stalled",
+    jobId =>
+      void Job.fromId(worker, jobId)
+        .then(async job => {
+          if (job && (await job.getState()) === "failed")
+            await onFinalFailure(job, new Error(job.failedReason || "the job stalled too often"), deps);
+        })
+        .catch(error => deps.log?.(`job ${jobId}: ${(error as Error).message}`)),
+  );
   worker.on("error", error => deps.log?.(`worker: ${error.message}`));
 
   const shutdown = async () => {

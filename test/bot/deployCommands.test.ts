@@ -7,20 +7,37 @@ import { FakeDiscord } from "../helpers/fakeDiscord.js";
 
 const root = resolve(import.meta.dirname, "../..");
 let discord: FakeDiscord;
-beforeAll(async () => { discord = await new FakeDiscord().start(); });
-afterAll(async () => { await discord.stop(); });
+beforeAll(async () => {
+  discord = await new FakeDiscord().start();
+});
+afterAll(async () => {
+  await discord.stop();
+});
 
 // A made-up token whose first part is the base64 of the application id, as real ones are.
 const TOKEN = `${Buffer.from("900000000000000001").toString("base64")}.x.y`;
 
 describe("deploy-commands", () => {
   it("registers /weird and /weird-help in the configured server", async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "src/bot/deployCommands.ts")], {
-      cwd: root, env: { ...process.env, DISCORD_TOKEN: TOKEN, DISCORD_API_URL: discord.url, DISCORD_GUILD_ID: "900000000000000002" },
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "src/bot/deployCommands.ts")],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          DISCORD_TOKEN: TOKEN,
+          DISCORD_API_URL: discord.url,
+          DISCORD_GUILD_ID: "900000000000000002",
+        },
+      },
+    );
     expect(stdout.trim()).toBe("Registered 2 commands in server 900000000000000002.");
     const [put] = discord.find("PUT", /^\/applications\/900000000000000001\/guilds\/900000000000000002\/commands$/);
-    const body = put!.body as unknown as Array<{ name: string; options?: Array<{ name: string; required?: boolean; min_value?: number; max_value?: number }> }>;
+    const body = put!.body as unknown as Array<{
+      name: string;
+      options?: Array<{ name: string; required?: boolean; min_value?: number; max_value?: number }>;
+    }>;
     expect(body.map(c => c.name)).toEqual(["weird", "weird-help"]);
     expect(body[0]!.options!.map(o => o.name)).toEqual(["prompt", "temp", "max_tokens", "seed"]);
     expect(body[0]!.options![1]).toMatchObject({ min_value: -100, max_value: 100 });

@@ -10,9 +10,20 @@ const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "../..");
 
 async function weird(args: string[], env: Record<string, string> = {}) {
-  const childEnv = { ...process.env, LLAMA_GPU: "cpu", LLAMA_THREADS: "1", BELOWZERO_CACHE_DIR: temporaryFolder(), MODEL: "", ...env };
+  const childEnv = {
+    ...process.env,
+    LLAMA_GPU: "cpu",
+    LLAMA_THREADS: "1",
+    BELOWZERO_CACHE_DIR: temporaryFolder(),
+    MODEL: "",
+    ...env,
+  };
   try {
-    const { stdout, stderr } = await run(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "src/cli/weird.ts"), ...args], { cwd: root, env: childEnv });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "src/cli/weird.ts"), ...args],
+      { cwd: root, env: childEnv },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -22,21 +33,62 @@ async function weird(args: string[], env: Record<string, string> = {}) {
 
 describe("weird --json", () => {
   it("prints one JSON object per temperature, with β and the generated token ids", async () => {
-    const { code, stdout } = await weird(["--model", testModelPath(), "--json", "--temp", "-0.001", "--temp", "0", "--temp=1", "--max-tokens", "12", "--seed", "42", "Once", "upon", "a", "time"]);
+    const { code, stdout } = await weird([
+      "--model",
+      testModelPath(),
+      "--json",
+      "--temp",
+      "-0.001",
+      "--temp",
+      "0",
+      "--temp=1",
+      "--max-tokens",
+      "12",
+      "--seed",
+      "42",
+      "Once",
+      "upon",
+      "a",
+      "time",
+    ]);
     expect(code).toBe(0);
-    const lines = stdout.trim().split("\n").map(line => JSON.parse(line));
-    expect(lines.map(l => [l.temperature, l.beta])).toEqual([[-0.001, -1000], [0, null], [1, 1]]);
+    const lines = stdout
+      .trim()
+      .split("\n")
+      .map(line => JSON.parse(line) as { temperature: number; beta: number | null; tokens: number[]; text: string });
+    expect(lines.map(l => [l.temperature, l.beta])).toEqual([
+      [-0.001, -1000],
+      [0, null],
+      [1, 1],
+    ]);
     for (const line of lines) {
-      expect(Object.keys(line)).toEqual(["prompt", "temperature", "beta", "seed", "model", "tokens", "text", "stopReason", "tokensPerSecond"]);
-      expect(line).toMatchObject({ prompt: "Once upon a time", seed: 42, model: "stories260K.gguf", stopReason: "maxTokens" });
+      expect(Object.keys(line)).toEqual([
+        "prompt",
+        "temperature",
+        "beta",
+        "seed",
+        "model",
+        "tokens",
+        "text",
+        "stopReason",
+        "tokensPerSecond",
+      ]);
+      expect(line).toMatchObject({
+        prompt: "Once upon a time",
+        seed: 42,
+        model: "stories260K.gguf",
+        stopReason: "maxTokens",
+      });
       expect(line.tokens).toHaveLength(12);
     }
-    expect(lines[0].text).toBe("|".repeat(12));
-    expect(lines[1].text).toBe(", there was a little girl named Lily. She");
+    expect(lines[0]?.text).toBe("|".repeat(12));
+    expect(lines[1]?.text).toBe(", there was a little girl named Lily. She");
   });
 
   it("takes the model from MODEL and prints a sweep table side by side", async () => {
-    const { code, stdout } = await weird(["--sweep", "--max-tokens", "8", "--seed", "1", "Once upon a time"], { MODEL: testModelPath() });
+    const { code, stdout } = await weird(["--sweep", "--max-tokens", "8", "--seed", "1", "Once upon a time"], {
+      MODEL: testModelPath(),
+    });
     expect(code).toBe(0);
     const rows = stdout.split("\n").filter(line => line.includes("│"));
     expect(rows.map(row => row.split("│")[0]!.trim())).toEqual(["T", "1", "0.001", "-0.001", "-1"]);
@@ -82,7 +134,10 @@ describe("weird with bad input", () => {
   });
 
   it("reports invalid environment settings all at once", async () => {
-    const { code, stderr } = await weird(["--model", testModelPath(), "hi"], { LLAMA_THREADS: "many", WORKER_CONCURRENCY: "0" });
+    const { code, stderr } = await weird(["--model", testModelPath(), "hi"], {
+      LLAMA_THREADS: "many",
+      WORKER_CONCURRENCY: "0",
+    });
     expect(code).toBe(1);
     expect(stderr).toContain("LLAMA_THREADS must be a whole number");
     expect(stderr).toContain("WORKER_CONCURRENCY must be a whole number");

@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import { MESSAGE_LIMIT, parseCustomId, resultMessage, type ResultView } from "../../src/discord/format.js";
 
 const view: ResultView = {
-  outputId: "abc", prompt: "p", temperature: -0.001, seed: 1, model: "m.gguf", text: "x", tokenCount: 1, stopReason: "maxTokens", votes: 0,
+  outputId: "abc",
+  prompt: "p",
+  temperature: -0.001,
+  seed: 1,
+  model: "m.gguf",
+  text: "x",
+  tokenCount: 1,
+  stopReason: "maxTokens",
+  votes: 0,
 };
 
 describe("result messages", () => {
@@ -31,7 +39,9 @@ describe("result messages", () => {
   });
 
   it("show T and β, and an empty output as an empty block", () => {
-    expect(resultMessage({ ...view, temperature: 0, text: "" }).content).toMatch(/^\*\*T = 0 · β = ∞\*\*[\s\S]*```\n \n```$/);
+    expect(resultMessage({ ...view, temperature: 0, text: "" }).content).toMatch(
+      /^\*\*T = 0 · β = ∞\*\*[\s\S]*```\n \n```$/,
+    );
   });
 });
 

@@ -9,8 +9,12 @@ import { InvalidRequestError } from "../../src/engine/request.js";
 import { loadTestEngine, temporaryFolder } from "../helpers/engine.js";
 
 let engine: Engine;
-beforeAll(async () => { engine = await loadTestEngine({ limits: { maxAbsTemperature: 10, maxTokensCap: 100, maxPromptCharacters: 300 } }); });
-afterAll(async () => { await engine?.dispose(); });
+beforeAll(async () => {
+  engine = await loadTestEngine({ limits: { maxAbsTemperature: 10, maxTokensCap: 100, maxPromptCharacters: 300 } });
+});
+afterAll(async () => {
+  await engine?.dispose();
+});
 
 const valid = { prompt: "Once upon a time", temperature: -1, maxTokens: 5, seed: 1 };
 
@@ -28,7 +32,9 @@ describe("invalid requests", () => {
   });
 
   it.each([0, -3, 101, 2.5, NaN])("rejects max tokens %s", async maxTokens => {
-    await expect(engine.generate({ ...valid, maxTokens })).rejects.toThrow(/Max tokens must be a whole number from 1 to 100/);
+    await expect(engine.generate({ ...valid, maxTokens })).rejects.toThrow(
+      /Max tokens must be a whole number from 1 to 100/,
+    );
   });
 
   it.each([-1, 1.5, 2 ** 32])("rejects seed %s", async seed => {
@@ -38,13 +44,17 @@ describe("invalid requests", () => {
   it("rejects an empty or blank prompt and a prompt over the limit", async () => {
     await expect(engine.generate({ ...valid, prompt: "" })).rejects.toThrow("The prompt is empty.");
     await expect(engine.generate({ ...valid, prompt: " \n\t " })).rejects.toThrow("The prompt is empty.");
-    await expect(engine.generate({ ...valid, prompt: "a".repeat(301) })).rejects.toThrow(/301 characters long; the limit is 300/);
+    await expect(engine.generate({ ...valid, prompt: "a".repeat(301) })).rejects.toThrow(
+      /301 characters long; the limit is 300/,
+    );
   });
 
   it("rejects a prompt that with the requested tokens would overflow the context", async () => {
     const small = await loadTestEngine({ contextSize: 64 });
     try {
-      await expect(small.generate({ ...valid, prompt: "Once upon a time ".repeat(10), maxTokens: 60 })).rejects.toThrow(/does not fit the 64-token context/);
+      await expect(small.generate({ ...valid, prompt: "Once upon a time ".repeat(10), maxTokens: 60 })).rejects.toThrow(
+        /does not fit the 64-token context/,
+      );
     } finally {
       await small.dispose();
     }
@@ -62,14 +72,18 @@ describe("bad model files", () => {
     const missing = join(temporaryFolder(), "nope.gguf");
     const load = loadTestEngine({ model: missing });
     await expect(load).rejects.toBeInstanceOf(ModelNotFoundError);
-    await expect(loadTestEngine({ model: missing })).rejects.toThrow(`Model file not found: ${missing} (set MODEL or pass --model)`);
+    await expect(loadTestEngine({ model: missing })).rejects.toThrow(
+      `Model file not found: ${missing} (set MODEL or pass --model)`,
+    );
   });
 
   it("refuses a file that is not a GGUF model", async () => {
     const fake = join(temporaryFolder(), "fake.gguf");
     writeFileSync(fake, "<html>404 Not Found</html>");
     await expect(loadTestEngine({ model: fake })).rejects.toBeInstanceOf(NotGgufError);
-    await expect(loadTestEngine({ model: fake })).rejects.toThrow(/fake.gguf is not a GGUF model file \(no GGUF magic bytes\)/);
+    await expect(loadTestEngine({ model: fake })).rejects.toThrow(
+      /fake.gguf is not a GGUF model file \(no GGUF magic bytes\)/,
+    );
   });
 
   it("refuses a truncated GGUF file without crashing", async () => {
@@ -80,6 +94,8 @@ describe("bad model files", () => {
     header.writeBigUInt64LE(10n, 8);
     header.writeBigUInt64LE(5n, 16);
     writeFileSync(truncated, header);
-    await expect(loadTestEngine({ model: truncated })).rejects.toThrow(/is not a GGUF model file \(the header is truncated\)/);
+    await expect(loadTestEngine({ model: truncated })).rejects.toThrow(
+      /is not a GGUF model file \(the header is truncated\)/,
+    );
   });
 });

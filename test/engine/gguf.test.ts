@@ -27,7 +27,15 @@ describe("GGUF files", () => {
     ]);
     const file = readGguf(path);
     expect(Object.fromEntries(file.metadata)).toEqual({
-      s: "héllo", u: 7, i: -7, f: 0.5, big: 2n ** 40n, b: true, strings: ["a", "▁b"], floats: [1.5, -2], ints: [3, -4],
+      s: "héllo",
+      u: 7,
+      i: -7,
+      f: 0.5,
+      big: 2n ** 40n,
+      b: true,
+      strings: ["a", "▁b"],
+      floats: [1.5, -2],
+      ints: [3, -4],
     });
     expect(file.tensors.get("a")).toMatchObject({ dims: [3], type: 0, offset: 0, span: 32 });
     expect(file.tensors.get("b")).toMatchObject({ dims: [8], type: 24, offset: 32 });

@@ -9,14 +9,19 @@ import { loadTestEngine } from "../helpers/engine.js";
 import { chiSquareTest } from "../helpers/statistics.js";
 
 const PROMPT = "Once upon a time";
-const GREEDY_60 = ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily";
+const GREEDY_60 =
+  ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily";
 const PIPE = 506; // "|", the model's least likely piece after this prompt
 
 // Every behaviour is checked through both ways of negating the logits.
 describe.each(["adapter", "copy"] as const)("through the %s route", route => {
   let engine: Engine;
-  beforeAll(async () => { engine = await loadTestEngine({ concurrency: 2, negation: { route } }); });
-  afterAll(async () => { await engine?.dispose(); });
+  beforeAll(async () => {
+    engine = await loadTestEngine({ concurrency: 2, negation: { route } });
+  });
+  afterAll(async () => {
+    await engine?.dispose();
+  });
 
   /** The argmin (below zero) or argmax chain computed from the readout oracle's logits. */
   async function oracleLimitChain(belowZero: boolean, steps: number): Promise<Token[]> {
@@ -77,7 +82,13 @@ describe.each(["adapter", "copy"] as const)("through the %s route", route => {
 
   describe("the token policy", () => {
     it("never ends a reply below zero by default, although the end token is among the least likely", async () => {
-      const withEnd = await engine.generate({ prompt: PROMPT, temperature: -0.001, maxTokens: 40, seed: 3, tokenPolicy: { allowEndBelowZero: true } });
+      const withEnd = await engine.generate({
+        prompt: PROMPT,
+        temperature: -0.001,
+        maxTokens: 40,
+        seed: 3,
+        tokenPolicy: { allowEndBelowZero: true },
+      });
       expect(withEnd.stopReason).toBe("endOfGeneration");
       expect(withEnd.tokens.length).toBeLessThan(40);
       const byDefault = await engine.generate({ prompt: PROMPT, temperature: -0.001, maxTokens: 40, seed: 3 });
@@ -86,12 +97,19 @@ describe.each(["adapter", "copy"] as const)("through the %s route", route => {
 
     it("keeps byte, control and unknown tokens out below zero unless bytes are allowed", async () => {
       const model = engine.model;
-      const disallowed = (r: GenerationResult) => r.tokens.filter(t => !isAllowed(model, t, DEFAULT_TOKEN_POLICY, true));
+      const disallowed = (r: GenerationResult) =>
+        r.tokens.filter(t => !isAllowed(model, t, DEFAULT_TOKEN_POLICY, true));
       for (const seed of [1, 2, 3]) {
         const result = await engine.generate({ prompt: PROMPT, temperature: -1, maxTokens: 50, seed });
         expect(disallowed(result)).toEqual([]);
       }
-      const withBytes = await engine.generate({ prompt: PROMPT, temperature: -0.001, maxTokens: 20, seed: 1, tokenPolicy: { allowBytes: true } });
+      const withBytes = await engine.generate({
+        prompt: PROMPT,
+        temperature: -0.001,
+        maxTokens: 20,
+        seed: 1,
+        tokenPolicy: { allowBytes: true },
+      });
       expect(withBytes.tokens.some(t => model.getTokenAttributes(t).byte)).toBe(true);
     });
   });
@@ -110,7 +128,9 @@ describe.each(["adapter", "copy"] as const)("through the %s route", route => {
 
     async function oracleDistribution(temperature: number): Promise<Float64Array> {
       const logits = await engine.logitsAfter(engine.promptTokens(PROMPT), "positive");
-      return distributionAt(logits, temperature, t => isAllowed(engine.model, t, DEFAULT_TOKEN_POLICY, temperature < 0));
+      return distributionAt(logits, temperature, t =>
+        isAllowed(engine.model, t, DEFAULT_TOKEN_POLICY, temperature < 0),
+      );
     }
 
     // Chi-square goodness of fit at α = 0.001, bins with expected count < 5 pooled. The seeds
@@ -139,7 +159,12 @@ describe.each(["adapter", "copy"] as const)("through the %s route", route => {
 
   describe("concurrency", () => {
     it("concurrent generations equal the same requests run one by one", async () => {
-      const requests = [-0.001, -1, 1, -0.5, 0.7, -1, 0, 1.5].map((temperature, i) => ({ prompt: i % 2 ? PROMPT : "The dog", temperature, maxTokens: 48, seed: 100 + i }));
+      const requests = [-0.001, -1, 1, -0.5, 0.7, -1, 0, 1.5].map((temperature, i) => ({
+        prompt: i % 2 ? PROMPT : "The dog",
+        temperature,
+        maxTokens: 48,
+        seed: 100 + i,
+      }));
       const sequential: Token[][] = [];
       for (const request of requests) sequential.push((await engine.generate(request)).tokens);
       const concurrent = await Promise.all(requests.map(request => engine.generate(request)));
@@ -151,7 +176,10 @@ describe.each(["adapter", "copy"] as const)("through the %s route", route => {
     it("streams chunks that add up to the text, which is the detokenized continuation", async () => {
       for (const temperature of [-1, 1]) {
         const chunks: string[] = [];
-        const result = await engine.generate({ prompt: PROMPT, temperature, maxTokens: 64, seed: 5, tokenPolicy: { allowBytes: true } }, { onText: c => chunks.push(c) });
+        const result = await engine.generate(
+          { prompt: PROMPT, temperature, maxTokens: 64, seed: 5, tokenPolicy: { allowBytes: true } },
+          { onText: c => chunks.push(c) },
+        );
         expect(chunks.length).toBeGreaterThan(1);
         expect(chunks.join("")).toBe(result.text);
         expect(result.text).toBe(engine.model.detokenize(result.tokens, false, engine.promptTokens(PROMPT)));
@@ -162,10 +190,15 @@ describe.each(["adapter", "copy"] as const)("through the %s route", route => {
     it("stops with stopReason 'aborted' when the signal fires mid-generation", async () => {
       const abort = new AbortController();
       let chunks = 0;
-      const result = await engine.generate({ prompt: PROMPT, temperature: -1, maxTokens: 200, seed: 9 }, {
-        signal: abort.signal,
-        onText: () => { if (++chunks === 5) abort.abort(); },
-      });
+      const result = await engine.generate(
+        { prompt: PROMPT, temperature: -1, maxTokens: 200, seed: 9 },
+        {
+          signal: abort.signal,
+          onText: () => {
+            if (++chunks === 5) abort.abort();
+          },
+        },
+      );
       expect(result.stopReason).toBe("aborted");
       expect(result.tokens.length).toBeGreaterThanOrEqual(5);
       expect(result.tokens.length).toBeLessThan(200);

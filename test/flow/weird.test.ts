@@ -1,11 +1,25 @@
 // /weird end to end: real discord.js interactions → real Redis queue → worker with the real
 // engine on stories260K → REST requests recorded by a local fake Discord.
+import { spawn } from "node:child_process";
+import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
 import { QUEUE_UNAVAILABLE } from "../../src/bot/enqueue.js";
 import { loadTestEngine, temporaryFolder } from "../helpers/engine.js";
 import { FakeDiscord, type RecordedRequest } from "../helpers/fakeDiscord.js";
-import { APPLICATION_ID, botConfig, buttonPress, CHANNEL_ID, deleteKeys, slashCommand, slashWeird, startBot, startWorker, testPrefix, type TestBot } from "../helpers/discordBot.js";
+import {
+  APPLICATION_ID,
+  botConfig,
+  buttonPress,
+  CHANNEL_ID,
+  deleteKeys,
+  slashCommand,
+  slashWeird,
+  startBot,
+  startWorker,
+  testPrefix,
+  type TestBot,
+} from "../helpers/discordBot.js";
 
 let engine: Engine;
 let discord: FakeDiscord;
@@ -13,8 +27,12 @@ let prefix: string;
 let bot: TestBot | undefined;
 let worker: ReturnType<typeof startWorker> | undefined;
 
-beforeAll(async () => { engine = await loadTestEngine(); });
-afterAll(async () => { await engine?.dispose(); });
+beforeAll(async () => {
+  engine = await loadTestEngine();
+});
+afterAll(async () => {
+  await engine?.dispose();
+});
 beforeEach(async () => {
   discord = await new FakeDiscord().start();
   prefix = testPrefix();
@@ -28,10 +46,14 @@ afterEach(async () => {
 });
 
 const originalOf = (token: string) => new RegExp(`^/webhooks/${APPLICATION_ID}/${token}/messages/@original$`);
-const callbackOf = (raw: { id: string; token: string }) => new RegExp(`^/interactions/${raw.id}/${raw.token}/callback$`);
-const isFinal = (r: RecordedRequest) => Array.isArray(r.body?.components) && (r.body!.components as unknown[]).length > 0;
-const finalFor = (token: string) => discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r));
-const buttonIds = (r: RecordedRequest) => ((r.body!.components as Array<{ components: Array<{ custom_id: string; label: string }> }>)[0]!.components);
+const callbackOf = (raw: { id: string; token: string }) =>
+  new RegExp(`^/interactions/${raw.id}/${raw.token}/callback$`);
+const isFinal = (r: RecordedRequest) =>
+  Array.isArray(r.body?.components) && (r.body.components as unknown[]).length > 0;
+const finalFor = (token: string) =>
+  discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r));
+const buttonIds = (r: RecordedRequest) =>
+  (r.body!.components as Array<{ components: Array<{ custom_id: string; label: string }> }>)[0]!.components;
 
 describe("/weird", () => {
   it("defers, queues, streams edits and ends with the result and its buttons", async () => {
@@ -44,12 +66,16 @@ describe("/weird", () => {
     const callbacks = discord.find("POST", callbackOf(raw));
     expect(callbacks.map(c => c.body?.type)).toEqual([5]); // deferred channel message
     const edits = discord.find("PATCH", originalOf(raw.token));
-    expect(edits[0]!.body?.content).toMatch(/^Queued at \*\*T = -0.001 · β = -1000\*\* \(seed 42\): next in the queue\.$/);
+    expect(edits[0]!.body?.content).toMatch(
+      /^Queued at \*\*T = -0.001 · β = -1000\*\* \(seed 42\): next in the queue\.$/,
+    );
     const progress = edits.filter(e => String(e.body?.content).includes("generating…"));
     expect(progress.length).toBeGreaterThan(0);
     expect(edits.indexOf(final)).toBe(edits.length - 1);
 
-    expect(final.body?.content).toContain("**T = -0.001 · β = -1000** · 300 tokens (max tokens) · stories260K.gguf · seed 42");
+    expect(final.body?.content).toContain(
+      "**T = -0.001 · β = -1000** · 300 tokens (max tokens) · stories260K.gguf · seed 42",
+    );
     expect(final.body?.content).toContain("> Once upon a time");
     expect(final.body?.content).toContain("|".repeat(300));
     const [vote, reroll, flip] = buttonIds(final);
@@ -64,8 +90,13 @@ describe("/weird", () => {
     const outputId = vote!.custom_id.slice("vote:".length);
     const record = await bot.ctx.outputs.get(outputId);
     expect(record).toMatchObject({
-      prompt: "Once upon a time", temperature: -0.001, seed: 42, model: "stories260K.gguf", channelId: CHANNEL_ID,
-      text: "|".repeat(300), messageId: `original-${raw.token}`,
+      prompt: "Once upon a time",
+      temperature: -0.001,
+      seed: 42,
+      model: "stories260K.gguf",
+      channelId: CHANNEL_ID,
+      text: "|".repeat(300),
+      messageId: `original-${raw.token}`,
     });
     expect(await bot.ctx.limits.pendingCount(raw.guild_id, raw.member.user.id)).toBe(0);
     const [job] = await bot.ctx.queue.getJobs(["completed"]);
@@ -79,7 +110,9 @@ describe("/weird", () => {
       bot.inject(raw);
       await discord.waitFor(r => r.method === "PATCH" && originalOf(raw.token).test(r.path));
     }
-    const places = raws.map(raw => String(discord.find("PATCH", originalOf(raw.token))[0]!.body?.content).replace(/^.*: /, ""));
+    const places = raws.map(raw =>
+      String(discord.find("PATCH", originalOf(raw.token))[0]!.body?.content).replace(/^.*: /, ""),
+    );
     expect(places).toEqual(["next in the queue.", "#2 in the queue.", "#3 in the queue."]);
   });
 
@@ -92,7 +125,9 @@ describe("/weird", () => {
     bot.inject(again);
     const refusal = await discord.waitFor(r => callbackOf(again).test(r.path));
     expect(refusal.body).toMatchObject({ type: 4, data: { flags: 64, allowed_mentions: { parse: [] } } });
-    expect((refusal.body!.data as { content: string }).content).toMatch(/^Easy there: you can ask again in (59|60) s\.$/);
+    expect((refusal.body!.data as { content: string }).content).toMatch(
+      /^Easy there: you can ask again in (59|60) s\.$/,
+    );
 
     const second = slashWeird({ prompt: "c", userId: "800000000000000022" });
     bot.inject(second);
@@ -100,20 +135,26 @@ describe("/weird", () => {
     const third = slashWeird({ prompt: "d", userId: "800000000000000023" });
     bot.inject(third);
     const full = await discord.waitFor(r => callbackOf(third).test(r.path));
-    expect((full.body!.data as { content: string }).content).toBe("This server's queue is full (2 of 2 generations waiting or running). Please try again in a minute.");
+    expect((full.body!.data as { content: string }).content).toBe(
+      "This server's queue is full (2 of 2 generations waiting or running). Please try again in a minute.",
+    );
     // The global cap counts every server's jobs.
     bot.ctx.config.queue.maxTotal = 2;
     const elsewhere = { ...slashWeird({ prompt: "e", userId: "800000000000000024" }), guild_id: "900000000000000009" };
     bot.inject(elsewhere);
     const globalFull = await discord.waitFor(r => callbackOf(elsewhere).test(r.path));
-    expect((globalFull.body!.data as { content: string }).content).toBe("The queue is full (2 generations waiting or running). Please try again in a minute.");
+    expect((globalFull.body!.data as { content: string }).content).toBe(
+      "The queue is full (2 generations waiting or running). Please try again in a minute.",
+    );
     // Refused users are not put on cooldown: they may try again as soon as there is room.
     expect(await bot.redis.exists(`${prefix}:cooldown:800000000000000023`)).toBe(0);
   });
 
   it("holds the server cap when many requests arrive at once", async () => {
     bot = await startBot(botConfig(discord.url, prefix, { maxPerGuild: 3 }));
-    const raws = Array.from({ length: 10 }, (_, i) => slashWeird({ prompt: "x", userId: String(800000000000000100n + BigInt(i)) }));
+    const raws = Array.from({ length: 10 }, (_, i) =>
+      slashWeird({ prompt: "x", userId: String(800000000000000100n + BigInt(i)) }),
+    );
     raws.forEach(raw => bot!.inject(raw));
     const answers = await Promise.all(raws.map(raw => discord.waitFor(r => callbackOf(raw).test(r.path))));
     expect(answers.filter(a => a.body?.type === 5)).toHaveLength(3);
@@ -137,7 +178,10 @@ describe("/weird", () => {
     const raw = slashWeird({ prompt: "hi", permissions: "0" });
     bot.inject(raw);
     const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
-    expect(reply.body).toMatchObject({ type: 4, data: { content: "You can't post messages in this channel, so /weird can't either.", flags: 64 } });
+    expect(reply.body).toMatchObject({
+      type: 4,
+      data: { content: "You can't post messages in this channel, so /weird can't either.", flags: 64 },
+    });
     expect(await bot.ctx.queue.getWaitingCount()).toBe(0);
   });
 
@@ -147,8 +191,11 @@ describe("/weird", () => {
     const raw = slashWeird({ prompt: "@everyone @here <@123456789012345678> <@&223456789012345678> hi", maxTokens: 8 });
     bot.inject(raw);
     const final = await finalFor(raw.token);
-    for (const request of discord.requests.filter(r => r.body && r.method !== "POST")) expect(request.body?.allowed_mentions).toEqual({ parse: [] });
-    expect(final.body?.content).toContain("> @\u200beveryone @\u200bhere <@\u200b123456789012345678> <@\u200b&223456789012345678> hi");
+    for (const request of discord.requests.filter(r => r.body && r.method !== "POST"))
+      expect(request.body?.allowed_mentions).toEqual({ parse: [] });
+    expect(final.body?.content).toContain(
+      "> @\u200beveryone @\u200bhere <@\u200b123456789012345678> <@\u200b&223456789012345678> hi",
+    );
   });
 
   it("/weird-help explains negative temperature privately", async () => {
@@ -179,7 +226,10 @@ describe("buttons", () => {
       bot.inject(press);
       const update = await discord.waitFor(r => callbackOf(press).test(r.path));
       expect(update.body?.type).toBe(7); // update the message the button is on
-      labels.push(((update.body!.data as { components: Array<{ components: Array<{ label: string }> }> }).components[0]!.components[0]!).label);
+      labels.push(
+        (update.body!.data as { components: Array<{ components: Array<{ label: string }> }> }).components[0]!
+          .components[0]!.label,
+      );
     }
     expect(labels).toEqual(["Weird! · 1", "Weird! · 2", "Weird! · 1"]);
   });
@@ -188,7 +238,10 @@ describe("buttons", () => {
     bot = await startBot(botConfig(discord.url, prefix));
     worker = startWorker(engine, discord.url, prefix);
     const [, reroll, flip] = await firstResult(-1);
-    for (const [button, expected] of [[reroll!, "T = -1 · β = -1"], [flip!, "T = 1 · β = 1"]] as const) {
+    for (const [button, expected] of [
+      [reroll!, "T = -1 · β = -1"],
+      [flip!, "T = 1 · β = 1"],
+    ] as const) {
       const press = buttonPress(button.custom_id);
       bot.inject(press);
       const final = await finalFor(press.token);
@@ -221,9 +274,11 @@ describe("when things go wrong", () => {
   });
 
   it("Redis going away and coming back: refused while down, queued again once it returns", async () => {
-    const { spawn } = await import("node:child_process");
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const startRedis = () => spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    const startRedis = () =>
+      spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+        stdio: "ignore",
+      });
     const waitUntil = async (condition: () => boolean) => {
       for (let i = 0; i < 200 && !condition(); i++) await new Promise(resolve => setTimeout(resolve, 50));
       expect(condition()).toBe(true);
@@ -245,8 +300,12 @@ describe("when things go wrong", () => {
       for (let attempt = 0; attempt < 5 && !queued; attempt++) {
         const afterwards = slashWeird({ prompt: "hello again" });
         bot.inject(afterwards);
-        const answer = await discord.waitFor(r => callbackOf(afterwards).test(r.path) || originalOf(afterwards.token).test(r.path), 5000);
-        if (answer.body?.type === 5) queued = await discord.waitFor(r => originalOf(afterwards.token).test(r.path), 5000);
+        const answer = await discord.waitFor(
+          r => callbackOf(afterwards).test(r.path) || originalOf(afterwards.token).test(r.path),
+          5000,
+        );
+        if (answer.body?.type === 5)
+          queued = await discord.waitFor(r => originalOf(afterwards.token).test(r.path), 5000);
         else await new Promise(resolve => setTimeout(resolve, 300));
       }
       expect(queued?.body?.content).toMatch(/^Queued at/);
@@ -275,12 +334,20 @@ describe("when things go wrong", () => {
     const raw = slashWeird({ prompt: "Once", maxTokens: 5 });
     const finalEdit = (r: RecordedRequest) => r.method === "PATCH" && originalOf(raw.token).test(r.path) && isFinal(r);
     discord.failures.push(
-      { match: finalEdit, status: 429, body: { message: "You are being rate limited.", retry_after: 0.3, global: false }, headers: { "retry-after": "0.3" }, times: 1 },
+      {
+        match: finalEdit,
+        status: 429,
+        body: { message: "You are being rate limited.", retry_after: 0.3, global: false },
+        headers: { "retry-after": "0.3" },
+        times: 1,
+      },
       { match: finalEdit, status: 502, times: 1 },
     );
     bot.inject(raw);
     const started = Date.now();
-    await discord.waitFor(r => finalEdit(r) && discord.find("PATCH", originalOf(raw.token)).filter(isFinal).length === 3);
+    await discord.waitFor(
+      r => finalEdit(r) && discord.find("PATCH", originalOf(raw.token)).filter(isFinal).length === 3,
+    );
     const attempts = discord.find("PATCH", originalOf(raw.token)).filter(isFinal);
     expect(attempts).toHaveLength(3);
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(250);
@@ -291,7 +358,12 @@ describe("when things go wrong", () => {
     bot = await startBot(botConfig(discord.url, prefix));
     worker = startWorker(engine, discord.url, prefix, { editIntervalMs: 60_000 });
     const doomed = slashWeird({ prompt: "Once", maxTokens: 3 });
-    discord.failures.push({ match: r => r.path.includes(doomed.token) && isFinal(r), status: 403, body: { message: "Missing Access", code: 50001 }, times: 10 });
+    discord.failures.push({
+      match: r => r.path.includes(doomed.token) && isFinal(r),
+      status: 403,
+      body: { message: "Missing Access", code: 50001 },
+      times: 10,
+    });
     bot.inject(doomed);
     await discord.waitFor(r => r.path.includes(doomed.token) && isFinal(r));
     const fine = slashWeird({ prompt: "Once", maxTokens: 3 });
@@ -301,7 +373,9 @@ describe("when things go wrong", () => {
     expect(failed!.failedReason).toBe("Discord refused the result (403 Missing Access)");
     expect(failed!.attemptsMade).toBe(1);
     expect(discord.find("PATCH", originalOf(doomed.token)).filter(isFinal)).toHaveLength(1);
-    expect(worker.logs.some(line => line.includes("failed: Discord refused the result (403 Missing Access)"))).toBe(true);
+    expect(worker.logs.some(line => line.includes("failed: Discord refused the result (403 Missing Access)"))).toBe(
+      true,
+    );
     expect(worker.logs.join("\n")).not.toContain(doomed.token); // tokens never reach the logs
   });
 
@@ -321,18 +395,28 @@ describe("when things go wrong", () => {
 
 describe("a worker killed mid-job", () => {
   it("the job is picked up again and the user gets exactly one final result", async () => {
-    const { spawn } = await import("node:child_process");
-    const { join, resolve } = await import("node:path");
     bot = await startBot(botConfig(discord.url, prefix));
     const raw = slashWeird({ prompt: "Once upon a time", temp: -1, maxTokens: 50, seed: 5 });
     // Hold the first streaming edit, so the doomed worker is certainly mid-job when killed.
-    discord.failures.push({ match: r => r.method === "PATCH" && String(r.body?.content).includes("generating…"), status: 200, delayMs: 3000, times: 1 });
+    discord.failures.push({
+      match: r => r.method === "PATCH" && String(r.body?.content).includes("generating…"),
+      status: 200,
+      delayMs: 3000,
+      times: 1,
+    });
     const root = resolve(import.meta.dirname, "../..");
     // node --import tsx keeps it one process: SIGKILL must hit the worker itself, not a wrapper.
     const doomed = spawn(process.execPath, ["--import", "tsx", join(root, "test/helpers/workerProcess.ts")], {
-      env: { ...process.env, BZ_API_URL: discord.url, BZ_PREFIX: prefix, BZ_LOCK_MS: "1500", BZ_CACHE_DIR: temporaryFolder() }, stdio: ["ignore", "pipe", "inherit"],
+      env: {
+        ...process.env,
+        BZ_API_URL: discord.url,
+        BZ_PREFIX: prefix,
+        BZ_LOCK_MS: "1500",
+        BZ_CACHE_DIR: temporaryFolder(),
+      },
+      stdio: ["ignore", "pipe", "inherit"],
     });
-    await new Promise(resolve => doomed.stdout!.once("data", resolve));
+    await new Promise(resolve => doomed.stdout.once("data", resolve));
     bot.inject(raw);
     await discord.waitFor(r => String(r.body?.content).includes("generating…"));
     const killedAt = Date.now();

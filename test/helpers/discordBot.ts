@@ -4,7 +4,14 @@
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { ApplicationCommandOptionType, ComponentType, InteractionType, PermissionFlagsBits, SnowflakeUtil, type Client } from "discord.js";
+import {
+  ApplicationCommandOptionType,
+  ComponentType,
+  InteractionType,
+  PermissionFlagsBits,
+  SnowflakeUtil,
+  type Client,
+} from "discord.js";
 import { createBot } from "../../src/bot/bot.js";
 import type { BotContext } from "../../src/bot/context.js";
 import type { BotConfig, WorkerSettings } from "../../src/config.js";
@@ -21,9 +28,18 @@ export const APPLICATION_ID = "900000000000000001";
 export const GUILD_ID = "900000000000000002";
 export const CHANNEL_ID = "900000000000000003";
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-const EVERYTHING = (PermissionFlagsBits.SendMessages | PermissionFlagsBits.ViewChannel | PermissionFlagsBits.UseApplicationCommands).toString();
+const EVERYTHING = (
+  PermissionFlagsBits.SendMessages |
+  PermissionFlagsBits.ViewChannel |
+  PermissionFlagsBits.UseApplicationCommands
+).toString();
 
-export function botConfig(apiUrl: string, prefix: string, overrides: Partial<BotConfig["queue"]> = {}, redisUrl = REDIS_URL): BotConfig {
+export function botConfig(
+  apiUrl: string,
+  prefix: string,
+  overrides: Partial<BotConfig["queue"]> = {},
+  redisUrl = REDIS_URL,
+): BotConfig {
   return {
     discord: { token: "test-token", apiUrl },
     queue: { redisUrl, prefix, maxPerGuild: 5, maxTotal: 50, cooldownMs: 0, ...overrides },
@@ -49,16 +65,25 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
   const logs: string[] = [];
   if (waitForRedis && redis.status !== "ready") await new Promise(resolve => redis.once("ready", resolve));
   const ctx: BotContext = {
-    config, queue, limits: new Limits(redis, config.queue.prefix), outputs: new OutputStore(redis, config.queue.prefix),
+    config,
+    queue,
+    limits: new Limits(redis, config.queue.prefix),
+    outputs: new OutputStore(redis, config.queue.prefix),
     redisReady: () => redis.status === "ready",
-    log: line => { logs.push(line); if (process.env.BZ_DEBUG) console.error(line); },
+    log: line => {
+      logs.push(line);
+      if (process.env.BZ_DEBUG) console.error(line);
+    },
   };
   const client = createBot(ctx);
   client.token = config.discord.token;
   client.rest.setToken(config.discord.token);
-  const actions = (client as unknown as { actions: { InteractionCreate: { handle: (data: unknown) => void } } }).actions;
+  const actions = (client as unknown as { actions: { InteractionCreate: { handle: (data: unknown) => void } } })
+    .actions;
   return {
-    client, ctx, redis,
+    client,
+    ctx,
+    redis,
     inject: raw => actions.InteractionCreate.handle(raw),
     close: async () => {
       await client.destroy();
@@ -72,11 +97,24 @@ export function startWorker(engine: Engine, apiUrl: string, prefix: string, sett
   const connection = workerConnection(REDIS_URL);
   const logs: string[] = [];
   const { worker, shutdown } = createWorker({
-    engine, rest: createRest("test-token", apiUrl), connection, prefix, concurrency: 1,
+    engine,
+    rest: createRest("test-token", apiUrl),
+    connection,
+    prefix,
+    concurrency: 1,
     settings: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, editIntervalMs: 20, ...settings },
-    outputs: new OutputStore(connection, prefix), limits: new Limits(connection, prefix), log: line => logs.push(line),
+    outputs: new OutputStore(connection, prefix),
+    limits: new Limits(connection, prefix),
+    log: line => logs.push(line),
   });
-  return { worker, logs, close: async () => { await shutdown(); connection.disconnect(); } };
+  return {
+    worker,
+    logs,
+    close: async () => {
+      await shutdown();
+      connection.disconnect();
+    },
+  };
 }
 
 /** A fresh key prefix, so tests never see each other's (or production's) keys. */
@@ -96,41 +134,88 @@ function user(id: string) {
   return { id, username: `user${id.slice(-3)}`, discriminator: "0", avatar: null, global_name: null };
 }
 
-interface InteractionOptions { userId?: string; at?: number; permissions?: string }
+interface InteractionOptions {
+  userId?: string;
+  at?: number;
+  permissions?: string;
+}
 
 function base(type: InteractionType, options: InteractionOptions) {
   const userId = options.userId ?? "800000000000000001";
   const token = `token-${++counter}-${randomUUID()}`;
   return {
     id: SnowflakeUtil.generate({ timestamp: options.at ?? Date.now() }).toString(),
-    application_id: APPLICATION_ID, type, token, version: 1,
-    guild_id: GUILD_ID, channel_id: CHANNEL_ID, channel: { id: CHANNEL_ID, type: 0, guild_id: GUILD_ID },
-    member: { user: user(userId), roles: [], permissions: options.permissions ?? EVERYTHING, joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 },
-    app_permissions: EVERYTHING, locale: "en-US", guild_locale: "en-US", entitlements: [], authorizing_integration_owners: {}, context: 0,
+    application_id: APPLICATION_ID,
+    type,
+    token,
+    version: 1,
+    guild_id: GUILD_ID,
+    channel_id: CHANNEL_ID,
+    channel: { id: CHANNEL_ID, type: 0, guild_id: GUILD_ID },
+    member: {
+      user: user(userId),
+      roles: [],
+      permissions: options.permissions ?? EVERYTHING,
+      joined_at: new Date(0).toISOString(),
+      deaf: false,
+      mute: false,
+      flags: 0,
+    },
+    app_permissions: EVERYTHING,
+    locale: "en-US",
+    guild_locale: "en-US",
+    entitlements: [],
+    authorizing_integration_owners: {},
+    context: 0,
   };
 }
 
-export function slashWeird(options: InteractionOptions & { prompt: string; temp?: number; maxTokens?: number; seed?: number }) {
+export function slashWeird(
+  options: InteractionOptions & { prompt: string; temp?: number; maxTokens?: number; seed?: number },
+) {
   const values = [
     { name: "prompt", type: ApplicationCommandOptionType.String, value: options.prompt },
     options.temp !== undefined && { name: "temp", type: ApplicationCommandOptionType.Number, value: options.temp },
-    options.maxTokens !== undefined && { name: "max_tokens", type: ApplicationCommandOptionType.Integer, value: options.maxTokens },
+    options.maxTokens !== undefined && {
+      name: "max_tokens",
+      type: ApplicationCommandOptionType.Integer,
+      value: options.maxTokens,
+    },
     options.seed !== undefined && { name: "seed", type: ApplicationCommandOptionType.Integer, value: options.seed },
   ].filter(Boolean);
-  return { ...base(InteractionType.ApplicationCommand, options), data: { id: "700000000000000001", name: "weird", type: 1, options: values } };
+  return {
+    ...base(InteractionType.ApplicationCommand, options),
+    data: { id: "700000000000000001", name: "weird", type: 1, options: values },
+  };
 }
 
 export function slashCommand(name: string, options: InteractionOptions = {}) {
-  return { ...base(InteractionType.ApplicationCommand, options), data: { id: "700000000000000002", name, type: 1, options: [] } };
+  return {
+    ...base(InteractionType.ApplicationCommand, options),
+    data: { id: "700000000000000002", name, type: 1, options: [] },
+  };
 }
 
 export function buttonPress(customId: string, options: InteractionOptions = {}) {
   return {
     ...base(InteractionType.MessageComponent, options),
     message: {
-      id: "600000000000000001", channel_id: CHANNEL_ID, author: { ...user(APPLICATION_ID), bot: true }, content: "result",
-      timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: [], mention_roles: [],
-      attachments: [], embeds: [], pinned: false, type: 0, flags: 0, components: [],
+      id: "600000000000000001",
+      channel_id: CHANNEL_ID,
+      author: { ...user(APPLICATION_ID), bot: true },
+      content: "result",
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      pinned: false,
+      type: 0,
+      flags: 0,
+      components: [],
     },
     data: { custom_id: customId, component_type: ComponentType.Button },
   };

@@ -33,5 +33,12 @@ export function removeTemporaryFolders(): void {
 
 /** An engine on the test model, CPU only, one thread (fastest for a 260K-parameter model). */
 export function loadTestEngine(options: Partial<EngineOptions> = {}): Promise<Engine> {
-  return Engine.load({ model: testModelPath(), cacheDir: temporaryFolder(), gpu: false, threads: 1, contextSize: 512, ...options });
+  return Engine.load({
+    model: testModelPath(),
+    cacheDir: temporaryFolder(),
+    gpu: false,
+    threads: 1,
+    contextSize: 512,
+    ...options,
+  });
 }

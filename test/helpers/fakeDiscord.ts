@@ -23,7 +23,12 @@ export interface Failure {
   times: number;
 }
 
-interface StoredMessage { id: string; channel_id: string; content: string; components: unknown[] }
+interface StoredMessage {
+  id: string;
+  channel_id: string;
+  content: string;
+  components: unknown[];
+}
 
 function parseMultipart(raw: Buffer, contentType: string): Pick<RecordedRequest, "body" | "files"> {
   const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
@@ -36,7 +41,7 @@ function parseMultipart(raw: Buffer, contentType: string): Pick<RecordedRequest,
     const content = rest.join("\r\n\r\n").replace(/\r\n$/, "");
     const name = /name="([^"]+)"/.exec(head)?.[1];
     const filename = /filename="([^"]+)"/.exec(head)?.[1];
-    if (name === "payload_json") body = JSON.parse(content);
+    if (name === "payload_json") body = JSON.parse(content) as Record<string, unknown>;
     else if (filename) files.push({ name: filename, data: content });
   }
   return { body, files };
@@ -76,13 +81,25 @@ export class FakeDiscord {
     for (;;) {
       const found = this.requests.find(predicate);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`No matching request within ${timeoutMs} ms; got:\n${this.requests.map(r => `${r.method} ${r.path}`).join("\n")}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `No matching request within ${timeoutMs} ms; got:\n${this.requests.map(r => `${r.method} ${r.path}`).join("\n")}`,
+        );
       await new Promise(resolve => setTimeout(resolve, 20));
     }
   }
 
-  private message(channelId: string, body: Record<string, unknown> | undefined, id = String(this.nextId++)): StoredMessage {
-    const stored = { id, channel_id: channelId, content: String(body?.content ?? ""), components: (body?.components as unknown[]) ?? [] };
+  private message(
+    channelId: string,
+    body: Record<string, unknown> | undefined,
+    id = String(this.nextId++),
+  ): StoredMessage {
+    const stored = {
+      id,
+      channel_id: channelId,
+      content: typeof body?.content === "string" ? body.content : "",
+      components: (body?.components as unknown[]) ?? [],
+    };
     this.messages.set(id, stored);
     return stored;
   }
@@ -92,9 +109,15 @@ export class FakeDiscord {
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
     const contentType = request.headers["content-type"] ?? "";
-    const parsed = contentType.startsWith("multipart/") ? parseMultipart(raw, contentType)
-      : { body: raw.length > 0 ? JSON.parse(raw.toString("utf8")) : undefined, files: [] };
-    const recorded: RecordedRequest = { method: request.method!, path: decodeURIComponent(new URL(request.url!, "http://x").pathname).replace(/^\/api\/v\d+/, ""), ...parsed, at: Date.now() };
+    const parsed = contentType.startsWith("multipart/")
+      ? parseMultipart(raw, contentType)
+      : { body: raw.length > 0 ? (JSON.parse(raw.toString("utf8")) as Record<string, unknown>) : undefined, files: [] };
+    const recorded: RecordedRequest = {
+      method: request.method!,
+      path: decodeURIComponent(new URL(request.url!, "http://x").pathname).replace(/^\/api\/v\d+/, ""),
+      ...parsed,
+      at: Date.now(),
+    };
     this.requests.push(recorded);
 
     const send = (status: number, json?: unknown, headers: Record<string, string> = {}) => {
@@ -106,12 +129,19 @@ export class FakeDiscord {
       failure.times--;
       if (failure.delayMs) await new Promise(resolve => setTimeout(resolve, failure.delayMs).unref());
       if (failure.status < 300) return this.answer(recorded, send);
-      return send(failure.status, failure.body ?? { message: "failure injected by the test", code: 0 }, failure.headers);
+      return send(
+        failure.status,
+        failure.body ?? { message: "failure injected by the test", code: 0 },
+        failure.headers,
+      );
     }
     this.answer(recorded, send);
   }
 
-  private answer(request: RecordedRequest, send: (status: number, json?: unknown, headers?: Record<string, string>) => void): void {
+  private answer(
+    request: RecordedRequest,
+    send: (status: number, json?: unknown, headers?: Record<string, string>) => void,
+  ): void {
     const { method, path, body } = request;
     let match: RegExpExecArray | null;
     if (method === "POST" && /^\/interactions\/\d+\/[^/]+\/callback$/.test(path)) return send(204);
@@ -127,7 +157,8 @@ export class FakeDiscord {
       if (nonce) this.nonces.set(nonce, created);
       return send(200, created);
     }
-    if (method === "PATCH" && (match = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) return send(200, this.message(match[1]!, body, match[2]));
+    if (method === "PATCH" && (match = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path)))
+      return send(200, this.message(match[1]!, body, match[2]));
     if (method === "PUT" && /^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) return send(200, body);
     send(404, { message: "Unknown route in the fake Discord", code: 0 });
   }

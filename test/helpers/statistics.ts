@@ -1,4 +1,8 @@
-export interface ChiSquareResult { statistic: number; degreesOfFreedom: number; criticalValue: number }
+export interface ChiSquareResult {
+  statistic: number;
+  degreesOfFreedom: number;
+  criticalValue: number;
+}
 
 /** Upper critical value of χ² at α = 0.001 (z = 3.0902), by the Wilson–Hilferty approximation. */
 export function chiSquareCritical(degreesOfFreedom: number, z = 3.0902): number {

@@ -1,7 +1,14 @@
 // Writes small LLaMA-architecture GGUF models with random weights: any vocabulary size,
 // tied or untied output, F32 or Q8_0 output layer. Used for exact-logit tests and for
 // large-vocabulary benchmarks, since only a 512-token model ships with the project.
-import { encodeMetadata, GgmlType, writeGguf, type GgmlTypeName, type TensorToWrite, type TypedValue } from "../../src/engine/gguf.js";
+import {
+  encodeMetadata,
+  GgmlType,
+  writeGguf,
+  type GgmlTypeName,
+  type TensorToWrite,
+  type TypedValue,
+} from "../../src/engine/gguf.js";
 import { seededRandom } from "../../src/engine/readout.js";
 import { SIGN_LAYOUTS } from "../../src/engine/signFlip.js";
 
@@ -100,8 +107,15 @@ function quantizeQ8_0(f32: Buffer): Buffer {
 
 export async function writeSyntheticModel(path: string, options: SyntheticModelOptions = {}): Promise<void> {
   const {
-    vocabularySize = 1024, embeddingLength = 64, layers = 2, feedForwardLength = 128, heads = 4,
-    tied = false, outputType = "F32", outputBias = false, seed = 1,
+    vocabularySize = 1024,
+    embeddingLength = 64,
+    layers = 2,
+    feedForwardLength = 128,
+    heads = 4,
+    tied = false,
+    outputType = "F32",
+    outputBias = false,
+    seed = 1,
   } = options;
   const random = seededRandom(seed);
   const { tokens, types, scores } = vocabulary(vocabularySize);
@@ -129,7 +143,9 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
   const n = embeddingLength;
   const f32 = (name: string, dims: number[], data: Buffer): TensorToWrite => ({ name, dims, type: GgmlType.F32, data });
   const weightScale = 1 / Math.sqrt(n);
-  const tensors: TensorToWrite[] = [f32("token_embd.weight", [n, vocabularySize], randomMatrix(random, n * vocabularySize, 1))];
+  const tensors: TensorToWrite[] = [
+    f32("token_embd.weight", [n, vocabularySize], randomMatrix(random, n * vocabularySize, 1)),
+  ];
   for (let layer = 0; layer < layers; layer++) {
     const block = (name: string) => `blk.${layer}.${name}.weight`;
     tensors.push(
@@ -141,7 +157,11 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
       f32(block("ffn_norm"), [n], ones(n)),
       f32(block("ffn_gate"), [n, feedForwardLength], randomMatrix(random, n * feedForwardLength, weightScale)),
       f32(block("ffn_up"), [n, feedForwardLength], randomMatrix(random, n * feedForwardLength, weightScale)),
-      f32(block("ffn_down"), [feedForwardLength, n], randomMatrix(random, n * feedForwardLength, 1 / Math.sqrt(feedForwardLength))),
+      f32(
+        block("ffn_down"),
+        [feedForwardLength, n],
+        randomMatrix(random, n * feedForwardLength, 1 / Math.sqrt(feedForwardLength)),
+      ),
     );
   }
   tensors.push(f32("output_norm.weight", [n], ones(n)));
@@ -149,10 +169,14 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
     // Larger output weights spread the logits over several units, as in trained models.
     const output = randomMatrix(random, n * vocabularySize, 4 * weightScale);
     const type = GgmlType[outputType];
-    const data = outputType === "F32" ? output
-      : outputType === "F16" ? toF16(output)
-        : outputType === "Q8_0" ? quantizeQ8_0(output)
-          : randomBlocks(random, n * vocabularySize, type);
+    const data =
+      outputType === "F32"
+        ? output
+        : outputType === "F16"
+          ? toF16(output)
+          : outputType === "Q8_0"
+            ? quantizeQ8_0(output)
+            : randomBlocks(random, n * vocabularySize, type);
     tensors.push({ name: "output.weight", dims: [n, vocabularySize], type, data });
   }
   if (outputBias) tensors.push(f32("output.bias", [vocabularySize], randomMatrix(random, vocabularySize, 1)));

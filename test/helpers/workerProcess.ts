@@ -5,6 +5,15 @@ import { Engine } from "../../src/engine/engine.js";
 import { startWorker } from "./discordBot.js";
 import { testModelPath } from "./engine.js";
 
-const engine = await Engine.load({ model: testModelPath(), cacheDir: process.env.BZ_CACHE_DIR!, gpu: false, threads: 1, contextSize: 512 });
-startWorker(engine, process.env.BZ_API_URL!, process.env.BZ_PREFIX!, { lockDurationMs: Number(process.env.BZ_LOCK_MS), stalledIntervalMs: 1000 });
+const engine = await Engine.load({
+  model: testModelPath(),
+  cacheDir: process.env.BZ_CACHE_DIR!,
+  gpu: false,
+  threads: 1,
+  contextSize: 512,
+});
+startWorker(engine, process.env.BZ_API_URL!, process.env.BZ_PREFIX!, {
+  lockDurationMs: Number(process.env.BZ_LOCK_MS),
+  stalledIntervalMs: 1000,
+});
 console.log("worker ready");
