@@ -4,7 +4,7 @@ import { Client, GatewayIntentBits, MessageFlags, type Interaction } from "disco
 import { handleButton } from "../commands/buttons.js";
 import { commands } from "../commands/index.js";
 import { NO_MENTIONS } from "../discord/format.js";
-import type { BotContext } from "./context.js";
+import type { BotContext } from "../commands/context.js";
 
 export function createBot(ctx: BotContext): Client {
   const client = new Client({

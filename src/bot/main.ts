@@ -2,10 +2,11 @@
 import { config as loadDotenv } from "dotenv";
 import { Queue } from "bullmq";
 import { loadBotConfig } from "../config.js";
-import { Limits } from "../store/limits.js";
 import { OutputStore } from "../store/outputs.js";
 import { QUEUE_NAME } from "../store/queue.js";
 import { producerConnection } from "../store/redis.js";
+import { Throttle } from "../store/throttle.js";
+import { onShutdown } from "../shutdown.js";
 import { createBot } from "./bot.js";
 
 const log = (line: string) => console.log(`[bot] ${line}`);
@@ -20,24 +21,16 @@ async function main(): Promise<void> {
     config,
     queue,
     log,
-    limits: new Limits(redis, config.queue.prefix),
+    throttle: new Throttle(redis, config.queue.prefix),
     outputs: new OutputStore(redis, config.queue.prefix),
     redisReady: () => redis.status === "ready",
   });
   client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: shutting down`);
+  onShutdown(log, async () => {
     await client.destroy();
     await queue.close().catch(() => undefined);
     redis.disconnect();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  });
   await client.login(config.discord.token);
 }
 

@@ -3,7 +3,14 @@ import { config as loadDotenv } from "dotenv";
 import { parseArgs } from "node:util";
 import { EnvReader, readEngineOptions } from "../config.js";
 import type { GenerationResult } from "../engine/engine.js";
-import { checkMaxTokens, checkSeed, checkTemperature, DEFAULT_LIMITS, InvalidRequestError } from "../engine/request.js";
+import {
+  checkMaxTokens,
+  checkSeed,
+  checkTemperature,
+  DEFAULT_LIMITS,
+  formatBeta,
+  InvalidRequestError,
+} from "../engine/request.js";
 import { visibleText } from "../visibleText.js";
 
 const SWEEP_TEMPERATURES = [1, 0.001, -0.001, -1];
@@ -77,10 +84,6 @@ function parseCommandLine(argv: string[]) {
   };
 }
 
-function formatBeta(beta: number): string {
-  return Number.isFinite(beta) ? String(Number(beta.toPrecision(6))) : "∞";
-}
-
 function toJsonLine(result: GenerationResult): string {
   const { prompt, temperature, beta, seed, model, tokens, text, stopReason, tokensPerSecond } = result;
   return JSON.stringify({
@@ -97,7 +100,11 @@ function toJsonLine(result: GenerationResult): string {
 }
 
 function sweepTable(results: GenerationResult[]): string {
-  const rows = results.map(r => [String(r.temperature), formatBeta(r.beta), visibleText(r.text).replace(/\n/g, "⏎")]);
+  const rows = results.map(r => [
+    String(r.temperature),
+    formatBeta(r.temperature),
+    visibleText(r.text).replace(/\n/g, "⏎"),
+  ]);
   const header = ["T", "β", "continuation"];
   const widths = [0, 1].map(column => Math.max(header[column]!.length, ...rows.map(row => row[column]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell)).join(" │ ");
@@ -134,9 +141,7 @@ async function main(argv: string[]): Promise<number> {
     for (const temperature of options.temperatures) {
       const streaming = !options.json && !options.sweep;
       if (streaming)
-        process.stdout.write(
-          `T = ${temperature}  β = ${formatBeta(temperature === 0 ? Infinity : 1 / temperature)}  seed ${seed}\n${options.prompt}`,
-        );
+        process.stdout.write(`T = ${temperature}  β = ${formatBeta(temperature)}  seed ${seed}\n${options.prompt}`);
       const result = await engine.generate(
         {
           prompt: options.prompt,

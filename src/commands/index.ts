@@ -1,6 +1,6 @@
 // Every slash command, for the bot's router and for the deploy script alike.
 import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from "discord.js";
-import type { BotContext } from "../bot/context.js";
+import type { BotContext } from "./context.js";
 import * as weird from "./weird.js";
 import * as weirdHelp from "./weirdHelp.js";
 

@@ -1,15 +1,15 @@
 // /weird prompt:… temp:… max_tokens:… seed:…
-import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { enqueueGeneration } from "../bot/enqueue.js";
-import type { BotContext } from "../bot/context.js";
-import { NO_MENTIONS } from "../discord/format.js";
+import { PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
+import { enqueueGeneration } from "./enqueue.js";
+import { answerPrivately, type BotContext } from "./context.js";
+import type { WeirdRequest } from "../store/queue.js";
 import {
   checkMaxTokens,
   checkPrompt,
   checkTemperature,
   InvalidRequestError,
   MAX_SEED,
-  randomSeed,
+  checkSeed,
 } from "../engine/request.js";
 
 /** Discord caps string options at 6000 characters. */
@@ -49,26 +49,22 @@ export function definition(ctx: Pick<BotContext, "config">) {
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   // Checked here too, not only by the command's defaults: a channel may allow commands but not messages.
   if (interaction.inGuild() && !interaction.memberPermissions?.has(PermissionFlagsBits.SendMessages)) {
-    await interaction.reply({
-      content: "You can't post messages in this channel, so /weird can't either.",
-      flags: MessageFlags.Ephemeral,
-      allowedMentions: NO_MENTIONS,
-    });
-    return;
+    return answerPrivately(interaction, "You can't post messages in this channel, so /weird can't either.");
   }
   const { limits, defaults } = ctx.config;
-  let request;
+  const { options } = interaction;
+  let request: WeirdRequest;
+  // Every option is checked here: Discord's own min/max/length are not enforced by every client or proxy.
   try {
     request = {
-      prompt: checkPrompt(interaction.options.getString("prompt", true), limits),
-      temperature: checkTemperature(interaction.options.getNumber("temp") ?? defaults.temperature, limits),
-      maxTokens: checkMaxTokens(interaction.options.getInteger("max_tokens") ?? defaults.maxTokens, limits),
-      seed: interaction.options.getInteger("seed") ?? randomSeed(),
+      prompt: checkPrompt(options.getString("prompt", true), limits),
+      temperature: checkTemperature(options.getNumber("temp") ?? defaults.temperature, limits),
+      maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? defaults.maxTokens, limits),
+      seed: checkSeed(options.getInteger("seed") ?? undefined),
     };
   } catch (error) {
     if (!(error instanceof InvalidRequestError)) throw error;
-    await interaction.reply({ content: error.message, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
-    return;
+    return answerPrivately(interaction, error.message);
   }
   await enqueueGeneration(ctx, interaction, request);
 }

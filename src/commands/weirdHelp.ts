@@ -1,6 +1,6 @@
 // /weird-help: what negative temperature is, in two short paragraphs.
-import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { NO_MENTIONS } from "../discord/format.js";
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
+import { answerPrivately } from "./context.js";
 
 export function definition() {
   return new SlashCommandBuilder().setName("weird-help").setDescription("What sampling below absolute zero means");
@@ -16,5 +16,5 @@ export const HELP_TEXT = [
 ].join("\n\n");
 
 export async function execute(interaction: ChatInputCommandInteraction): Promise<void> {
-  await interaction.reply({ content: HELP_TEXT, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+  await answerPrivately(interaction, HELP_TEXT);
 }

@@ -68,7 +68,8 @@ export interface GenerationResult {
 
 export interface GenerateHooks {
   /** Called with each new piece of text, never splitting a UTF-8 character. */
-  onText?: (chunk: string) => void;
+  /** tokens: how many tokens have been generated so far (a chunk may hold several, or wait for more). */
+  onText?: (chunk: string, tokens: number) => void;
   signal?: AbortSignal;
 }
 
@@ -86,7 +87,7 @@ export class Engine {
   private readonly pool: ContextPool;
 
   private constructor(
-    readonly llama: Llama,
+    private readonly llama: Llama,
     /** The model as it is; it samples T ≥ 0 and is used for tokenizing. */
     readonly model: LlamaModel,
     /** Samples T < 0: the same model with the adapter, or the sign-flipped copy. */
@@ -169,7 +170,7 @@ export class Engine {
     const emit = (chunk: string) => {
       if (chunk === "") return;
       result.text += chunk;
-      hooks.onText?.(chunk);
+      hooks.onText?.(chunk, result.tokens.length);
     };
 
     const slot = await this.pool.acquire(belowZero ? "negated" : "positive", hooks.signal);

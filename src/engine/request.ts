@@ -41,6 +41,17 @@ export function betaOf(temperature: number): number {
   return temperature === 0 ? Infinity : 1 / temperature;
 }
 
+/** β for people: six significant digits, ∞ at T = 0. */
+export function formatBeta(temperature: number): string {
+  const beta = betaOf(temperature);
+  return Number.isFinite(beta) ? String(Number(beta.toPrecision(6))) : "∞";
+}
+
+/** The same temperature on the other side of zero (greedy stays greedy). */
+export function flipSign(temperature: number): number {
+  return temperature === 0 ? 0 : -temperature;
+}
+
 export function checkTemperature(temperature: number, limits: Pick<RequestLimits, "maxAbsTemperature">): number {
   if (typeof temperature !== "number" || !Number.isFinite(temperature)) {
     throw new InvalidRequestError(`Temperature must be a finite number, got ${String(temperature)}.`);

@@ -44,8 +44,4 @@ export class OutputStore {
     if (added === 0) await this.redis.srem(key, memberId);
     return { voted: added === 1, count: await this.redis.scard(key) };
   }
-
-  async voteCount(outputId: string): Promise<number> {
-    return this.redis.scard(this.key("votes", outputId));
-  }
 }

@@ -4,7 +4,16 @@ import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature } from "../eng
 
 export const QUEUE_NAME = "weird";
 
-export interface WeirdJob {
+/** What a member asked for, checked at the bot: the same fields the engine takes. */
+export interface WeirdRequest {
+  prompt: string;
+  temperature: number;
+  maxTokens: number;
+  seed: number;
+}
+
+/** A queued generation: the request, and where its result goes. */
+export interface WeirdJob extends WeirdRequest {
   /** Where the reply goes: the deferred interaction reply while its token lives, else the channel. */
   applicationId: string;
   interactionToken: string;
@@ -13,10 +22,6 @@ export interface WeirdJob {
   guildId: string | null;
   channelId: string;
   userId: string;
-  prompt: string;
-  temperature: number;
-  maxTokens: number;
-  seed: number;
 }
 
 const SNOWFLAKE = /^\d{1,22}$/;
@@ -51,4 +56,24 @@ export function parseJob(data: unknown): WeirdJob {
     maxTokens: checked(() => checkMaxTokens(number("maxTokens"), { maxTokensCap: Number.MAX_SAFE_INTEGER })),
     seed: checked(() => checkSeed(number("seed"))),
   };
+}
+
+/**
+ * Whatever can be read of a payload that failed validation: enough to tell the member and
+ * to find the reply, without trusting the rest.
+ */
+export function readDelivery(data: unknown): Partial<WeirdJob> {
+  if (typeof data !== "object" || data === null) return {};
+  const job = data as Record<string, unknown>;
+  const delivery: Partial<WeirdJob> = {};
+  for (const key of ["applicationId", "channelId", "userId", "guildId"] as const) {
+    const value = job[key];
+    if (typeof value === "string" && SNOWFLAKE.test(value)) delivery[key] = value;
+  }
+  if (typeof job.interactionToken === "string" && job.interactionToken !== "")
+    delivery.interactionToken = job.interactionToken;
+  if (typeof job.interactionAt === "number" && Number.isFinite(job.interactionAt))
+    delivery.interactionAt = job.interactionAt;
+  if (typeof job.temperature === "number" && Number.isFinite(job.temperature)) delivery.temperature = job.temperature;
+  return delivery;
 }

@@ -2,9 +2,10 @@
 import { config as loadDotenv } from "dotenv";
 import { loadWorkerConfig } from "../config.js";
 import { Engine } from "../engine/engine.js";
-import { Limits } from "../store/limits.js";
 import { OutputStore } from "../store/outputs.js";
 import { workerConnection } from "../store/redis.js";
+import { Throttle } from "../store/throttle.js";
+import { onShutdown } from "../shutdown.js";
 import { createRest } from "./reply.js";
 import { createWorker } from "./worker.js";
 
@@ -24,24 +25,15 @@ async function main(): Promise<void> {
     concurrency: config.engine.concurrency ?? 1,
     settings: config.worker,
     outputs: new OutputStore(connection, config.queue.prefix),
-    limits: new Limits(connection, config.queue.prefix),
+    throttle: new Throttle(connection, config.queue.prefix),
     log,
   });
-
-  // Repeated signals (Ctrl-C reaches every process of the group, and `npm start` passes it
-  // on too) must not cut the graceful shutdown short.
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: finishing running jobs`);
+  // Running jobs finish (or are handed back to the queue) before the process exits.
+  onShutdown(log, async () => {
     await shutdown();
     await engine.dispose();
     connection.disconnect();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  });
 }
 
 main().catch((error: Error) => {

@@ -1,9 +1,12 @@
 // Where a job's text goes: the deferred interaction reply while its token lives (15 minutes),
 // else a normal message in the channel. All over Discord's REST API, no gateway.
 import { DiscordAPIError, REST, type RawFile } from "@discordjs/rest";
-import { Routes, type APIMessage } from "discord.js";
+import { MessageFlags, Routes, type APIMessage } from "discord.js";
 import type { MessageBody } from "../discord/format.js";
 import type { WeirdJob } from "../store/queue.js";
+
+/** Where a job's messages go; a malformed job may give only part of it. */
+export type Delivery = Partial<Pick<WeirdJob, "applicationId" | "interactionToken" | "interactionAt" | "channelId">>;
 
 /** Discord lets an interaction token edit its reply for 15 minutes; keep a margin. */
 export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
@@ -42,26 +45,28 @@ export class ReplyTarget {
 
   constructor(
     private readonly rest: REST,
-    private readonly job: WeirdJob,
+    private readonly to: Delivery,
     /** Makes a retried job's channel post a no-op on Discord's side (nonce + enforce_nonce). */
     private readonly nonce: string,
     private readonly now: () => number = Date.now,
   ) {}
 
   get usesInteraction(): boolean {
-    return (
-      !this.replyGone &&
-      this.channelMessageId === undefined &&
-      this.now() - this.job.interactionAt < INTERACTION_TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS
-    );
+    const { applicationId, interactionToken, interactionAt } = this.to;
+    if (this.replyGone || this.channelMessageId !== undefined) return false;
+    if (!applicationId || !interactionToken || interactionAt === undefined) return false;
+    return this.now() - interactionAt < INTERACTION_TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS;
+  }
+
+  private get original(): `/${string}` {
+    return Routes.webhookMessage(this.to.applicationId!, this.to.interactionToken!, "@original");
   }
 
   /** Shows this body: edits the reply (or the channel message), posting it first if needed. */
   async show(body: MessageBody): Promise<APIMessage> {
     if (this.usesInteraction) {
       try {
-        const route = Routes.webhookMessage(this.job.applicationId, this.job.interactionToken, "@original");
-        return (await this.rest.patch(route, { ...requestOf(body), auth: false })) as APIMessage;
+        return (await this.rest.patch(this.original, { ...requestOf(body), auth: false })) as APIMessage;
       } catch (error) {
         // The token died early (the reply was deleted, or the clock is off): fall back.
         if (!(error instanceof DiscordAPIError && REPLY_GONE.has(Number(error.code)))) throw error;
@@ -71,15 +76,38 @@ export class ReplyTarget {
     return this.showInChannel(body);
   }
 
+  /**
+   * A refusal only the member sees: an ephemeral follow-up, and the public "queued" reply
+   * removed. Once the token is gone there is no private way left, so it goes to the channel.
+   */
+  async refusePrivately(body: MessageBody): Promise<void> {
+    if (this.usesInteraction) {
+      try {
+        const { applicationId, interactionToken } = this.to as Required<Delivery>;
+        await this.rest.post(Routes.webhook(applicationId, interactionToken), {
+          body: { ...requestOf(body).body, flags: MessageFlags.Ephemeral },
+          auth: false,
+        });
+        await this.rest.delete(this.original, { auth: false }).catch(() => undefined);
+        return;
+      } catch (error) {
+        if (!(error instanceof DiscordAPIError && REPLY_GONE.has(Number(error.code)))) throw error;
+        this.replyGone = true;
+      }
+    }
+    await this.showInChannel(body);
+  }
+
   private async showInChannel(body: MessageBody): Promise<APIMessage> {
+    if (!this.to.channelId) throw new Error("the job names no channel to post in");
     const request = requestOf(body);
     if (this.channelMessageId) {
       return (await this.rest.patch(
-        Routes.channelMessage(this.job.channelId, this.channelMessageId),
+        Routes.channelMessage(this.to.channelId, this.channelMessageId),
         request,
       )) as APIMessage;
     }
-    const message = (await this.rest.post(Routes.channelMessages(this.job.channelId), {
+    const message = (await this.rest.post(Routes.channelMessages(this.to.channelId), {
       ...request,
       body: { ...request.body, nonce: this.nonce, enforce_nonce: true },
     })) as APIMessage;

@@ -7,9 +7,9 @@ import type { WorkerSettings } from "../config.js";
 import type { Engine, GenerationResult } from "../engine/engine.js";
 import { InvalidRequestError } from "../engine/request.js";
 import { noticeMessage, progressMessage, resultMessage } from "../discord/format.js";
-import type { Limits } from "../store/limits.js";
+import type { Throttle } from "../store/throttle.js";
 import type { OutputStore } from "../store/outputs.js";
-import { parseJob, QUEUE_NAME, type WeirdJob } from "../store/queue.js";
+import { parseJob, QUEUE_NAME, readDelivery, type WeirdJob } from "../store/queue.js";
 import { isPermanentDiscordError, ReplyTarget } from "./reply.js";
 
 export interface WorkerDeps {
@@ -20,7 +20,7 @@ export interface WorkerDeps {
   concurrency: number;
   settings: WorkerSettings;
   outputs: OutputStore;
-  limits: Limits;
+  throttle: Throttle;
   log?: (line: string) => void;
 }
 
@@ -39,9 +39,9 @@ class StreamingEdits {
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  add(chunk: string): void {
+  add(chunk: string, tokens: number): void {
     this.text += chunk;
-    this.tokens++;
+    this.tokens = tokens;
     if (this.inFlight || Date.now() - this.lastEdit < this.intervalMs) return;
     this.lastEdit = Date.now();
     this.onEdit(this.tokens);
@@ -76,20 +76,19 @@ async function generate(
   try {
     const result = await deps.engine.generate(
       { prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens, seed: request.seed },
-      { signal, onText: chunk => edits.add(chunk) },
+      { signal, onText: (chunk, tokens) => edits.add(chunk, tokens) },
     );
     if (result.stopReason === "aborted") throw new Error("the worker is shutting down; the job will be retried");
     return result;
-  } catch (error) {
-    // A request the engine refuses (e.g. over this worker's limits) will never succeed.
-    if (error instanceof InvalidRequestError) throw new UnrecoverableError(error.message);
-    throw error;
   } finally {
     await edits.settle();
   }
 }
 
-export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal): Promise<{ outputId: string }> {
+/** What became of a job: its output, or the reason the engine refused it (told privately). */
+export type JobOutcome = { outputId: string; refused?: string };
+
+export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal): Promise<JobOutcome> {
   let request: WeirdJob;
   try {
     request = parseJob(job.data);
@@ -98,13 +97,23 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
   }
   const outputId = job.id!;
   if ((await deps.outputs.get(outputId))?.messageId) {
-    // Posted before a crash: never post twice, but free the server's queue slot.
-    await deps.limits.release(request.guildId, request.userId, outputId);
+    // Posted before a crash: never post twice, but free the server's queue place.
+    await deps.throttle.freePlace(outputId);
     return { outputId };
   }
 
   const reply = new ReplyTarget(deps.rest, request, `bz${outputId}`.slice(0, 25));
-  const result = await generate(job, request, reply, deps, signal);
+  let result: GenerationResult;
+  try {
+    result = await generate(job, request, reply, deps, signal);
+  } catch (error) {
+    // The bot cannot tokenize (it has no model), so a prompt too long for this worker's
+    // context is found only here: tell the member privately, never in the channel.
+    if (!(error instanceof InvalidRequestError)) throw error;
+    await deps.throttle.freePlace(outputId);
+    await reply.refusePrivately(noticeMessage(`Sorry, that can't be generated: ${error.message}`));
+    return { outputId, refused: error.message };
+  }
   const body = resultMessage({
     outputId,
     prompt: request.prompt,
@@ -142,22 +151,26 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     throw error;
   }
   await deps.outputs.save({ ...record, messageId: message.id });
-  await deps.limits.release(request.guildId, request.userId, outputId);
+  await deps.throttle.freePlace(outputId);
   await job.updateProgress({ tokens: result.tokens.length, of: request.maxTokens, done: true });
   return { outputId };
 }
 
-/** Tells the user when a job has failed for good, and frees its place in the server's queue. */
+/**
+ * Tells the member when a job has failed for good, and frees its place in the queue. Works
+ * from whatever can be read of the payload: a malformed job must not leave anyone hanging.
+ */
 async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise<void> {
   deps.log?.(`job ${job.id} failed: ${error.message}`);
+  await deps.throttle
+    .freePlace(job.id!)
+    .catch((freeError: Error) => deps.log?.(`job ${job.id}: could not free its queue place: ${freeError.message}`));
   try {
-    const request = parseJob(job.data);
-    await deps.limits.release(request.guildId, request.userId, job.id!);
-    await new ReplyTarget(deps.rest, request, `bzf${job.id}`.slice(0, 25)).show(
+    await new ReplyTarget(deps.rest, readDelivery(job.data), `bzf${job.id}`.slice(0, 25)).show(
       noticeMessage(`Sorry, this generation failed: ${error.message}`),
     );
   } catch (notifyError) {
-    deps.log?.(`job ${job.id}: could not tell the user: ${(notifyError as Error).message}`);
+    deps.log?.(`job ${job.id}: could not tell the member: ${(notifyError as Error).message}`);
   }
 }
 

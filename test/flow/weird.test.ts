@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
-import { QUEUE_UNAVAILABLE } from "../../src/bot/enqueue.js";
+import { QUEUE_UNAVAILABLE } from "../../src/commands/context.js";
 import { loadTestEngine, temporaryFolder } from "../helpers/engine.js";
 import { FakeDiscord, type RecordedRequest } from "../helpers/fakeDiscord.js";
 import {
@@ -98,7 +98,7 @@ describe("/weird", () => {
       text: "|".repeat(300),
       messageId: `original-${raw.token}`,
     });
-    expect(await bot.ctx.limits.pendingCount(raw.guild_id, raw.member.user.id)).toBe(0);
+    expect(await bot.redis.zcard(bot.ctx.throttle.groupKey(raw.guild_id, raw.member.user.id))).toBe(0);
     const [job] = await bot.ctx.queue.getJobs(["completed"]);
     expect(job!.progress).toEqual({ tokens: 300, of: 300, done: true });
   });

@@ -13,11 +13,11 @@ import {
   type Client,
 } from "discord.js";
 import { createBot } from "../../src/bot/bot.js";
-import type { BotContext } from "../../src/bot/context.js";
+import type { BotContext } from "../../src/commands/context.js";
 import type { BotConfig, WorkerSettings } from "../../src/config.js";
 import { DEFAULT_LIMITS } from "../../src/engine/request.js";
 import type { Engine } from "../../src/engine/engine.js";
-import { Limits } from "../../src/store/limits.js";
+import { Throttle } from "../../src/store/throttle.js";
 import { OutputStore } from "../../src/store/outputs.js";
 import { QUEUE_NAME } from "../../src/store/queue.js";
 import { producerConnection, workerConnection } from "../../src/store/redis.js";
@@ -67,7 +67,7 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
   const ctx: BotContext = {
     config,
     queue,
-    limits: new Limits(redis, config.queue.prefix),
+    throttle: new Throttle(redis, config.queue.prefix),
     outputs: new OutputStore(redis, config.queue.prefix),
     redisReady: () => redis.status === "ready",
     log: line => {
@@ -104,7 +104,7 @@ export function startWorker(engine: Engine, apiUrl: string, prefix: string, sett
     concurrency: 1,
     settings: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, editIntervalMs: 20, ...settings },
     outputs: new OutputStore(connection, prefix),
-    limits: new Limits(connection, prefix),
+    throttle: new Throttle(connection, prefix),
     log: line => logs.push(line),
   });
   return {

@@ -1,0 +1,44 @@
+// What command and button handlers share: the process's stores and config, and the two ways
+// every handler answers (privately, and fast when Redis is away).
+import { MessageFlags, type RepliableInteraction } from "discord.js";
+import type { Queue } from "bullmq";
+import type { BotConfig } from "../config.js";
+import { NO_MENTIONS } from "../discord/format.js";
+import type { OutputStore } from "../store/outputs.js";
+import type { Throttle } from "../store/throttle.js";
+
+/** One per bot process. */
+export interface BotContext {
+  config: BotConfig;
+  queue: Queue;
+  throttle: Throttle;
+  outputs: OutputStore;
+  /** False while the Redis connection is down: handlers then answer at once, within Discord's 3 s. */
+  redisReady: () => boolean;
+  log: (line: string) => void;
+}
+
+export const QUEUE_UNAVAILABLE =
+  "The queue is unavailable right now (cannot reach Redis), so nothing was queued. Please try again in a minute.";
+
+/** An answer only the member sees, that can never ping anyone. */
+export async function answerPrivately(interaction: RepliableInteraction, content: string): Promise<void> {
+  await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+}
+
+/** Redis must answer well within Discord's 3-second window for the first reply. */
+const REDIS_DEADLINE_MS = 2000;
+
+/** Runs Redis work, failing fast when the connection is down or slow. */
+export async function withRedis<T>(ctx: Pick<BotContext, "redisReady">, work: () => Promise<T>): Promise<T> {
+  if (!ctx.redisReady()) throw new Error("Redis connection is not ready");
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("Redis did not answer in time")), REDIS_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([work(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,96 @@
+// Per-member cooldowns and queue caps (per server and overall), so a busy bot gives a clear
+// "queue is full" instead of unbounded growth. A job holds a *place* in the queue from the
+// moment it is admitted until it is done or has failed for good.
+import type { Redis } from "ioredis";
+
+/** A place older than this is a leftover of a lost job and no longer counts. */
+const PLACE_TTL_MS = 60 * 60 * 1000;
+
+// Checks both caps and takes a place in both in one step, so requests arriving together
+// cannot all slip under a cap. It also remembers which group the job counts against, so the
+// place can be freed knowing only the job id (a malformed job's payload may say nothing
+// else). Returns 0 when admitted, 1 when the server is full, 2 when everything is full;
+// then the count found.
+const CLAIM = `
+local now, ttl, jobId = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local maxGroup, maxTotal = tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now - ttl)
+redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", now - ttl)
+local total = redis.call("ZCARD", KEYS[2])
+if total >= maxTotal then return {2, total} end
+local group = redis.call("ZCARD", KEYS[1])
+if group >= maxGroup then return {1, group} end
+redis.call("ZADD", KEYS[1], now, jobId)
+redis.call("ZADD", KEYS[2], now, jobId)
+redis.call("SET", KEYS[3], KEYS[1], "PX", ttl)
+return {0, group + 1}
+`;
+
+export type Admission = { ok: true } | { ok: false; full: "server" | "everything"; count: number };
+
+export interface QueueCaps {
+  maxPerGuild: number;
+  maxTotal: number;
+}
+
+export class Throttle {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /** Starts the member's cooldown; returns 0 if they may go, else the milliseconds left. */
+  async startCooldown(userId: string, cooldownMs: number): Promise<number> {
+    if (cooldownMs <= 0) return 0;
+    const key = `${this.prefix}:cooldown:${userId}`;
+    if ((await this.redis.set(key, "1", "PX", cooldownMs, "NX")) === "OK") return 0;
+    return Math.max(1, await this.redis.pttl(key));
+  }
+
+  async clearCooldown(userId: string): Promise<void> {
+    await this.redis.del(`${this.prefix}:cooldown:${userId}`);
+  }
+
+  /** Per server; in direct messages per member, so DM users do not share one bucket. */
+  groupKey(guildId: string | null, userId: string): string {
+    return `${this.prefix}:pending:${guildId ?? `dm-${userId}`}`;
+  }
+
+  private get totalKey(): string {
+    return `${this.prefix}:pending-all`;
+  }
+
+  private placeKey(jobId: string): string {
+    return `${this.prefix}:place:${jobId}`;
+  }
+
+  /** Takes a place in the queue for this job, unless its server's or the global cap is reached. */
+  async claimPlace(
+    guildId: string | null,
+    userId: string,
+    jobId: string,
+    caps: QueueCaps,
+    now = Date.now(),
+  ): Promise<Admission> {
+    const keys = [this.groupKey(guildId, userId), this.totalKey, this.placeKey(jobId)];
+    const [code, count] = (await this.redis.eval(
+      CLAIM,
+      keys.length,
+      ...keys,
+      now,
+      PLACE_TTL_MS,
+      jobId,
+      caps.maxPerGuild,
+      caps.maxTotal,
+    )) as [number, number];
+    return code === 0 ? { ok: true } : { ok: false, full: code === 1 ? "server" : "everything", count };
+  }
+
+  /** Frees the job's place: it is done, has failed for good, or never made it into the queue. */
+  async freePlace(jobId: string): Promise<void> {
+    const group = await this.redis.get(this.placeKey(jobId));
+    const free = this.redis.multi().zrem(this.totalKey, jobId).del(this.placeKey(jobId));
+    if (group) free.zrem(group, jobId);
+    await free.exec();
+  }
+}
