@@ -32,6 +32,11 @@ export function formatTemperature(temperature: number): string {
   return `T = ${temperature} · β = ${betaText}`;
 }
 
+/** Member- or model-written text for inline use in any message: renders as itself, never as markdown, never pings. */
+export function safeInline(text: string): string {
+  return escapeMarkdown(visibleText(text)).replace(/@/g, "@\u200b");
+}
+
 /** A quoted, escaped, shortened prompt that cannot format or ping. */
 export function quotePrompt(prompt: string): string {
   const rendered = escapeMarkdown(visibleText(prompt)).replace(/@/g, "@\u200b").replace(/\n/g, "\n> ");
