@@ -5,11 +5,10 @@ import {
   ActionRowBuilder,
   ButtonBuilder,
   ButtonStyle,
-  escapeMarkdown,
   type APIActionRowComponent,
   type APIButtonComponent,
 } from "discord.js";
-import { betaOf } from "../engine/request.js";
+import { flipSign, formatBeta } from "../engine/request.js";
 import { visibleText } from "../visibleText.js";
 
 export const MESSAGE_LIMIT = 2000;
@@ -27,24 +26,35 @@ export interface MessageBody {
 }
 
 export function formatTemperature(temperature: number): string {
-  const beta = betaOf(temperature);
-  const betaText = Number.isFinite(beta) ? String(Number(beta.toPrecision(6))) : "∞";
-  return `T = ${temperature} · β = ${betaText}`;
+  return `T = ${temperature} · β = ${formatBeta(temperature)}`;
 }
 
-/** Member- or model-written text for inline use in any message: renders as itself, never as markdown, never pings. */
+// Every character that starts something Discord renders: emphasis, spoilers, code, headings
+// and subtext (#, -#), block quotes (>), lists (-, *, +, 1.), masked links ([…](…)), bare
+// links and their embeds (://, domain dots), timestamps, custom emoji, mentions and slash
+// command mentions (<t:…>, <:…:…>, <@…>, <#…>, </…>), @everyone. A backslash before any of
+// them makes Discord show the character itself (its escape rule takes any punctuation), so
+// escaping each one neutralises every construct at once, including ones added later.
+const MARKDOWN_SIGNIFICANT = /[\\*_~`|<>#\-+.[\]():/@]/g;
+
+/** Member- or model-written text, shown as itself wherever it goes: never markdown, a link, or a ping. */
 export function safeInline(text: string): string {
-  return escapeMarkdown(visibleText(text)).replace(/@/g, "@\u200b");
+  return visibleText(text).replace(MARKDOWN_SIGNIFICANT, "\\$&");
 }
 
-/** A quoted, escaped, shortened prompt that cannot format or ping. */
+/** A quoted, neutralised, shortened prompt. */
 export function quotePrompt(prompt: string): string {
-  const rendered = escapeMarkdown(visibleText(prompt)).replace(/@/g, "@\u200b").replace(/\n/g, "\n> ");
-  const shown =
-    rendered.length > PROMPT_PREVIEW
-      ? `${rendered.slice(0, PROMPT_PREVIEW).replace(/[\uD800-\uDBFF\\]$/, "")}…`
-      : rendered;
+  const rendered = safeInline(prompt).replace(/\n/g, "\n> ");
+  const shown = rendered.length > PROMPT_PREVIEW ? `${cutEscaped(rendered, PROMPT_PREVIEW)}…` : rendered;
   return "> " + shown;
+}
+
+/** Cuts escaped text without leaving a lone backslash or half a surrogate pair at the end. */
+export function cutEscaped(text: string, length: number): string {
+  let cut = text.slice(0, length).replace(/[\uD800-\uDBFF]$/, "");
+  const trailingBackslashes = /\\*$/.exec(cut)![0].length;
+  if (trailingBackslashes % 2 === 1) cut = cut.slice(0, -1);
+  return cut;
 }
 
 /** Text for a code block: visible control characters, and no run of backticks that could close it. */
@@ -84,7 +94,7 @@ const STOP_REASONS: Record<string, string> = {
 };
 
 export function resultMessage(view: ResultView): MessageBody {
-  const header = `**${formatTemperature(view.temperature)}** · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · ${escapeMarkdown(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
+  const header = `**${formatTemperature(view.temperature)}** · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
   const { content, truncated } = fit(
     header,
     codeBlockText(view.text),
@@ -134,7 +144,7 @@ export function resultButtons(
       new ButtonBuilder()
         .setCustomId(customId("flip", outputId))
         .setStyle(ButtonStyle.Secondary)
-        .setLabel(`Flip to T = ${temperature === 0 ? 0 : -temperature}`),
+        .setLabel(`Flip to T = ${flipSign(temperature)}`),
     )
     .toJSON();
 }

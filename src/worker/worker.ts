@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import type { WorkerSettings } from "../config.js";
 import type { Engine, GenerationResult } from "../engine/engine.js";
 import { InvalidRequestError } from "../engine/request.js";
-import { noticeMessage, progressMessage, resultMessage } from "../discord/format.js";
+import { noticeMessage, progressMessage, resultMessage, safeInline } from "../discord/format.js";
 import type { Throttle } from "../store/throttle.js";
 import type { OutputStore } from "../store/outputs.js";
 import { parseJob, QUEUE_NAME, readDelivery, type WeirdJob } from "../store/queue.js";
@@ -111,7 +111,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     // context is found only here: tell the member privately, never in the channel.
     if (!(error instanceof InvalidRequestError)) throw error;
     await deps.throttle.freePlace(outputId);
-    await reply.refusePrivately(noticeMessage(`Sorry, that can't be generated: ${error.message}`));
+    await reply.refusePrivately(noticeMessage(`Sorry, that can't be generated: ${safeInline(error.message)}`));
     return { outputId, refused: error.message };
   }
   const body = resultMessage({
@@ -167,7 +167,7 @@ async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise
     .catch((freeError: Error) => deps.log?.(`job ${job.id}: could not free its queue place: ${freeError.message}`));
   try {
     await new ReplyTarget(deps.rest, readDelivery(job.data), `bzf${job.id}`.slice(0, 25)).show(
-      noticeMessage(`Sorry, this generation failed: ${error.message}`),
+      noticeMessage(`Sorry, this generation failed: ${safeInline(error.message)}`),
     );
   } catch (notifyError) {
     deps.log?.(`job ${job.id}: could not tell the member: ${(notifyError as Error).message}`);

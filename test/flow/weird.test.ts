@@ -2,6 +2,7 @@
 // engine on stories260K → REST requests recorded by a local fake Discord.
 import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
+import { InteractionResponseType, MessageFlags } from "discord.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
 import { QUEUE_UNAVAILABLE } from "../../src/commands/context.js";
@@ -13,6 +14,7 @@ import {
   buttonPress,
   CHANNEL_ID,
   deleteKeys,
+  GUILD_ID,
   slashCommand,
   slashWeird,
   startBot,
@@ -173,6 +175,53 @@ describe("/weird", () => {
     expect(await bot.ctx.queue.getWaitingCount()).toBe(0);
   });
 
+  it.each([
+    ["a seed below 0", { seed: -1 }, "Seed must be a whole number from 0 to 4294967295, got -1."],
+    ["a seed above 2³²−1", { seed: 2 ** 32 }, "Seed must be a whole number from 0 to 4294967295, got 4294967296."],
+    ["a fractional seed", { seed: 1.5 }, "Seed must be a whole number from 0 to 4294967295, got 1.5."],
+    ["max tokens past the cap", { maxTokens: 100_000 }, "Max tokens must be a whole number from 1 to 512, got 100000."],
+    ["max tokens of 0", { maxTokens: 0 }, "Max tokens must be a whole number from 1 to 512, got 0."],
+    ["T past the bound", { temp: 1e9 }, "Temperature must be between -100 and 100, got 1000000000."],
+    [
+      "a prompt past the length limit",
+      { prompt: "x".repeat(7000) },
+      "The prompt is 7000 characters long; the limit is 2000.",
+    ],
+  ])("refuses %s privately at the bot, whatever the client let through", async (_case, options, message) => {
+    // Discord's own min/max/length are checked by its clients, not by every proxy or client.
+    bot = await startBot(botConfig(discord.url, prefix));
+    const raw = slashWeird({ prompt: "Once upon a time", ...options });
+    bot.inject(raw);
+    const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
+    expect(reply.body).toMatchObject({
+      type: InteractionResponseType.ChannelMessageWithSource,
+      data: { content: message, flags: MessageFlags.Ephemeral },
+    });
+    expect(await bot.ctx.queue.count()).toBe(0);
+  });
+
+  it("refuses a prompt too long for the worker's context privately, and frees its queue place", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    worker = startWorker(engine, discord.url, prefix);
+    // 2,000 characters of markdown symbols are ~2,000 tokens: more than the test engine's context.
+    const raw = slashWeird({ prompt: "#*_~`|>-[](){}".repeat(143).slice(0, 2000), maxTokens: 8 });
+    bot.inject(raw);
+    const followUp = await discord.waitFor(
+      r => r.method === "POST" && r.path === `/webhooks/${APPLICATION_ID}/${raw.token}`,
+    );
+    expect(followUp.body).toMatchObject({ flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } });
+    expect(String(followUp.body?.content)).toMatch(
+      /^Sorry, that can't be generated: The prompt \\\(\d+ tokens\\\) plus 8 new tokens does not fit the \d+\\-token context\\\.$/,
+    );
+    await discord.waitFor(r => r.method === "DELETE" && originalOf(raw.token).test(r.path));
+    // Nothing about it in public: the "queued" reply is gone and never said "failed".
+    expect(discord.find("PATCH", originalOf(raw.token)).map(r => String(r.body?.content))).not.toContainEqual(
+      expect.stringMatching(/Sorry/),
+    );
+    while ((await bot.ctx.queue.getCompletedCount()) === 0) await new Promise(resolve => setTimeout(resolve, 20));
+    expect(await bot.redis.zcard(bot.ctx.throttle.groupKey(raw.guild_id, raw.member.user.id))).toBe(0);
+  });
+
   it("checks the member's permission in the handler, not only in the command's defaults", async () => {
     bot = await startBot(botConfig(discord.url, prefix));
     const raw = slashWeird({ prompt: "hi", permissions: "0" });
@@ -194,7 +243,7 @@ describe("/weird", () => {
     for (const request of discord.requests.filter(r => r.body && r.method !== "POST"))
       expect(request.body?.allowed_mentions).toEqual({ parse: [] });
     expect(final.body?.content).toContain(
-      "> @\u200beveryone @\u200bhere <@\u200b123456789012345678> <@\u200b&223456789012345678> hi",
+      "> \\@everyone \\@here \\<\\@123456789012345678\\> \\<\\@&223456789012345678\\> hi",
     );
   });
 
@@ -377,6 +426,38 @@ describe("when things go wrong", () => {
       true,
     );
     expect(worker.logs.join("\n")).not.toContain(doomed.token); // tokens never reach the logs
+  });
+
+  it("a job that fails validation in the worker tells its member and frees its queue place", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    worker = startWorker(engine, discord.url, prefix);
+    // A job as an older or buggy bot would have queued it: its place taken, its seed out of range.
+    const raw = slashWeird({ prompt: "Once upon a time" });
+    const userId = raw.member.user.id;
+    const caps = { maxPerGuild: 5, maxTotal: 50 };
+    expect(await bot.ctx.throttle.claimPlace(GUILD_ID, userId, "bad-seed", caps)).toEqual({ ok: true });
+    await bot.ctx.queue.add(
+      "weird",
+      {
+        applicationId: APPLICATION_ID,
+        interactionToken: raw.token,
+        interactionAt: Date.now(),
+        guildId: GUILD_ID,
+        channelId: CHANNEL_ID,
+        userId,
+        prompt: "Once upon a time",
+        temperature: -1,
+        maxTokens: 8,
+        seed: -1,
+      },
+      { jobId: "bad-seed", attempts: 3 },
+    );
+    const notice = await discord.waitFor(r => r.method === "PATCH" && originalOf(raw.token).test(r.path));
+    expect(notice.body?.content).toBe(
+      "Sorry, this generation failed: Malformed job\\: Seed must be a whole number from 0 to 4294967295, got \\-1\\.",
+    );
+    expect(notice.body?.allowed_mentions).toEqual({ parse: [] });
+    expect(await bot.redis.zcard(bot.ctx.throttle.groupKey(GUILD_ID, userId))).toBe(0);
   });
 
   it("a malformed job fails with a clear reason and the worker keeps serving", async () => {

@@ -148,7 +148,12 @@ export class FakeDiscord {
     if ((match = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path))) {
       if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
       if (method === "PATCH") return send(200, this.message("0", body, `original-${match[2]}`));
+      if (method === "DELETE") return send(this.messages.delete(`original-${match[2]}`) ? 204 : 404);
       return send(200, this.messages.get(`original-${match[2]}`) ?? {});
+    }
+    if (method === "POST" && (match = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path))) {
+      if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
+      return send(200, this.message("0", body)); // a follow-up message
     }
     if (method === "POST" && (match = /^\/channels\/(\d+)\/messages$/.exec(path))) {
       const nonce = body?.enforce_nonce ? String(body.nonce) : undefined;
