@@ -8,7 +8,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { Engine } from "../src/engine/engine.js";
 import type { NegationRoute } from "../src/engine/negation.js";
-import { DEFAULT_TOKEN_POLICY } from "../src/engine/policy.js";
+import { DEFAULT_TOKEN_POLICY } from "../src/engine/defaults.js";
 import { oracleGenerate } from "../src/engine/readout.js";
 import { removeTemporaryFolders, temporaryFolder, testModelPath } from "../test/helpers/engine.js";
 import { writeSyntheticModel } from "../test/helpers/syntheticModel.js";

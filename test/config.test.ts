@@ -10,19 +10,21 @@ describe("configuration", () => {
         DISCORD_API_URL: "discord.com",
         LLAMA_GPU: "tpu",
       });
-    expect(load).toThrow(ConfigError);
+    let thrown: unknown;
     try {
       load();
     } catch (error) {
-      expect((error as ConfigError).problems).toEqual([
-        'LLAMA_GPU must be one of auto, cpu, cuda, vulkan, metal, got "tpu"',
-        'WORKER_CONCURRENCY must be a whole number from 1 to 64, got "zero"',
-        "MODEL is required (a GGUF path or a model URI such as hf:user/repo/file.gguf)",
-        "DISCORD_TOKEN is required (the bot token from the Discord developer portal)",
-        'DISCORD_API_URL must be an http(s) URL, got "discord.com"',
-        'REDIS_URL must start with redis:// or rediss://, got "localhost:6379"',
-      ]);
+      thrown = error;
     }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).problems).toEqual([
+      'LLAMA_GPU must be one of auto, cpu, cuda, vulkan, metal, got "tpu"',
+      'WORKER_CONCURRENCY must be a whole number from 1 to 64, got "zero"',
+      "MODEL is required (a GGUF path or a model URI such as hf:user/repo/file.gguf)",
+      "DISCORD_TOKEN is required (the bot token from the Discord developer portal)",
+      'DISCORD_API_URL must be an http(s) URL, got "discord.com"',
+      'REDIS_URL must start with redis:// or rediss://, got "localhost:6379"',
+    ]);
   });
 
   it("checks the /weird defaults against the request limits", () => {

@@ -1,16 +1,10 @@
 // `weird`: sample a model at any temperature, below zero included, from the terminal.
 import { config as loadDotenv } from "dotenv";
 import { parseArgs } from "node:util";
-import { EnvReader, readEngineOptions } from "../config.js";
+import { EnvReader, readEngineOptions, readRequestDefaults, type RequestDefaults } from "../config.js";
+import { DEFAULT_LIMITS } from "../engine/defaults.js";
 import type { GenerationResult } from "../engine/engine.js";
-import {
-  checkMaxTokens,
-  checkSeed,
-  checkTemperature,
-  DEFAULT_LIMITS,
-  formatBeta,
-  InvalidRequestError,
-} from "../engine/request.js";
+import { checkMaxTokens, checkSeed, checkTemperature, formatBeta, InvalidRequestError } from "../engine/request.js";
 import { visibleText } from "../visibleText.js";
 
 const SWEEP_TEMPERATURES = [1, 0.001, -0.001, -1];
@@ -19,9 +13,9 @@ const USAGE = `Usage: npm run weird -- [options] "prompt"
 
 Options:
   --model PATH|URI   GGUF file or model URI (default: $MODEL)
-  --temp T           temperature, repeatable; below zero samples the least likely tokens (default -0.001)
+  --temp T           temperature, repeatable; below zero samples the least likely tokens (default $DEFAULT_TEMPERATURE, else -0.001)
   --sweep            compare the continuation side by side at ${SWEEP_TEMPERATURES.join(", ")} (or at the given --temp values)
-  --max-tokens N     tokens to generate (default 64)
+  --max-tokens N     tokens to generate (default $DEFAULT_MAX_TOKENS, else 64)
   --seed N           seed for reproducible sampling (default: random, printed)
   --allow-bytes      let raw byte tokens be sampled
   --json             one JSON object per generation, one per line
@@ -52,7 +46,7 @@ function parseNumber(name: string, raw: string): number {
   return value;
 }
 
-function parseCommandLine(argv: string[]) {
+function parseCommandLine(argv: string[], defaults: RequestDefaults) {
   const { values, positionals } = parseArgs({
     args: joinNegativeValues(argv),
     allowPositionals: true,
@@ -60,7 +54,7 @@ function parseCommandLine(argv: string[]) {
       model: { type: "string" },
       temp: { type: "string", multiple: true },
       sweep: { type: "boolean", default: false },
-      "max-tokens": { type: "string", default: "64" },
+      "max-tokens": { type: "string" },
       seed: { type: "string" },
       "allow-bytes": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
@@ -71,13 +65,14 @@ function parseCommandLine(argv: string[]) {
   const prompt = positionals.join(" ");
   if (prompt.trim() === "") throw new UsageError(`No prompt given. ${USAGE.split("\n")[0]}`);
   const given = (values.temp ?? []).map(raw => parseNumber("Temperature", raw));
-  const temperatures = given.length > 0 ? given : values.sweep ? SWEEP_TEMPERATURES : [-0.001];
+  const temperatures = given.length > 0 ? given : values.sweep ? SWEEP_TEMPERATURES : [defaults.temperature];
   return {
     prompt,
     model: values.model,
     temperatures,
     sweep: values.sweep,
-    maxTokens: parseNumber("Max tokens", values["max-tokens"]),
+    maxTokens:
+      values["max-tokens"] === undefined ? defaults.maxTokens : parseNumber("Max tokens", values["max-tokens"]),
     seed: values.seed === undefined ? undefined : parseNumber("Seed", values.seed),
     allowBytes: values["allow-bytes"],
     json: values.json,
@@ -115,12 +110,13 @@ function sweepTable(results: GenerationResult[]): string {
 
 async function main(argv: string[]): Promise<number> {
   loadDotenv({ quiet: true });
-  const options = parseCommandLine(argv);
+  const reader = new EnvReader(process.env);
+  const defaults = readRequestDefaults(reader);
+  const options = parseCommandLine(argv, defaults);
   if (options === undefined) {
     console.log(USAGE);
     return 0;
   }
-  const reader = new EnvReader(process.env);
   const engineOptions = readEngineOptions(reader);
   reader.check();
   const limits = { ...DEFAULT_LIMITS, ...engineOptions.limits };

@@ -3,25 +3,13 @@ import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token, type TokenBias } from "node-llama-cpp";
 import { ContextPool, type Sign } from "./contextPool.js";
+import { DEFAULT_CONTEXT_SIZE, DEFAULT_LIMITS, DEFAULT_NEGATION, DEFAULT_TOKEN_POLICY } from "./defaults.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
 import { resolveModel } from "./modelFile.js";
-import {
-  DEFAULT_NEGATION,
-  NEGATION_SCALE,
-  prepareNegation,
-  type NegationFiles,
-  type NegationOptions,
-} from "./negation.js";
-import { DEFAULT_TOKEN_POLICY, excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
+import { NEGATION_SCALE, prepareNegation, type NegationFiles, type NegationOptions } from "./negation.js";
+import { excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
 import { limitToken, negationDeviation, readLogits } from "./readout.js";
-import {
-  betaOf,
-  checkRequest,
-  DEFAULT_LIMITS,
-  InvalidRequestError,
-  type GenerationInput,
-  type RequestLimits,
-} from "./request.js";
+import { betaOf, checkRequest, InvalidRequestError, type GenerationInput, type RequestLimits } from "./request.js";
 
 export type GpuSetting = "auto" | false | "cuda" | "vulkan" | "metal";
 
@@ -96,7 +84,7 @@ export class Engine {
     private readonly options: EngineOptions,
   ) {
     this.modelName = basename(options.model);
-    this.contextSize = Math.min(options.contextSize ?? 1024, model.trainContextSize);
+    this.contextSize = Math.min(options.contextSize ?? DEFAULT_CONTEXT_SIZE, model.trainContextSize);
     const threads = options.threads ?? availableParallelism();
     this.pool = new ContextPool(
       sign => {

@@ -18,6 +18,7 @@ import {
   type TypedValue,
 } from "./gguf.js";
 import { flipSigns, canFlipSigns } from "./signFlip.js";
+import { DEFAULT_NEGATION } from "./defaults.js";
 
 /** The LoRA scale that turns W into −W (alpha/rank is 1). */
 export const NEGATION_SCALE = -2;
@@ -159,8 +160,6 @@ export interface NegationOptions {
   /** Largest model file "auto" negates by copying. */
   copyMaxBytes: number;
 }
-
-export const DEFAULT_NEGATION: NegationOptions = { route: "auto", copyMaxBytes: 1024 ** 3 };
 
 export type NegationFiles =
   | { route: "adapter"; modelPath: string; adapterPath: string }

@@ -13,8 +13,6 @@ export interface TokenPolicy {
   allowAll: boolean;
 }
 
-export const DEFAULT_TOKEN_POLICY: TokenPolicy = { allowBytes: false, allowEndBelowZero: false, allowAll: false };
-
 export function isAllowed(model: LlamaModel, token: Token, policy: TokenPolicy, belowZero: boolean): boolean {
   if (policy.allowAll) return true;
   if (model.isEogToken(token)) return !belowZero || policy.allowEndBelowZero;

@@ -23,8 +23,6 @@ export interface RequestLimits {
   maxPromptCharacters: number;
 }
 
-export const DEFAULT_LIMITS: RequestLimits = { maxAbsTemperature: 100, maxTokensCap: 512, maxPromptCharacters: 2000 };
-
 /** Smallest non-zero |T|: below it llama.cpp's float32 division z/T overflows to infinity. */
 export const MIN_ABS_TEMPERATURE = 1e-6;
 export const MAX_SEED = 2 ** 32 - 1;

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Token } from "node-llama-cpp";
 import type { Engine, GenerationResult } from "../../src/engine/engine.js";
-import { DEFAULT_TOKEN_POLICY, isAllowed } from "../../src/engine/policy.js";
+import { DEFAULT_TOKEN_POLICY } from "../../src/engine/defaults.js";
+import { isAllowed } from "../../src/engine/policy.js";
 import { distributionAt, limitToken, negationDeviation, readLogits } from "../../src/engine/readout.js";
 import { loadTestEngine } from "../helpers/engine.js";
 import { chiSquareTest } from "../helpers/statistics.js";

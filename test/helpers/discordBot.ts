@@ -15,7 +15,7 @@ import {
 import { createBot } from "../../src/bot/bot.js";
 import type { BotContext } from "../../src/commands/context.js";
 import type { BotConfig, WorkerSettings } from "../../src/config.js";
-import { DEFAULT_LIMITS } from "../../src/engine/request.js";
+import { DEFAULT_LIMITS } from "../../src/engine/defaults.js";
 import type { Engine } from "../../src/engine/engine.js";
 import { Throttle } from "../../src/store/throttle.js";
 import { OutputStore } from "../../src/store/outputs.js";
