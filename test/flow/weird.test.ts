@@ -2,7 +2,9 @@
 // engine on stories260K → REST requests recorded by a local fake Discord.
 import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
+import { QueueEvents } from "bullmq";
 import { InteractionResponseType, MessageFlags } from "discord.js";
+import { QUEUE_NAME } from "../../src/store/queue.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
 import { QUEUE_UNAVAILABLE } from "../../src/commands/context.js";
@@ -15,6 +17,7 @@ import {
   CHANNEL_ID,
   deleteKeys,
   GUILD_ID,
+  REDIS_URL,
   slashCommand,
   slashWeird,
   startBot,
@@ -52,8 +55,23 @@ const callbackOf = (raw: { id: string; token: string }) =>
   new RegExp(`^/interactions/${raw.id}/${raw.token}/callback$`);
 const isFinal = (r: RecordedRequest) =>
   Array.isArray(r.body?.components) && (r.body.components as unknown[]).length > 0;
-const finalFor = (token: string) =>
-  discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r));
+const finalFor = (token: string, timeoutMs?: number) =>
+  discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r), timeoutMs);
+/** Waits until this many jobs are marked complete (the final message goes out just before). */
+async function completedJobs(bot: TestBot, count: number): Promise<void> {
+  const events = new QueueEvents(QUEUE_NAME, { connection: { url: REDIS_URL }, prefix });
+  try {
+    await events.waitUntilReady();
+    const done = new Promise<void>(resolve => {
+      const check = () => void bot.ctx.queue.getCompletedCount().then(n => n >= count && resolve());
+      events.on("completed", check);
+      check();
+    });
+    await done;
+  } finally {
+    await events.close();
+  }
+}
 const buttonIds = (r: RecordedRequest) =>
   (r.body!.components as Array<{ components: Array<{ custom_id: string; label: string }> }>)[0]!.components;
 
@@ -76,7 +94,7 @@ describe("/weird", () => {
     expect(edits.indexOf(final)).toBe(edits.length - 1);
 
     expect(final.body?.content).toContain(
-      "**T = -0.001 · β = -1000** · 300 tokens (max tokens) · stories260K.gguf · seed 42",
+      "**T = -0.001 · β = -1000** · 300 tokens (max tokens) · stories260K\\.gguf · seed 42",
     );
     expect(final.body?.content).toContain("> Once upon a time");
     expect(final.body?.content).toContain("|".repeat(300));
@@ -88,7 +106,7 @@ describe("/weird", () => {
     for (const edit of edits) expect(edit.body?.allowed_mentions).toEqual({ parse: [] });
 
     // The final message goes out just before the job is marked complete.
-    while ((await bot.ctx.queue.getCompletedCount()) === 0) await new Promise(resolve => setTimeout(resolve, 20));
+    await completedJobs(bot, 1);
     const outputId = vote!.custom_id.slice("vote:".length);
     const record = await bot.ctx.outputs.get(outputId);
     expect(record).toMatchObject({
@@ -126,7 +144,10 @@ describe("/weird", () => {
     await discord.waitFor(r => originalOf(first.token).test(r.path));
     bot.inject(again);
     const refusal = await discord.waitFor(r => callbackOf(again).test(r.path));
-    expect(refusal.body).toMatchObject({ type: 4, data: { flags: 64, allowed_mentions: { parse: [] } } });
+    expect(refusal.body).toMatchObject({
+      type: InteractionResponseType.ChannelMessageWithSource,
+      data: { flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } },
+    });
     expect((refusal.body!.data as { content: string }).content).toMatch(
       /^Easy there: you can ask again in (59|60) s\.$/,
     );
@@ -159,8 +180,10 @@ describe("/weird", () => {
     );
     raws.forEach(raw => bot!.inject(raw));
     const answers = await Promise.all(raws.map(raw => discord.waitFor(r => callbackOf(raw).test(r.path))));
-    expect(answers.filter(a => a.body?.type === 5)).toHaveLength(3);
-    expect(answers.filter(a => a.body?.type === 4)).toHaveLength(7);
+    expect(answers.filter(a => a.body?.type === InteractionResponseType.DeferredChannelMessageWithSource)).toHaveLength(
+      3,
+    );
+    expect(answers.filter(a => a.body?.type === InteractionResponseType.ChannelMessageWithSource)).toHaveLength(7);
     await discord.waitFor(() => discord.requests.filter(r => r.method === "PATCH").length === 3);
     await new Promise(resolve => setTimeout(resolve, 200));
     expect(await bot.ctx.queue.getWaitingCount()).toBe(3);
@@ -171,7 +194,10 @@ describe("/weird", () => {
     const raw = slashWeird({ prompt: "   ", temp: -1 });
     bot.inject(raw);
     const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
-    expect(reply.body).toMatchObject({ type: 4, data: { content: "The prompt is empty.", flags: 64 } });
+    expect(reply.body).toMatchObject({
+      type: InteractionResponseType.ChannelMessageWithSource,
+      data: { content: "The prompt is empty.", flags: MessageFlags.Ephemeral },
+    });
     expect(await bot.ctx.queue.getWaitingCount()).toBe(0);
   });
 
@@ -218,7 +244,7 @@ describe("/weird", () => {
     expect(discord.find("PATCH", originalOf(raw.token)).map(r => String(r.body?.content))).not.toContainEqual(
       expect.stringMatching(/Sorry/),
     );
-    while ((await bot.ctx.queue.getCompletedCount()) === 0) await new Promise(resolve => setTimeout(resolve, 20));
+    await completedJobs(bot, 1);
     expect(await bot.redis.zcard(bot.ctx.throttle.groupKey(raw.guild_id, raw.member.user.id))).toBe(0);
   });
 
@@ -228,8 +254,11 @@ describe("/weird", () => {
     bot.inject(raw);
     const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
     expect(reply.body).toMatchObject({
-      type: 4,
-      data: { content: "You can't post messages in this channel, so /weird can't either.", flags: 64 },
+      type: InteractionResponseType.ChannelMessageWithSource,
+      data: {
+        content: "You can't post messages in this channel, so /weird can't either.",
+        flags: MessageFlags.Ephemeral,
+      },
     });
     expect(await bot.ctx.queue.getWaitingCount()).toBe(0);
   });
@@ -252,7 +281,10 @@ describe("/weird", () => {
     const raw = slashCommand("weird-help");
     bot.inject(raw);
     const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
-    expect(reply.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(reply.body).toMatchObject({
+      type: InteractionResponseType.ChannelMessageWithSource,
+      data: { flags: MessageFlags.Ephemeral },
+    });
     expect((reply.body!.data as { content: string }).content).toMatch(/β = 1\/T[\s\S]*least\* likely/);
   });
 });
@@ -306,7 +338,10 @@ describe("buttons", () => {
     const press = buttonPress("reroll:no-such-output");
     bot.inject(press);
     const reply = await discord.waitFor(r => callbackOf(press).test(r.path));
-    expect(reply.body).toMatchObject({ type: 4, data: { content: "That output is no longer on record.", flags: 64 } });
+    expect(reply.body).toMatchObject({
+      type: InteractionResponseType.ChannelMessageWithSource,
+      data: { content: "That output is no longer on record.", flags: MessageFlags.Ephemeral },
+    });
   });
 });
 
@@ -316,7 +351,10 @@ describe("when things go wrong", () => {
     const raw = slashWeird({ prompt: "hello" });
     bot.inject(raw);
     const reply = await discord.waitFor(r => callbackOf(raw).test(r.path), 5000);
-    expect(reply.body).toMatchObject({ type: 4, data: { content: QUEUE_UNAVAILABLE, flags: 64 } });
+    expect(reply.body).toMatchObject({
+      type: InteractionResponseType.ChannelMessageWithSource,
+      data: { content: QUEUE_UNAVAILABLE, flags: MessageFlags.Ephemeral },
+    });
     const help = slashCommand("weird-help");
     bot.inject(help);
     await discord.waitFor(r => callbackOf(help).test(r.path), 5000);
@@ -340,7 +378,10 @@ describe("when things go wrong", () => {
       const whileDown = slashWeird({ prompt: "hello" });
       bot.inject(whileDown);
       const refused = await discord.waitFor(r => callbackOf(whileDown).test(r.path), 5000);
-      expect(refused.body).toMatchObject({ type: 4, data: { content: QUEUE_UNAVAILABLE } });
+      expect(refused.body).toMatchObject({
+        type: InteractionResponseType.ChannelMessageWithSource,
+        data: { content: QUEUE_UNAVAILABLE },
+      });
 
       redis = startRedis();
       await waitUntil(() => bot!.ctx.redisReady());
@@ -353,7 +394,7 @@ describe("when things go wrong", () => {
           r => callbackOf(afterwards).test(r.path) || originalOf(afterwards.token).test(r.path),
           5000,
         );
-        if (answer.body?.type === 5)
+        if (answer.body?.type === InteractionResponseType.DeferredChannelMessageWithSource)
           queued = await discord.waitFor(r => originalOf(afterwards.token).test(r.path), 5000);
         else await new Promise(resolve => setTimeout(resolve, 300));
       }
@@ -522,7 +563,7 @@ describe("long output", () => {
     // "|" is one character per token; 2000 of them cannot fit next to the header.
     const raw = slashWeird({ prompt: "Once upon a time", temp: -0.001, maxTokens: 2000 });
     bot.inject(raw);
-    const final = await finalFor(raw.token);
+    const final = await finalFor(raw.token, 55_000); // 2,000 tokens take a while on a busy machine
     await worker.close();
     worker = undefined;
     await roomy.dispose();

@@ -6,6 +6,9 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import {
   ApplicationCommandOptionType,
+  ApplicationCommandType,
+  ChannelType,
+  MessageType,
   ComponentType,
   InteractionType,
   PermissionFlagsBits,
@@ -151,7 +154,7 @@ function base(type: InteractionType, options: InteractionOptions) {
     version: 1,
     guild_id: GUILD_ID,
     channel_id: CHANNEL_ID,
-    channel: { id: CHANNEL_ID, type: 0, guild_id: GUILD_ID },
+    channel: { id: CHANNEL_ID, type: ChannelType.GuildText, guild_id: GUILD_ID },
     member: {
       user: user(userId),
       roles: [],
@@ -185,14 +188,14 @@ export function slashWeird(
   ].filter(Boolean);
   return {
     ...base(InteractionType.ApplicationCommand, options),
-    data: { id: "700000000000000001", name: "weird", type: 1, options: values },
+    data: { id: "700000000000000001", name: "weird", type: ApplicationCommandType.ChatInput, options: values },
   };
 }
 
 export function slashCommand(name: string, options: InteractionOptions = {}) {
   return {
     ...base(InteractionType.ApplicationCommand, options),
-    data: { id: "700000000000000002", name, type: 1, options: [] },
+    data: { id: "700000000000000002", name, type: ApplicationCommandType.ChatInput, options: [] },
   };
 }
 
@@ -213,7 +216,7 @@ export function buttonPress(customId: string, options: InteractionOptions = {}) 
       attachments: [],
       embeds: [],
       pinned: false,
-      type: 0,
+      type: MessageType.Default,
       flags: 0,
       components: [],
     },
