@@ -87,6 +87,8 @@ export interface BotConfig {
   queue: QueueSettings;
   defaults: RequestDefaults;
   limits: RequestLimits;
+  /** ALLOW_BYTE_TOKENS: the token policy of servers that have not set their own (the job carries it). */
+  allowBytes: boolean;
 }
 export interface WorkerConfig {
   discord: DiscordSettings;
@@ -120,6 +122,7 @@ export function loadBotConfig(env: Env = process.env): BotConfig {
     discord: readDiscord(reader),
     queue: readQueue(reader),
     defaults: readRequestDefaults(reader),
+    allowBytes: engine.tokenPolicy?.allowBytes ?? false,
     limits: { ...DEFAULT_LIMITS, ...engine.limits },
   };
   // The defaults must pass the same checks as what users type, or every /weird would fail.

@@ -5,6 +5,7 @@ import { loadBotConfig } from "../config.js";
 import { OutputStore } from "../store/outputs.js";
 import { QUEUE_NAME } from "../store/queue.js";
 import { producerConnection } from "../store/redis.js";
+import { operatorSettings, SettingsStore } from "../store/settings.js";
 import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
 import { createBot } from "./bot.js";
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     log,
     throttle: new Throttle(redis, config.queue.prefix),
     outputs: new OutputStore(redis, config.queue.prefix),
+    settings: new SettingsStore(redis, config.queue.prefix, operatorSettings(config), log),
     redisReady: () => redis.status === "ready",
   });
   client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));

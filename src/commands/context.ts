@@ -5,6 +5,7 @@ import type { Queue } from "bullmq";
 import type { BotConfig } from "../config.js";
 import { NO_MENTIONS } from "../discord/format.js";
 import type { OutputStore } from "../store/outputs.js";
+import type { ServerSettings, SettingsStore } from "../store/settings.js";
 import type { Throttle } from "../store/throttle.js";
 
 /** One per bot process. */
@@ -13,6 +14,8 @@ export interface BotContext {
   queue: Queue;
   throttle: Throttle;
   outputs: OutputStore;
+  /** Per-server settings, read through on every request (no cache: changes apply at once). */
+  settings: SettingsStore;
   /** False while the Redis connection is down: handlers then answer at once, within Discord's 3 s. */
   redisReady: () => boolean;
   log: (line: string) => void;
@@ -20,6 +23,15 @@ export interface BotContext {
 
 export const QUEUE_UNAVAILABLE =
   "The queue is unavailable right now (cannot reach Redis), so nothing was queued. Please try again in a minute.";
+
+export const SETTINGS_UNAVAILABLE =
+  "This server's settings are unavailable right now (cannot reach Redis), so nothing was changed. Please try again in a minute.";
+
+/** The settings in effect where the interaction happened: the server's, or the operator's in DMs. */
+export function settingsFor(ctx: BotContext, guildId: string | null): Promise<ServerSettings> {
+  if (guildId === null) return Promise.resolve(ctx.settings.operator.defaults);
+  return withRedis(ctx, () => ctx.settings.forServer(guildId));
+}
 
 /** An answer only the member sees, that can never ping anyone. */
 export async function answerPrivately(interaction: RepliableInteraction, content: string): Promise<void> {

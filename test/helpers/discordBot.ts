@@ -10,10 +10,13 @@ import {
   ChannelType,
   MessageType,
   ComponentType,
+  InteractionContextType,
   InteractionType,
   PermissionFlagsBits,
   SnowflakeUtil,
+  type APIApplicationCommandOption,
   type Client,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
 import { createBot } from "../../src/bot/bot.js";
 import type { BotContext } from "../../src/commands/context.js";
@@ -24,6 +27,7 @@ import { Throttle } from "../../src/store/throttle.js";
 import { OutputStore } from "../../src/store/outputs.js";
 import { QUEUE_NAME } from "../../src/store/queue.js";
 import { producerConnection, workerConnection } from "../../src/store/redis.js";
+import { operatorSettings, SettingsStore } from "../../src/store/settings.js";
 import { createRest } from "../../src/worker/reply.js";
 import { createWorker } from "../../src/worker/worker.js";
 
@@ -31,7 +35,7 @@ export const APPLICATION_ID = "900000000000000001";
 export const GUILD_ID = "900000000000000002";
 export const CHANNEL_ID = "900000000000000003";
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-const EVERYTHING = (
+export const EVERYTHING = (
   PermissionFlagsBits.SendMessages |
   PermissionFlagsBits.ViewChannel |
   PermissionFlagsBits.UseApplicationCommands
@@ -47,6 +51,7 @@ export function botConfig(
     discord: { token: "test-token", apiUrl },
     queue: { redisUrl, prefix, maxPerGuild: 5, maxTotal: 50, cooldownMs: 0, ...overrides },
     defaults: { temperature: -0.001, maxTokens: 32 },
+    allowBytes: false,
     limits: DEFAULT_LIMITS,
   };
 }
@@ -55,8 +60,12 @@ export interface TestBot {
   client: Client;
   ctx: BotContext;
   redis: Redis;
+  /** What the bot logged. */
+  logs: string[];
   /** Feeds a raw interaction payload to discord.js, as the gateway would. */
   inject: (raw: Record<string, unknown>) => void;
+  /** Feeds a raw gateway packet (e.g. GUILD_CREATE) to discord.js's own handlers, filling its cache. */
+  dispatch: (event: string, data: Record<string, unknown>) => void;
   close: () => Promise<void>;
 }
 
@@ -67,27 +76,33 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
   queue.on("error", () => undefined);
   const logs: string[] = [];
   if (waitForRedis && redis.status !== "ready") await new Promise(resolve => redis.once("ready", resolve));
+  const log = (line: string) => {
+    logs.push(line);
+    if (process.env.BZ_DEBUG) console.error(line);
+  };
   const ctx: BotContext = {
     config,
     queue,
     throttle: new Throttle(redis, config.queue.prefix),
     outputs: new OutputStore(redis, config.queue.prefix),
+    settings: new SettingsStore(redis, config.queue.prefix, operatorSettings(config), log),
     redisReady: () => redis.status === "ready",
-    log: line => {
-      logs.push(line);
-      if (process.env.BZ_DEBUG) console.error(line);
-    },
+    log,
   };
   const client = createBot(ctx);
   client.token = config.discord.token;
   client.rest.setToken(config.discord.token);
   const actions = (client as unknown as { actions: { InteractionCreate: { handle: (data: unknown) => void } } })
     .actions;
+  const ws = client.ws as unknown as { handlePacket: (packet: unknown, shard: unknown) => void };
   return {
     client,
     ctx,
     redis,
+    logs,
     inject: raw => actions.InteractionCreate.handle(raw),
+    // One shard, already ready (READY's handler asks the shard to check).
+    dispatch: (event, data) => ws.handlePacket({ t: event, d: data }, { id: 0, checkReady: () => undefined }),
     close: async () => {
       await client.destroy();
       await queue.close().catch(() => undefined);
@@ -141,11 +156,14 @@ interface InteractionOptions {
   userId?: string;
   at?: number;
   permissions?: string;
+  /** The channel the interaction comes from (default CHANNEL_ID). */
+  channelId?: string;
 }
 
 function base(type: InteractionType, options: InteractionOptions) {
   const userId = options.userId ?? "800000000000000001";
   const token = `token-${++counter}-${randomUUID()}`;
+  const channelId = options.channelId ?? CHANNEL_ID;
   return {
     id: SnowflakeUtil.generate({ timestamp: options.at ?? Date.now() }).toString(),
     application_id: APPLICATION_ID,
@@ -153,8 +171,8 @@ function base(type: InteractionType, options: InteractionOptions) {
     token,
     version: 1,
     guild_id: GUILD_ID,
-    channel_id: CHANNEL_ID,
-    channel: { id: CHANNEL_ID, type: ChannelType.GuildText, guild_id: GUILD_ID },
+    channel_id: channelId,
+    channel: { id: channelId, type: ChannelType.GuildText, guild_id: GUILD_ID },
     member: {
       user: user(userId),
       roles: [],
@@ -221,5 +239,125 @@ export function buttonPress(customId: string, options: InteractionOptions = {}) 
       components: [],
     },
     data: { custom_id: customId, component_type: ComponentType.Button },
+  };
+}
+
+/** The same interaction sent in a direct message with the bot: no server, no member. */
+export function inDirectMessages<T extends ReturnType<typeof base>>(raw: T) {
+  const { member, ...rest } = raw;
+  const channelId = "900000000000000077";
+  return {
+    ...rest,
+    guild_id: undefined,
+    channel_id: channelId,
+    channel: { id: channelId, type: ChannelType.DM },
+    user: member.user,
+    context: InteractionContextType.BotDM,
+  };
+}
+
+/** A channel picked in a channel option, as Discord resolves it (no guild id; the bot's permissions there). */
+export interface PickedChannel {
+  id: string;
+  name: string;
+  type: ChannelType;
+  /** The bot's permissions in that channel (app_permissions); left out as older payloads do. */
+  appPermissions?: bigint;
+}
+
+type OptionValue = string | number | boolean | PickedChannel;
+
+/**
+ * A slash command with a subcommand, its options typed as the command's own definition types
+ * them (so a test cannot send an integer where the definition says number).
+ */
+export function slashSubcommand(
+  command: RESTPostAPIChatInputApplicationCommandsJSONBody,
+  subcommand: string,
+  values: Record<string, OptionValue> = {},
+  options: InteractionOptions = {},
+) {
+  const definition = command.options?.find(o => o.name === subcommand) as
+    { options?: APIApplicationCommandOption[] } | undefined;
+  if (!definition) throw new Error(`/${command.name} has no subcommand ${subcommand}`);
+  const channels: Record<string, unknown> = {};
+  const typed = Object.entries(values).map(([name, value]) => {
+    const type = definition.options?.find(o => o.name === name)?.type;
+    if (type === undefined) throw new Error(`/${command.name} ${subcommand} has no option ${name}`);
+    if (typeof value !== "object") return { name, type, value };
+    channels[value.id] = {
+      id: value.id,
+      name: value.name,
+      type: value.type,
+      permissions: EVERYTHING,
+      ...(value.appPermissions !== undefined && { app_permissions: value.appPermissions.toString() }),
+    };
+    return { name, type, value: value.id };
+  });
+  return {
+    ...base(InteractionType.ApplicationCommand, options),
+    data: {
+      id: "700000000000000003",
+      name: command.name,
+      type: 1,
+      options: [{ name: subcommand, type: ApplicationCommandOptionType.Subcommand, options: typed }],
+      ...(Object.keys(channels).length > 0 && { resolved: { channels } }),
+    },
+  };
+}
+
+/** The gateway's READY for the test application's bot user, in no servers yet. */
+export function ready() {
+  return {
+    v: 10,
+    user: { ...user(APPLICATION_ID), bot: true },
+    guilds: [],
+    application: { id: APPLICATION_ID, flags: 0 },
+  };
+}
+
+interface GuildChannel {
+  id: string;
+  name: string;
+  type: ChannelType;
+  permission_overwrites?: Array<{ id: string; type: 0 | 1; allow: string; deny: string }>;
+}
+
+/** A server as the gateway's GUILD_CREATE describes it: everyone may do everything, the bot is a member. */
+export function guildCreate(guildId: string, channels: GuildChannel[]) {
+  return {
+    id: guildId,
+    name: `server ${guildId.slice(-3)}`,
+    owner_id: "800000000000000999",
+    unavailable: false,
+    member_count: 1,
+    roles: [
+      {
+        id: guildId,
+        name: "@everyone",
+        permissions: EVERYTHING,
+        position: 0,
+        color: 0,
+        hoist: false,
+        managed: false,
+        mentionable: false,
+        flags: 0,
+      },
+    ],
+    channels: channels.map((c, position) => ({ permission_overwrites: [], ...c, guild_id: guildId, position })),
+    members: [
+      {
+        user: { ...user(APPLICATION_ID), bot: true },
+        roles: [],
+        joined_at: new Date(0).toISOString(),
+        deaf: false,
+        mute: false,
+        flags: 0,
+      },
+    ],
+    threads: [],
+    emojis: [],
+    stickers: [],
+    features: [],
   };
 }
