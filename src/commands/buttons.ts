@@ -3,8 +3,8 @@
 import type { ButtonInteraction } from "discord.js";
 import { NO_MENTIONS, parseCustomId, resultButtons } from "../discord/format.js";
 import { flipSign, randomSeed } from "../engine/request.js";
-import { answerPrivately, QUEUE_UNAVAILABLE, withRedis, type BotContext } from "./context.js";
-import { enqueueGeneration } from "./enqueue.js";
+import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, withRedis, type BotContext } from "./context.js";
+import { enqueueGeneration, outsideServerRange } from "./enqueue.js";
 
 export async function handleButton(interaction: ButtonInteraction, ctx: BotContext): Promise<void> {
   const parsed = parseCustomId(interaction.customId);
@@ -34,11 +34,29 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
     });
     return;
   }
-  const temperature = parsed.action === "flip" ? flipSign(output.temperature) : output.temperature;
-  await enqueueGeneration(ctx, interaction, {
+  let settings;
+  try {
+    settings = await settingsFor(ctx, interaction.guildId);
+  } catch {
+    return answerPrivately(interaction, QUEUE_UNAVAILABLE);
+  }
+  const request = {
     prompt: output.prompt,
-    temperature,
+    temperature: parsed.action === "flip" ? flipSign(output.temperature) : output.temperature,
     maxTokens: output.maxTokens,
     seed: randomSeed(),
-  });
+  };
+  // The server's range may have narrowed since the output was made; a flip may leave it.
+  const outside = outsideServerRange(request, settings);
+  if (outside) {
+    const { min, max } = settings.temperature;
+    const leaves = parsed.action === "flip" && (request.temperature < min || request.temperature > max);
+    return answerPrivately(
+      interaction,
+      leaves
+        ? `Flipping to T = ${request.temperature} would leave this server's range (T from ${min} to ${max}), so nothing was queued.`
+        : outside,
+    );
+  }
+  await enqueueGeneration(ctx, interaction, request, settings);
 }

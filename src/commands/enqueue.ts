@@ -1,10 +1,13 @@
-// The one way a generation enters the queue, shared by /weird, reroll and flip: cooldown and
-// caps first (answered privately), then a public deferred reply, the job, and the position.
+// The one way a generation enters the queue, shared by /weird, reroll and flip: the server's
+// channel list, cooldown and caps first (answered privately), then a public deferred reply,
+// the job, and the position.
 import { randomUUID } from "node:crypto";
 import type { ButtonInteraction, ChatInputCommandInteraction } from "discord.js";
 import { formatTemperature, NO_MENTIONS } from "../discord/format.js";
 import type { WeirdJob, WeirdRequest } from "../store/queue.js";
+import { channelAllowed, type ServerSettings } from "../store/settings.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, withRedis, type BotContext } from "./context.js";
+import { channelsText } from "./weirdConfig.js";
 
 const JOB_OPTIONS = {
   attempts: 3,
@@ -19,9 +22,10 @@ async function admit(
   userId: string,
   guildId: string | null,
   jobId: string,
+  cooldownSeconds: number,
 ): Promise<string | undefined> {
   const { queue: settings } = ctx.config;
-  const wait = await ctx.throttle.startCooldown(userId, settings.cooldownMs);
+  const wait = await ctx.throttle.startCooldown(userId, cooldownSeconds * 1000);
   if (wait > 0) return `Easy there: you can ask again in ${Math.ceil(wait / 1000)} s.`;
   const place = await ctx.throttle.claimPlace(guildId, userId, jobId, settings);
   if (place.ok) return undefined;
@@ -31,17 +35,35 @@ async function admit(
     : `This server's queue is full (${place.count} of ${settings.maxPerGuild} generations waiting or running). Please try again in a minute.`;
 }
 
+/** Why this server's range does not allow the request, or undefined when it does. */
+export function outsideServerRange(request: WeirdRequest, settings: ServerSettings): string | undefined {
+  const { min, max } = settings.temperature;
+  if (request.temperature < min || request.temperature > max)
+    return `This server allows T from ${min} to ${max}; T = ${request.temperature} is outside it.`;
+  if (request.maxTokens > settings.maxTokens.max)
+    return `This server allows at most ${settings.maxTokens.max} tokens; ${request.maxTokens} is more.`;
+  return undefined;
+}
+
 export async function enqueueGeneration(
   ctx: BotContext,
   interaction: ChatInputCommandInteraction | ButtonInteraction,
   request: WeirdRequest,
+  /** The settings in effect where the interaction happened. */
+  settings: ServerSettings,
 ): Promise<void> {
   const userId = interaction.user.id;
   const guildId = interaction.guildId;
+  const thread = interaction.channel?.isThread() ? interaction.channel : undefined;
+  if (!channelAllowed(settings.channels, interaction.channelId, thread?.parentId ?? null))
+    return answerPrivately(
+      interaction,
+      `/weird and its buttons don't work in this channel. On this server they work ${channelsText(settings.channels)}.`,
+    );
   const jobId = randomUUID();
   let refused: string | undefined;
   try {
-    refused = await withRedis(ctx, () => admit(ctx, userId, guildId, jobId));
+    refused = await withRedis(ctx, () => admit(ctx, userId, guildId, jobId, settings.cooldownSeconds));
   } catch (error) {
     ctx.log(`redis unavailable at command time: ${(error as Error).message}`);
     return answerPrivately(interaction, QUEUE_UNAVAILABLE);
@@ -57,6 +79,7 @@ export async function enqueueGeneration(
     channelId: interaction.channelId,
     userId,
     ...request,
+    allowBytes: settings.allowBytes,
   };
   // The reply says "queued" before the job exists: a fast worker's result must not be
   // overwritten by a late "queued" edit. If Discord fails here, the worker's edits still come.

@@ -2,6 +2,7 @@
 import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from "discord.js";
 import type { BotContext } from "./context.js";
 import * as weird from "./weird.js";
+import * as weirdConfig from "./weirdConfig.js";
 import * as weirdHelp from "./weirdHelp.js";
 
 export interface Command {
@@ -14,5 +15,6 @@ export function commands(ctx: Pick<BotContext, "config">): Command[] {
   return [
     { name: "weird", json: weird.definition(ctx).toJSON(), execute: weird.execute },
     { name: "weird-help", json: weirdHelp.definition().toJSON(), execute: weirdHelp.execute },
+    { name: "weird-config", json: weirdConfig.definition(ctx).toJSON(), execute: weirdConfig.execute },
   ];
 }

@@ -1,7 +1,7 @@
 // /weird prompt:… temp:… max_tokens:… seed:…
 import { PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { enqueueGeneration } from "./enqueue.js";
-import { answerPrivately, type BotContext } from "./context.js";
+import { enqueueGeneration, outsideServerRange } from "./enqueue.js";
+import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, type BotContext } from "./context.js";
 import type { WeirdRequest } from "../store/queue.js";
 import {
   checkMaxTokens,
@@ -51,20 +51,30 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   if (interaction.inGuild() && !interaction.memberPermissions?.has(PermissionFlagsBits.SendMessages)) {
     return answerPrivately(interaction, "You can't post messages in this channel, so /weird can't either.");
   }
-  const { limits, defaults } = ctx.config;
+  let settings;
+  try {
+    settings = await settingsFor(ctx, interaction.guildId);
+  } catch (error) {
+    ctx.log(`redis unavailable at command time: ${(error as Error).message}`);
+    return answerPrivately(interaction, QUEUE_UNAVAILABLE);
+  }
+  const { limits } = ctx.config;
   const { options } = interaction;
   let request: WeirdRequest;
   // Every option is checked here: Discord's own min/max/length are not enforced by every client or proxy.
+  // Options left out take the server's defaults; what the member typed must also fit the server's range.
   try {
     request = {
       prompt: checkPrompt(options.getString("prompt", true), limits),
-      temperature: checkTemperature(options.getNumber("temp") ?? defaults.temperature, limits),
-      maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? defaults.maxTokens, limits),
+      temperature: checkTemperature(options.getNumber("temp") ?? settings.temperature.default, limits),
+      maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? settings.maxTokens.default, limits),
       seed: checkSeed(options.getInteger("seed") ?? undefined),
     };
   } catch (error) {
     if (!(error instanceof InvalidRequestError)) throw error;
     return answerPrivately(interaction, error.message);
   }
-  await enqueueGeneration(ctx, interaction, request);
+  const outside = outsideServerRange(request, settings);
+  if (outside) return answerPrivately(interaction, outside);
+  await enqueueGeneration(ctx, interaction, request, settings);
 }

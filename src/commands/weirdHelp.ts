@@ -1,6 +1,7 @@
-// /weird-help: what negative temperature is, in two short paragraphs.
+// /weird-help: what negative temperature is, in two short paragraphs, and this server's defaults.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { answerPrivately } from "./context.js";
+import { answerPrivately, settingsFor, type BotContext } from "./context.js";
+import { temperatureText, tokensText } from "./weirdConfig.js";
 
 export function definition() {
   return new SlashCommandBuilder().setName("weird-help").setDescription("What sampling below absolute zero means");
@@ -15,6 +16,12 @@ export const HELP_TEXT = [
     "at T = −1 a wilder mix of improbable pieces. Use `/weird prompt:… temp:-0.001`, vote for the strangest outputs, and reroll or flip the sign with the buttons.",
 ].join("\n\n");
 
-export async function execute(interaction: ChatInputCommandInteraction): Promise<void> {
-  await answerPrivately(interaction, HELP_TEXT);
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  // The explanation does not need Redis: without it, the help still comes, minus this server's part.
+  const here = interaction.inGuild() ? "On this server" : "Here";
+  const settings = await settingsFor(ctx, interaction.guildId).catch(() => undefined);
+  const defaults = settings
+    ? `${here}: temperature ${temperatureText(settings.temperature)}; max tokens ${tokensText(settings.maxTokens)}.`
+    : "This server's settings are unavailable right now (cannot reach Redis).";
+  await answerPrivately(interaction, `${HELP_TEXT}\n\n${defaults}`);
 }

@@ -22,6 +22,11 @@ export interface WeirdJob extends WeirdRequest {
   guildId: string | null;
   channelId: string;
   userId: string;
+  /**
+   * The server's token policy: raw byte tokens below zero. Absent in jobs queued before
+   * servers had settings; the worker then keeps its own ALLOW_BYTE_TOKENS.
+   */
+  allowBytes?: boolean;
 }
 
 const SNOWFLAKE = /^\d{1,22}$/;
@@ -55,6 +60,9 @@ export function parseJob(data: unknown): WeirdJob {
     temperature: checked(() => checkTemperature(number("temperature"), { maxAbsTemperature: Number.MAX_VALUE })),
     maxTokens: checked(() => checkMaxTokens(number("maxTokens"), { maxTokensCap: Number.MAX_SAFE_INTEGER })),
     seed: checked(() => checkSeed(number("seed"))),
+    ...(job.allowBytes !== undefined && {
+      allowBytes: typeof job.allowBytes === "boolean" ? job.allowBytes : fail("allowBytes must be true or false"),
+    }),
   };
 }
 

@@ -75,7 +75,13 @@ async function generate(
   );
   try {
     const result = await deps.engine.generate(
-      { prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens, seed: request.seed },
+      {
+        prompt: request.prompt,
+        temperature: request.temperature,
+        maxTokens: request.maxTokens,
+        seed: request.seed,
+        ...(request.allowBytes !== undefined && { tokenPolicy: { allowBytes: request.allowBytes } }),
+      },
       { signal, onText: (chunk, tokens) => edits.add(chunk, tokens) },
     );
     if (result.stopReason === "aborted") throw new Error("the worker is shutting down; the job will be retried");
