@@ -290,7 +290,7 @@ function pickedChannel(interaction: GuildInteraction, types: readonly ChannelTyp
   if ("guildId" in picked && picked.guildId !== interaction.guildId)
     throw new InvalidSettingError("That channel is in another server: pick one of this server's channels.");
   if (!types.includes(picked.type))
-    throw new InvalidSettingError(`${safeInline(`#${picked.name ?? picked.id}`)} is not ${wanted}.`);
+    throw new InvalidSettingError(`#${safeInline(picked.name ?? picked.id)} is not ${wanted}.`);
   return picked;
 }
 

@@ -254,7 +254,7 @@ describe("/weird-config", () => {
         action: "allow",
         channel: { id: "900000000000000013", name: "**Rules** @everyone", type: ChannelType.GuildCategory },
       }),
-    ).toBe("#\\*\\*Rules\\*\\* @\u200beveryone is not a channel members can type in. Nothing was changed.");
+    ).toBe("#\\*\\*Rules\\*\\* \\@everyone is not a channel members can type in. Nothing was changed.");
   });
 
   it("hall-of-fame: a text channel of this server the bot can post in", async () => {
