@@ -225,7 +225,8 @@ export const ENVIRONMENT = {
   ALLOW_BYTE_TOKENS: boolean({
     section: "negation",
     default: DEFAULT_TOKEN_POLICY.allowBytes,
-    meaning: "let raw byte tokens be sampled below zero",
+    meaning:
+      "let raw byte tokens be sampled below zero (the bot: for servers that have not set `/weird-config policy`)",
   }),
   ALLOW_END_BELOW_ZERO: boolean({
     section: "negation",
@@ -287,7 +288,7 @@ export const ENVIRONMENT = {
     default: 15,
     min: 0,
     max: 86_400,
-    meaning: "seconds a member waits between requests",
+    meaning: "seconds a member waits between requests (a server may set a longer one, not a shorter one)",
   }),
 
   WORKER_LOCK_SECONDS: integer({
