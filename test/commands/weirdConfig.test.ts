@@ -257,6 +257,29 @@ describe("/weird-config", () => {
     ).toBe("#\\*\\*Rules\\*\\* \\@everyone is not a channel members can type in. Nothing was changed.");
   });
 
+  it("channel: a thread counts as the channel it is in", async () => {
+    const b = await bot();
+    const thread = "900000000000000014";
+    b.dispatch(
+      "GUILD_CREATE",
+      guildCreate(
+        GUILD_ID,
+        [{ id: CHANNEL_ID, name: "general", type: ChannelType.GuildText }],
+        [{ id: thread, name: "a thread", parent_id: CHANNEL_ID }],
+      ),
+    );
+    await config(b, "channel", { action: "allow", channel: textChannel(CHANNEL_ID) });
+    const inThread = slashWeird({ prompt: "hi", channelId: thread });
+    b.inject(inThread);
+    expect((await discord.waitFor(r => callbackOf(inThread).test(r.path))).body?.type).toBe(
+      InteractionResponseType.DeferredChannelMessageWithSource,
+    );
+    await config(b, "channel", { action: "deny", channel: textChannel(CHANNEL_ID) });
+    expect(await privateAnswer(b, slashWeird({ prompt: "hi", channelId: thread, userId: MEMBER }))).toBe(
+      `/weird and its buttons don't work in this channel. On this server they work everywhere except <#${CHANNEL_ID}>.`,
+    );
+  });
+
   it("hall-of-fame: a text channel of this server the bot can post in", async () => {
     const b = await bot();
     expect(await config(b, "hall-of-fame", { channel: textChannel(HALL), threshold: 5, remove_below: 2 })).toBe(

@@ -324,7 +324,11 @@ interface GuildChannel {
 }
 
 /** A server as the gateway's GUILD_CREATE describes it: everyone may do everything, the bot is a member. */
-export function guildCreate(guildId: string, channels: GuildChannel[]) {
+export function guildCreate(
+  guildId: string,
+  channels: GuildChannel[],
+  threads: Array<{ id: string; name: string; parent_id: string }> = [],
+) {
   return {
     id: guildId,
     name: `server ${guildId.slice(-3)}`,
@@ -355,7 +359,17 @@ export function guildCreate(guildId: string, channels: GuildChannel[]) {
         flags: 0,
       },
     ],
-    threads: [],
+    threads: threads.map(t => ({
+      ...t,
+      type: ChannelType.PublicThread,
+      guild_id: guildId,
+      thread_metadata: {
+        archived: false,
+        auto_archive_duration: 60,
+        archive_timestamp: new Date(0).toISOString(),
+        locked: false,
+      },
+    })),
     emojis: [],
     stickers: [],
     features: [],
