@@ -4,7 +4,7 @@ import type { ButtonInteraction } from "discord.js";
 import { NO_MENTIONS, parseCustomId, resultButtons } from "../discord/format.js";
 import { flipSign, randomSeed } from "../engine/request.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, withRedis, type BotContext } from "./context.js";
-import { enqueueGeneration, outsideServerRange } from "./enqueue.js";
+import { enqueueGeneration, outsideServerChannels, outsideServerRange } from "./enqueue.js";
 
 export async function handleButton(interaction: ButtonInteraction, ctx: BotContext): Promise<void> {
   const parsed = parseCustomId(interaction.customId);
@@ -40,6 +40,8 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
   } catch {
     return answerPrivately(interaction, QUEUE_UNAVAILABLE);
   }
+  const elsewhere = outsideServerChannels(interaction, settings);
+  if (elsewhere) return answerPrivately(interaction, elsewhere);
   const request = {
     prompt: output.prompt,
     temperature: parsed.action === "flip" ? flipSign(output.temperature) : output.temperature,

@@ -1,6 +1,6 @@
-// The one way a generation enters the queue, shared by /weird, reroll and flip: the server's
-// channel list, cooldown and caps first (answered privately), then a public deferred reply,
-// the job, and the position.
+// The one way a generation enters the queue, shared by /weird, reroll and flip: cooldown and
+// caps first (answered privately), then a public deferred reply, the job, and the position.
+// Before it, the server's settings: where generations are allowed, and the range.
 import { randomUUID } from "node:crypto";
 import type { ButtonInteraction, ChatInputCommandInteraction } from "discord.js";
 import { formatTemperature, NO_MENTIONS } from "../discord/format.js";
@@ -35,6 +35,16 @@ async function admit(
     : `This server's queue is full (${place.count} of ${settings.maxPerGuild} generations waiting or running). Please try again in a minute.`;
 }
 
+/** Why generations are not allowed in the interaction's channel (a thread counts as its parent), or undefined. */
+export function outsideServerChannels(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  settings: ServerSettings,
+): string | undefined {
+  const thread = interaction.channel?.isThread() ? interaction.channel : undefined;
+  if (channelAllowed(settings.channels, interaction.channelId, thread?.parentId ?? null)) return undefined;
+  return `/weird and its buttons don't work in this channel. On this server they work ${channelsText(settings.channels)}.`;
+}
+
 /** Why this server's range does not allow the request, or undefined when it does. */
 export function outsideServerRange(request: WeirdRequest, settings: ServerSettings): string | undefined {
   const { min, max } = settings.temperature;
@@ -54,12 +64,6 @@ export async function enqueueGeneration(
 ): Promise<void> {
   const userId = interaction.user.id;
   const guildId = interaction.guildId;
-  const thread = interaction.channel?.isThread() ? interaction.channel : undefined;
-  if (!channelAllowed(settings.channels, interaction.channelId, thread?.parentId ?? null))
-    return answerPrivately(
-      interaction,
-      `/weird and its buttons don't work in this channel. On this server they work ${channelsText(settings.channels)}.`,
-    );
   const jobId = randomUUID();
   let refused: string | undefined;
   try {

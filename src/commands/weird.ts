@@ -1,6 +1,6 @@
 // /weird prompt:… temp:… max_tokens:… seed:…
 import { PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { enqueueGeneration, outsideServerRange } from "./enqueue.js";
+import { enqueueGeneration, outsideServerChannels, outsideServerRange } from "./enqueue.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, type BotContext } from "./context.js";
 import type { WeirdRequest } from "../store/queue.js";
 import {
@@ -58,6 +58,8 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     ctx.log(`redis unavailable at command time: ${(error as Error).message}`);
     return answerPrivately(interaction, QUEUE_UNAVAILABLE);
   }
+  const elsewhere = outsideServerChannels(interaction, settings);
+  if (elsewhere) return answerPrivately(interaction, elsewhere);
   const { limits } = ctx.config;
   const { options } = interaction;
   let request: WeirdRequest;
