@@ -338,17 +338,17 @@ const SOURCE_TEXT = {
 function showText(view: SettingsView, ctx: BotContext): string {
   const { settings: s, source, lastChange } = view;
   const { limits } = ctx.settings.operator;
-  const line = (label: string, setting: SettingName, text: string) =>
-    `**${label}**: ${text} *(${SOURCE_TEXT[source[setting]]})*`;
+  // Each line is named as the subcommand that sets it.
+  const line = (setting: SettingName, text: string) => `**${setting}**: ${text} *(${SOURCE_TEXT[source[setting]]})*`;
   return [
     "**/weird settings for this server**",
-    line("temperature", "temperature", temperatureText(s.temperature)),
-    line("tokens", "tokens", tokensText(s.maxTokens)),
-    line("cooldown", "cooldown", `${s.cooldownSeconds} s per member`),
-    line("channel", "channel", channelsText(s.channels)),
-    line("hall-of-fame", "hall-of-fame", hallText(s.hallOfFame)),
-    line("votes", "votes", selfVotesText(s.selfVotes)),
-    line("policy", "policy", bytesText(s.allowBytes)),
+    line("temperature", temperatureText(s.temperature)),
+    line("tokens", tokensText(s.maxTokens)),
+    line("cooldown", `${s.cooldownSeconds} s per member`),
+    line("channel", channelsText(s.channels)),
+    line("hall-of-fame", hallText(s.hallOfFame)),
+    line("votes", selfVotesText(s.selfVotes)),
+    line("policy", bytesText(s.allowBytes)),
     `Operator's limits: |T| ≤ ${limits.maxAbsTemperature}, at most ${limits.maxTokensCap} tokens, a cooldown of at least ${limits.minCooldownSeconds} s, ${ctx.config.queue.maxPerGuild} generations queued per server.`,
     lastChange
       ? `Last change: ${lastChange.setting} by <@${lastChange.memberId}> <t:${Math.floor(lastChange.at / 1000)}:f>.`
