@@ -1,6 +1,8 @@
-// One sequence per context. Several sequences sharing a context race on llama.cpp's
-// shared logits buffer in node-llama-cpp 3.21.1 (a sequence can sample another's logits),
-// so each running generation gets a context of its own; contexts are reused, not recreated.
+// One context per sign, one sequence per running generation. Sequences of one context are
+// decoded by llama.cpp as one batch, which is what lets one GPU serve many requests at once.
+// node-llama-cpp 3.22.1 guards llama_get_logits with a per-context sampling mutex; in 3.21.1
+// sequences sharing a context raced on the shared logits buffer (7–10% of steps read another
+// sequence's logits), so a test proves that concurrent output equals one-by-one output.
 import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
 
 /** "negated" contexts compute −z instead of the model's logits z. */
@@ -8,90 +10,113 @@ export type Sign = "positive" | "negated";
 
 export interface Slot {
   readonly sign: Sign;
-  readonly context: LlamaContext;
   readonly sequence: LlamaContextSequence;
 }
 
-export type ContextFactory = (sign: Sign) => Promise<LlamaContext>;
+/** Makes the context of a sign, with room for the given number of sequences. */
+export type ContextFactory = (sign: Sign, sequences: number) => Promise<LlamaContext>;
+
+interface SignContext {
+  context: Promise<LlamaContext>;
+  idle: LlamaContextSequence[];
+  busy: number;
+  waiters: Array<() => void>;
+}
 
 export class ContextPool {
-  private readonly idle: Slot[] = [];
-  private live = 0;
-  private readonly waiters: Array<() => void> = [];
+  private readonly contexts = new Map<Sign, SignContext>();
   private disposed = false;
 
-  /** capacity: most contexts alive at once, i.e. how many generations run at the same time. */
+  /** capacity: sequences per context, i.e. how many generations of one sign run at the same time. */
   constructor(
     private readonly createContext: ContextFactory,
-    private readonly capacity: number,
+    readonly capacity: number,
   ) {}
 
-  /** Waits for a free slot of the given sign, creating or recycling a context as needed. */
+  /** Waits for a free sequence of the given sign; the sign's context is made on first use. */
   async acquire(sign: Sign, signal?: AbortSignal): Promise<Slot> {
     for (;;) {
       signal?.throwIfAborted();
       if (this.disposed) throw new Error("The engine has been disposed");
-      const index = this.idle.findIndex(slot => slot.sign === sign);
-      if (index >= 0) return this.idle.splice(index, 1)[0]!;
-      if (this.live < this.capacity) return this.create(sign);
-      const other = this.idle.shift();
-      if (other) {
-        // Every idle context has the other sign: swap one for a context of this sign. The
-        // slot stays counted as live throughout, so a concurrent acquire cannot overshoot.
-        await other.context.dispose();
-        this.live--;
-        return this.create(sign);
+      const entry = this.entryFor(sign);
+      const idle = entry.idle.pop();
+      if (idle) {
+        entry.busy++;
+        return { sign, sequence: idle };
       }
-      await this.nextRelease(signal);
+      if (entry.busy < this.capacity) {
+        entry.busy++;
+        try {
+          return { sign, sequence: (await entry.context).getSequence() };
+        } catch (error) {
+          entry.busy--;
+          if (this.contexts.get(sign) === entry) this.contexts.delete(sign); // the next acquire tries again
+          for (const wake of entry.waiters.splice(0)) wake();
+          throw error;
+        }
+      }
+      await this.nextRelease(entry, signal);
     }
   }
 
   /** Returns a slot after use; its history is cleared before it is handed out again. */
   async release(slot: Slot): Promise<void> {
-    if (this.disposed) {
-      await slot.context.dispose();
-      return;
-    }
+    const entry = this.contexts.get(slot.sign);
+    if (!entry) return;
     try {
+      if (this.disposed) return;
       await slot.sequence.clearHistory();
-      this.idle.push(slot);
+      entry.idle.push(slot.sequence);
     } catch {
-      this.live--; // a context that cannot be cleared is dropped, not reused
-      await slot.context.dispose().catch(() => undefined);
+      await slot.sequence.dispose().catch(() => undefined); // dropped, not reused; its id is
+    } finally {
+      entry.busy--;
+      entry.waiters.shift()?.();
     }
-    this.waiters.shift()?.();
+  }
+
+  /** The context of a sign, if it has been made. */
+  async contextOf(sign: Sign): Promise<LlamaContext | undefined> {
+    return this.contexts.get(sign)?.context;
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
-    const slots = this.idle.splice(0);
-    await Promise.all(slots.map(slot => slot.context.dispose()));
-    for (const wake of this.waiters.splice(0)) wake();
+    const entries = [...this.contexts.values()];
+    this.contexts.clear();
+    for (const entry of entries) for (const wake of entry.waiters.splice(0)) wake();
+    await Promise.all(
+      entries.map(entry =>
+        entry.context.then(
+          context => context.dispose(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 
-  private async create(sign: Sign): Promise<Slot> {
-    this.live++;
-    try {
-      const context = await this.createContext(sign);
-      return { sign, context, sequence: context.getSequence() };
-    } catch (error) {
-      this.live--;
-      this.waiters.shift()?.();
-      throw error;
+  private entryFor(sign: Sign): SignContext {
+    let entry = this.contexts.get(sign);
+    if (!entry) {
+      const context = this.createContext(sign, this.capacity);
+      context.catch(() => undefined); // reported to the acquire that awaits it
+      entry = { context, idle: [], busy: 0, waiters: [] };
+      this.contexts.set(sign, entry);
     }
+    return entry;
   }
 
-  private nextRelease(signal?: AbortSignal): Promise<void> {
+  private nextRelease(entry: SignContext, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       const wake = () => {
         signal?.removeEventListener("abort", onAbort);
         resolve();
       };
       const onAbort = () => {
-        this.waiters.splice(this.waiters.indexOf(wake), 1);
+        entry.waiters.splice(entry.waiters.indexOf(wake), 1);
         reject(signal!.reason instanceof Error ? signal!.reason : new Error("aborted"));
       };
-      this.waiters.push(wake);
+      entry.waiters.push(wake);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }

@@ -10,6 +10,7 @@ import { NEGATION_SCALE, prepareNegation, type NegationFiles, type NegationOptio
 import { excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
 import { limitToken, negationDeviation, readLogits } from "./readout.js";
 import { betaOf, checkRequest, InvalidRequestError, type GenerationInput, type RequestLimits } from "./request.js";
+import { meanSurprisal, surprisalsOf } from "./weirdness.js";
 
 export type GpuSetting = "auto" | false | "cuda" | "vulkan" | "metal";
 
@@ -20,7 +21,11 @@ export interface EngineOptions {
   modelsDir?: string;
   /** Where derived files go when the model's folder is read-only. */
   cacheDir: string;
-  /** CPU threads per generation. Defaults to the available cores. */
+  /**
+   * CPU threads for llama.cpp in all, shared by every context of the engine (node-llama-cpp's
+   * thread splitter hands them out per batch). Defaults to one less than the available cores, at
+   * least 1: llama.cpp's pool spin-waits, so threads that outnumber free cores collapse throughput.
+   */
   threads?: number;
   /** GPU backend; false forces the CPU. Defaults to "auto". */
   gpu?: GpuSetting;
@@ -28,7 +33,7 @@ export interface EngineOptions {
   gpuLayers?: "auto" | "max" | number;
   /** Context size in tokens (prompt plus output). Defaults to 1024, at most the trained size. */
   contextSize?: number;
-  /** Generations that may run at the same time. Defaults to 1. */
+  /** Generations of each sign that may run at the same time, as sequences of one context. Defaults to 1. */
   concurrency?: number;
   limits?: Partial<RequestLimits>;
   tokenPolicy?: Partial<TokenPolicy>;
@@ -51,7 +56,12 @@ export interface GenerationResult {
   tokens: Token[];
   text: string;
   stopReason: StopReason;
+  /** Generated tokens per second of generation (scoring not included). */
   tokensPerSecond: number;
+  /** The weirdness score: mean surprisal of the tokens at T = 1, nats per token; null without tokens. */
+  surprisal: number | null;
+  /** Surprisal of each generated token at T = 1, in nats (see weirdness.ts). */
+  surprisals: number[];
 }
 
 export interface GenerateHooks {
@@ -59,6 +69,13 @@ export interface GenerateHooks {
   /** tokens: how many tokens have been generated so far (a chunk may hold several, or wait for more). */
   onText?: (chunk: string, tokens: number) => void;
   signal?: AbortSignal;
+  /** Compute the weirdness score (surprisal, surprisals). Defaults to true. */
+  score?: boolean;
+}
+
+/** One less than the available cores, at least 1: room for the event loop and a neighbour. */
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
 }
 
 // Logits of the negated context must sum with the positive ones to a constant. The readout
@@ -85,17 +102,17 @@ export class Engine {
   ) {
     this.modelName = basename(options.model);
     this.contextSize = Math.min(options.contextSize ?? DEFAULT_CONTEXT_SIZE, model.trainContextSize);
-    const threads = options.threads ?? availableParallelism();
     this.pool = new ContextPool(
-      sign => {
+      (sign, sequences) => {
         const lora =
           sign === "negated" && negation.route === "adapter"
             ? { adapters: [{ filePath: negation.adapterPath, scale: NEGATION_SCALE }] }
             : undefined;
         return (sign === "negated" ? negatedModel : model).createContext({
           contextSize: this.contextSize,
-          threads,
-          sequences: 1,
+          // Up to the engine's budget (Llama.maxThreads), fewer while the other sign's context decodes.
+          threads: { ideal: llama.maxThreads, min: 1 },
+          sequences,
           lora,
         });
       },
@@ -112,7 +129,7 @@ export class Engine {
       gpu: options.gpu ?? "auto",
       logLevel: LlamaLogLevel.error,
       build: "never",
-      maxThreads: 0,
+      maxThreads: options.threads ?? defaultThreads(),
     });
     const load = (path: string) => llama.loadModel({ modelPath: path, gpuLayers: options.gpuLayers ?? "auto" });
     const model = await load(negation.modelPath);
@@ -154,6 +171,8 @@ export class Engine {
       text: "",
       stopReason: "endOfGeneration",
       tokensPerSecond: 0,
+      surprisal: null,
+      surprisals: [],
     };
     const emit = (chunk: string) => {
       if (chunk === "") return;
@@ -188,7 +207,25 @@ export class Engine {
       await this.pool.release(slot);
     }
     result.tokensPerSecond = result.tokens.length / ((performance.now() - started) / 1000);
+    if (hooks.score !== false) {
+      result.surprisals = await this.surprisals(promptTokens, result.tokens);
+      result.surprisal = meanSurprisal(result.surprisals);
+    }
     return result;
+  }
+
+  /**
+   * The surprisal of each of `tokens` after `promptTokens` under the model at T = 1, in nats:
+   * one batched evaluation in a positive context (see weirdness.ts).
+   */
+  async surprisals(promptTokens: readonly Token[], tokens: readonly Token[]): Promise<number[]> {
+    if (tokens.length === 0) return [];
+    const slot = await this.pool.acquire("positive");
+    try {
+      return await surprisalsOf(slot.sequence, promptTokens, tokens);
+    } finally {
+      await this.pool.release(slot);
+    }
   }
 
   async dispose(): Promise<void> {
