@@ -1,24 +1,26 @@
 // `weird`: sample a model at any temperature, below zero included, from the terminal.
 import { config as loadDotenv } from "dotenv";
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { EnvReader, readEngineOptions, readRequestDefaults, type RequestDefaults } from "../config.js";
 import { DEFAULT_LIMITS } from "../engine/defaults.js";
 import type { GenerationResult } from "../engine/engine.js";
 import { checkMaxTokens, checkSeed, checkTemperature, formatBeta, InvalidRequestError } from "../engine/request.js";
+import { DEFAULT_SWEEP_TEMPERATURES } from "../engine/sweep.js";
 import { visibleText } from "../visibleText.js";
-
-const SWEEP_TEMPERATURES = [1, 0.001, -0.001, -1];
 
 const USAGE = `Usage: npm run weird -- [options] "prompt"
 
 Options:
   --model PATH|URI   GGUF file or model URI (default: $MODEL)
   --temp T           temperature, repeatable; below zero samples the least likely tokens (default $DEFAULT_TEMPERATURE, else -0.001)
-  --sweep            compare the continuation side by side at ${SWEEP_TEMPERATURES.join(", ")} (or at the given --temp values)
+  --sweep            compare the continuation and its weirdness side by side at
+                     ${DEFAULT_SWEEP_TEMPERATURES.join(", ")} (or at the given --temp values)
+  --chart FILE.png   with --sweep: also draw weirdness against β = 1/T into a PNG file
   --max-tokens N     tokens to generate (default $DEFAULT_MAX_TOKENS, else 64)
   --seed N           seed for reproducible sampling (default: random, printed)
   --allow-bytes      let raw byte tokens be sampled
-  --json             one JSON object per generation, one per line
+  --json             one JSON object per generation, one per line (with surprisal, the weirdness)
   -h, --help         show this help`;
 
 class UsageError extends Error {}
@@ -54,6 +56,7 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
       model: { type: "string" },
       temp: { type: "string", multiple: true },
       sweep: { type: "boolean", default: false },
+      chart: { type: "string" },
       "max-tokens": { type: "string" },
       seed: { type: "string" },
       "allow-bytes": { type: "boolean", default: false },
@@ -65,18 +68,26 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
   const prompt = positionals.join(" ");
   if (prompt.trim() === "") throw new UsageError(`No prompt given. ${USAGE.split("\n")[0]}`);
   const given = (values.temp ?? []).map(raw => parseNumber("Temperature", raw));
-  const temperatures = given.length > 0 ? given : values.sweep ? SWEEP_TEMPERATURES : [defaults.temperature];
+  const temperatures = given.length > 0 ? given : values.sweep ? [...DEFAULT_SWEEP_TEMPERATURES] : [defaults.temperature];
+  if (values.chart !== undefined && !values.sweep) throw new UsageError("--chart draws a sweep: add --sweep.");
   return {
     prompt,
     model: values.model,
     temperatures,
     sweep: values.sweep,
+    chart: values.chart,
     maxTokens:
       values["max-tokens"] === undefined ? defaults.maxTokens : parseNumber("Max tokens", values["max-tokens"]),
     seed: values.seed === undefined ? undefined : parseNumber("Seed", values.seed),
     allowBytes: values["allow-bytes"],
     json: values.json,
   };
+}
+
+const round4 = (value: number) => Number(value.toFixed(4));
+
+function formatWeirdness(surprisal: number | null): string {
+  return surprisal === null ? "–" : surprisal.toFixed(2);
 }
 
 function toJsonLine(result: GenerationResult): string {
@@ -91,6 +102,8 @@ function toJsonLine(result: GenerationResult): string {
     text,
     stopReason,
     tokensPerSecond: Number(tokensPerSecond.toFixed(1)),
+    surprisal: result.surprisal === null ? null : round4(result.surprisal),
+    surprisals: result.surprisals.map(round4),
   });
 }
 
@@ -98,14 +111,17 @@ function sweepTable(results: GenerationResult[]): string {
   const rows = results.map(r => [
     String(r.temperature),
     formatBeta(r.temperature),
+    formatWeirdness(r.surprisal),
     visibleText(r.text).replace(/\n/g, "⏎"),
   ]);
-  const header = ["T", "β", "continuation"];
-  const widths = [0, 1].map(column => Math.max(header[column]!.length, ...rows.map(row => row[column]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell)).join(" │ ");
-  return [line(header), widths.map(w => "─".repeat(w)).join("─┼─") + "─┼─" + "─".repeat(12), ...rows.map(line)].join(
-    "\n",
-  );
+  const header = ["T", "β", "weirdness", "continuation"];
+  const fixed = header.length - 1; // the continuation is left unpadded
+  const widths = header
+    .slice(0, fixed)
+    .map((title, column) => Math.max(title.length, ...rows.map(row => row[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i < fixed ? cell.padEnd(widths[i]!) : cell)).join(" │ ");
+  const rule = widths.map(w => "─".repeat(w)).join("─┼─") + "─┼─" + "─".repeat(12);
+  return [line(header), rule, ...rows.map(line)].join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -150,14 +166,26 @@ async function main(argv: string[]): Promise<number> {
       );
       if (streaming)
         process.stdout.write(
-          `\n[${result.tokens.length} tokens, ${result.stopReason}, ${result.tokensPerSecond.toFixed(0)} tokens/s]\n\n`,
+          `\n[${result.tokens.length} tokens, ${result.stopReason}, ${result.tokensPerSecond.toFixed(0)} tokens/s, weirdness ${formatWeirdness(result.surprisal)} nats/token]\n\n`,
         );
       if (options.json) process.stdout.write(toJsonLine(result) + "\n");
       results.push(result);
       if (abort.signal.aborted) break;
     }
     if (options.sweep && !options.json)
-      console.log(`${options.prompt} … (seed ${seed}, ${options.maxTokens} tokens)\n${sweepTable(results)}`);
+      console.log(
+        `${options.prompt} … (seed ${seed}, ${options.maxTokens} tokens; weirdness = mean surprisal at T = 1, nats/token)\n${sweepTable(results)}`,
+      );
+    if (options.chart !== undefined) {
+      const { renderSweepChart } = await import("../chart/sweepChart.js");
+      const started = performance.now();
+      const png = await renderSweepChart(results, {
+        title: `"${options.prompt}" · seed ${seed} · ${options.maxTokens} tokens · ${engine.modelName}`,
+      });
+      writeFileSync(options.chart, png);
+      const took = (performance.now() - started).toFixed(0);
+      (options.json ? process.stderr : process.stdout).write(`chart: ${options.chart} (${took} ms)\n`);
+    }
   } finally {
     await engine.dispose();
   }

@@ -1,6 +1,6 @@
 // The `weird` command as a user runs it: a child process, its output and its exit code.
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -55,7 +55,17 @@ describe("weird --json", () => {
     const lines = stdout
       .trim()
       .split("\n")
-      .map(line => JSON.parse(line) as { temperature: number; beta: number | null; tokens: number[]; text: string });
+      .map(
+        line =>
+          JSON.parse(line) as {
+            temperature: number;
+            beta: number | null;
+            tokens: number[];
+            text: string;
+            surprisal: number;
+            surprisals: number[];
+          },
+      );
     expect(lines.map(l => [l.temperature, l.beta])).toEqual([
       [-0.001, -1000],
       [0, null],
@@ -72,6 +82,8 @@ describe("weird --json", () => {
         "text",
         "stopReason",
         "tokensPerSecond",
+        "surprisal",
+        "surprisals",
       ]);
       expect(line).toMatchObject({
         prompt: "Once upon a time",
@@ -80,20 +92,50 @@ describe("weird --json", () => {
         stopReason: "maxTokens",
       });
       expect(line.tokens).toHaveLength(12);
+      expect(line.surprisals).toHaveLength(12);
+      const mean = line.surprisals.reduce((a, b) => a + b, 0) / 12;
+      expect(line.surprisal).toBeCloseTo(mean, 3);
     }
+    expect(lines[0]!.surprisal).toBeGreaterThan(20); // the anti-greedy chain is weird
+    expect(lines[1]!.surprisal).toBeLessThan(1); // the greedy one is not
     expect(lines[0]?.text).toBe("|".repeat(12));
     expect(lines[1]?.text).toBe(", there was a little girl named Lily. She");
   });
 
-  it("takes the model from MODEL and prints a sweep table side by side", async () => {
+  it("takes the model from MODEL and prints a sweep table with weirdness along the default ladder", async () => {
     const { code, stdout } = await weird(["--sweep", "--max-tokens", "8", "--seed", "1", "Once upon a time"], {
       MODEL: testModelPath(),
     });
     expect(code).toBe(0);
-    const rows = stdout.split("\n").filter(line => line.includes("│"));
-    expect(rows.map(row => row.split("│")[0]!.trim())).toEqual(["T", "1", "0.001", "-0.001", "-1"]);
-    expect(rows[3]).toContain("||||||||");
-    expect(rows[3]!.split("│")[1]!.trim()).toBe("-1000");
+    const rows = stdout
+      .split("\n")
+      .filter(line => line.includes("│"))
+      .map(row => row.split("│").map(cell => cell.trim()));
+    expect(rows.map(row => row[0])).toEqual(["T", "2", "1", "0.5", "0.001", "-0.001", "-0.5", "-1", "-2"]);
+    expect(rows[0]).toEqual(["T", "β", "weirdness", "continuation"]);
+    const antiGreedy = rows[5]!;
+    expect(antiGreedy[1]).toBe("-1000");
+    expect(antiGreedy[3]).toBe("||||||||");
+    expect(Number(antiGreedy[2])).toBeGreaterThan(20);
+    expect(Number(rows[4]![2])).toBeLessThan(1);
+  });
+
+  it("draws the sweep chart into a PNG file", async () => {
+    const chart = join(temporaryFolder(), "sweep.png");
+    const { code, stdout } = await weird([
+      "--model",
+      testModelPath(),
+      "--sweep",
+      "--max-tokens",
+      "4",
+      "--chart",
+      chart,
+      "Once upon a time",
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`chart: ${chart}`);
+    const png = readFileSync(chart);
+    expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
   });
 });
 
@@ -106,6 +148,7 @@ describe("weird with bad input", () => {
     [["--max-tokens", "0", "hi"], /^weird: Max tokens must be a whole number from 1 to 512, got 0\.$/],
     [["--seed", "-1", "hi"], /^weird: Seed must be a whole number from 0 to 4294967295, got -1\.$/],
     [["--temp", "1"], /^weird: No prompt given\./],
+    [["--chart", "x.png", "hi"], /^weird: --chart draws a sweep: add --sweep\.$/],
   ])("%j fails with one clear line and exit code 2", async (args, message) => {
     const { code, stderr } = await weird(["--model", testModelPath(), ...args]);
     expect(code).toBe(2);
