@@ -22,9 +22,9 @@ export interface EngineOptions {
   /** Where derived files go when the model's folder is read-only. */
   cacheDir: string;
   /**
-   * CPU threads for llama.cpp in all, shared by every context of the engine (node-llama-cpp's
-   * thread splitter hands them out per batch). Defaults to one less than the available cores, at
-   * least 1: llama.cpp's pool spin-waits, so threads that outnumber free cores collapse throughput.
+   * CPU threads per context. There is one context per sign, so at most twice this many run at
+   * once. Defaults to defaultThreads(): llama.cpp's pool spin-waits, and threads that outnumber
+   * free cores collapse its throughput (see defaultThreads).
    */
   threads?: number;
   /** GPU backend; false forces the CPU. Defaults to "auto". */
@@ -73,9 +73,14 @@ export interface GenerateHooks {
   score?: boolean;
 }
 
-/** One less than the available cores, at least 1: room for the event loop and a neighbour. */
-export function defaultThreads(): number {
-  return Math.max(1, availableParallelism() - 1);
+/**
+ * Half of all cores but one, at least 1: with both signs' contexts decoding, their threads
+ * still leave a core to the event loop and a neighbour. Measured on 2 cores with the prebuilt
+ * CPU backend of node-llama-cpp 3.22.1: a 2-thread pool fell to a fraction of 1 thread's rate
+ * beside one busy process, as its threads spin-wait for the one that lost its core.
+ */
+export function defaultThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.floor((cores - 1) / 2));
 }
 
 // Logits of the negated context must sum with the positive ones to a constant. The readout
@@ -102,6 +107,7 @@ export class Engine {
   ) {
     this.modelName = basename(options.model);
     this.contextSize = Math.min(options.contextSize ?? DEFAULT_CONTEXT_SIZE, model.trainContextSize);
+    const threads = options.threads ?? defaultThreads();
     this.pool = new ContextPool(
       (sign, sequences) => {
         const lora =
@@ -110,8 +116,7 @@ export class Engine {
             : undefined;
         return (sign === "negated" ? negatedModel : model).createContext({
           contextSize: this.contextSize,
-          // Up to the engine's budget (Llama.maxThreads), fewer while the other sign's context decodes.
-          threads: { ideal: llama.maxThreads, min: 1 },
+          threads,
           sequences,
           lora,
         });
@@ -129,7 +134,7 @@ export class Engine {
       gpu: options.gpu ?? "auto",
       logLevel: LlamaLogLevel.error,
       build: "never",
-      maxThreads: options.threads ?? defaultThreads(),
+      maxThreads: 0, // each context has its fixed number of threads
     });
     const load = (path: string) => llama.loadModel({ modelPath: path, gpuLayers: options.gpuLayers ?? "auto" });
     const model = await load(negation.modelPath);
