@@ -1,34 +1,72 @@
-// Side-by-side throughput of the sampling routes, measured in one run on the same model:
-// T = +1 (stock), T = −1 through the negation adapter, T = −1 through the readout oracle,
-// and aggregate throughput with 1, 2 and 4 concurrent generations. Rounds are interleaved
-// and the median kept, so a noisy neighbour hurts every route alike.
+// Side-by-side throughput, measured in one run on the same models (CPU). Rounds are
+// interleaved and the median kept, so a noisy neighbour hurts every side alike.
 //
-//   npm run bench                 (BENCH_TOKENS, BENCH_ROUNDS, LLAMA_THREADS to adjust)
-import { statSync } from "node:fs";
+//   routes     T = +1 (stock), T = −1 through the adapter and the copy, the readout oracle
+//   stock      belowzero against stock llama.cpp (llama-completion, same llama.cpp commit, built
+//              by `npm run bench:build-stock` into a cache outside the repository)
+//   threads    default settings beside a busy-looping process, against every thread setting
+//   batch      aggregate tokens/s with 1, 2, 4 and 8 generations at once (sequences of one context)
+//   weirdness  the cost of the weirdness score at 64 tokens, and the sweep chart's render time
+//
+//   npm run bench                 (BENCH_SECTIONS=stock,threads…, BENCH_TOKENS, BENCH_ROUNDS)
+import { execFile, spawn } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
-import { Engine } from "../src/engine/engine.js";
+import { promisify } from "node:util";
+import { renderSweepChart } from "../src/chart/sweepChart.js";
+import { defaultThreads, Engine, type EngineOptions } from "../src/engine/engine.js";
 import type { NegationRoute } from "../src/engine/negation.js";
 import { DEFAULT_TOKEN_POLICY } from "../src/engine/defaults.js";
 import { oracleGenerate } from "../src/engine/readout.js";
+import { runSweep } from "../src/engine/sweep.js";
 import { removeTemporaryFolders, temporaryFolder, testModelPath } from "../test/helpers/engine.js";
 import { writeSyntheticModel } from "../test/helpers/syntheticModel.js";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 200);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-const THREADS = Number(process.env.LLAMA_THREADS ?? 1);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? "routes,stock,threads,batch,weirdness").split(","));
 const PROMPT = "Once upon a time";
+const CORES = availableParallelism();
+const STOCK_CACHE =
+  process.env.BELOWZERO_BENCH_CACHE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "belowzero-bench");
+const STOCK_BINARY = join(STOCK_CACHE, "llama-completion");
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
+const row = (cells: Array<string | number>) => console.log(`| ${cells.join(" | ")} |`);
+const header = (cells: string[]) => {
+  row(cells);
+  row(cells.map(() => "---"));
+};
 
-async function tokensPerSecond(engine: Engine, temperature: number, seed: number): Promise<number> {
-  const started = performance.now();
-  const result = await engine.generate({ prompt: PROMPT, temperature, maxTokens: TOKENS, seed });
-  return result.tokens.length / ((performance.now() - started) / 1000);
+function loadEngine(model: string, options: Partial<EngineOptions> = {}): Promise<Engine> {
+  return Engine.load({
+    model,
+    cacheDir: temporaryFolder("belowzero-bench-"),
+    gpu: false,
+    threads: 1,
+    contextSize: 512,
+    ...options,
+  });
+}
+
+async function tokensPerSecond(
+  engine: Engine,
+  temperature: number,
+  seed: number,
+  tokens = TOKENS,
+  signal?: AbortSignal,
+): Promise<number> {
+  const result = await engine.generate(
+    { prompt: PROMPT, temperature, maxTokens: tokens, seed },
+    { score: false, signal },
+  );
+  return result.tokensPerSecond;
 }
 
 async function oracleTokensPerSecond(engine: Engine, temperature: number, seed: number): Promise<number> {
-  const context = await engine.model.createContext({ contextSize: engine.contextSize, threads: THREADS });
+  const context = await engine.model.createContext({ contextSize: engine.contextSize, threads: 1 });
   try {
     const tokens = Math.min(TOKENS, 50); // the oracle is slow; its rate does not depend on length
     const started = performance.now();
@@ -44,70 +82,197 @@ async function oracleTokensPerSecond(engine: Engine, temperature: number, seed: 
   }
 }
 
-async function aggregateTokensPerSecond(engine: Engine, concurrent: number): Promise<number> {
-  const started = performance.now();
-  const results = await Promise.all(
-    Array.from({ length: concurrent }, (_, i) =>
-      engine.generate({ prompt: PROMPT, temperature: -1, maxTokens: TOKENS, seed: i }),
-    ),
-  );
-  const total = results.reduce((sum, r) => sum + r.tokens.length, 0);
-  return total / ((performance.now() - started) / 1000);
-}
-
-async function benchModel(label: string, modelPath: string): Promise<string> {
-  const load = (route: NegationRoute) =>
-    Engine.load({
-      model: modelPath,
-      cacheDir: temporaryFolder("belowzero-bench-"),
-      gpu: false,
-      threads: THREADS,
-      concurrency: 4,
-      contextSize: 512,
-      negation: { route },
-    });
-  const adapter = await load("adapter");
-  const copy = await load("copy");
+async function routes(label: string, modelPath: string): Promise<void> {
+  const adapter = await loadEngine(modelPath, { negation: { route: "adapter" as NegationRoute } });
+  const copy = await loadEngine(modelPath, { negation: { route: "copy" as NegationRoute } });
   try {
-    const runs = {
-      positive: [] as number[],
-      adapter: [] as number[],
-      copyPositive: [] as number[],
-      copy: [] as number[],
-      oracle: [] as number[],
-      nearPositive: [] as number[],
-      nearAdapter: [] as number[],
-    };
-    for (const engine of [adapter, copy]) for (const t of [1, -1]) await tokensPerSecond(engine, t, 0); // warm-up: every context exists before timing
+    const runs = { positive: [] as number[], adapter: [] as number[], copyPositive: [] as number[] };
+    const more = { copy: [] as number[], oracle: [] as number[] };
+    for (const engine of [adapter, copy]) for (const t of [1, -1]) await tokensPerSecond(engine, t, 0, 8); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       runs.positive.push(await tokensPerSecond(adapter, 1, round));
       runs.adapter.push(await tokensPerSecond(adapter, -1, round));
       runs.copyPositive.push(await tokensPerSecond(copy, 1, round));
-      runs.copy.push(await tokensPerSecond(copy, -1, round));
-      runs.nearPositive.push(await tokensPerSecond(adapter, 0.001, round));
-      runs.nearAdapter.push(await tokensPerSecond(adapter, -0.001, round));
-      if (round < 3) runs.oracle.push(await oracleTokensPerSecond(adapter, -1, round));
+      more.copy.push(await tokensPerSecond(copy, -1, round));
+      more.oracle.push(await oracleTokensPerSecond(adapter, -1, round));
     }
-    const aggregate: number[] = [];
-    for (const n of [1, 2, 4]) {
-      const samples: number[] = [];
-      for (let i = 0; i < 3; i++) samples.push(await aggregateTokensPerSecond(adapter, n));
-      aggregate.push(median(samples));
-    }
-    const [positive, viaAdapter, copyPositive, viaCopy, oracle] = [
-      runs.positive,
-      runs.adapter,
-      runs.copyPositive,
-      runs.copy,
-      runs.oracle,
-    ].map(median) as [number, number, number, number, number];
-    const nearRatio = median(runs.nearAdapter) / median(runs.nearPositive);
+    const [positive, viaAdapter, copyPositive] = [runs.positive, runs.adapter, runs.copyPositive].map(median) as [
+      number,
+      number,
+      number,
+    ];
+    const [viaCopy, oracle] = [median(more.copy), median(more.oracle)];
     const adapterPath = adapter.negation.route === "adapter" ? adapter.negation.adapterPath : "";
     const adapterShare = statSync(adapterPath).size / statSync(modelPath).size;
-    return `| ${label} | ${fixed(positive)} | ${fixed(viaAdapter)} | **${fixed(viaAdapter / positive, 2)}** | ${fixed(nearRatio, 2)} | ${fixed(viaCopy)} | **${fixed(viaCopy / copyPositive, 2)}** | ${fixed(oracle)} | ${fixed(oracle / positive, 2)} | ${aggregate.map(v => fixed(v)).join(" / ")} | +${fixed(adapterShare * 100, 0)}% / +100% |`;
+    row([
+      label,
+      fixed(positive),
+      fixed(viaAdapter),
+      `**${fixed(viaAdapter / positive, 2)}**`,
+      fixed(viaCopy),
+      `**${fixed(viaCopy / copyPositive, 2)}**`,
+      fixed(oracle),
+      fixed(oracle / positive, 2),
+      `+${fixed(adapterShare * 100, 0)}% / +100%`,
+    ]);
   } finally {
     await adapter.dispose();
     await copy.dispose();
+  }
+}
+
+/** Stock llama.cpp's own generation rate: generated tokens over its eval plus sampling time. */
+async function stockTokensPerSecond(modelPath: string, threads: number, seed: number): Promise<number> {
+  const { stderr, stdout } = await promisify(execFile)(
+    STOCK_BINARY,
+    [
+      ...["-m", modelPath, "-p", PROMPT, "-n", String(TOKENS), "-t", String(threads), "-tb", String(threads)],
+      ...["--temp", "1", "--top-k", "0", "--top-p", "1", "--min-p", "0", "--seed", String(seed)],
+      ...["-c", "512", "--ignore-eos", "-no-cnv", "--no-display-prompt"],
+    ],
+    { maxBuffer: 1 << 24 },
+  );
+  const log = stderr + stdout;
+  const evaluation = /\s eval time =\s*([\d.]+) ms \/\s*(\d+) runs/.exec(log);
+  const sampling = /sampling time =\s*([\d.]+) ms/.exec(log);
+  if (!evaluation || !sampling) throw new Error(`llama-completion printed no timings:\n${log.slice(-2000)}`);
+  return Number(evaluation[2]) / ((Number(evaluation[1]) + Number(sampling[1])) / 1000);
+}
+
+async function againstStock(label: string, modelPath: string): Promise<void> {
+  for (const threads of [1, CORES]) {
+    const engine = await loadEngine(modelPath, { threads });
+    try {
+      await tokensPerSecond(engine, 1, 0, 8);
+      await tokensPerSecond(engine, -1, 0, 8);
+      const runs = { stock: [] as number[], positive: [] as number[], negative: [] as number[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        runs.stock.push(await stockTokensPerSecond(modelPath, threads, round));
+        runs.positive.push(await tokensPerSecond(engine, 1, round));
+        runs.negative.push(await tokensPerSecond(engine, -1, round));
+      }
+      const [stock, positive, negative] = [runs.stock, runs.positive, runs.negative].map(median) as [
+        number,
+        number,
+        number,
+      ];
+      row([label, threads, fixed(stock), fixed(positive), fixed(negative), `**${fixed(negative / stock, 2)}**`]);
+    } finally {
+      await engine.dispose();
+    }
+  }
+}
+
+/** A process that keeps one core busy, as a neighbour's build or test would. */
+function busyNeighbour(): { stop: () => void } {
+  const child = spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" });
+  return { stop: () => child.kill("SIGKILL") };
+}
+
+async function threadsBesideNeighbour(label: string, modelPath: string): Promise<void> {
+  const settings: Array<number | undefined> = [undefined, ...Array.from({ length: CORES }, (_, i) => i + 1)];
+  const engines: Engine[] = [];
+  for (const threads of settings) engines.push(await loadEngine(modelPath, { threads })); // one at a time: they share derived files
+  const neighbour = busyNeighbour();
+  try {
+    const tokens = Math.min(TOKENS, 100);
+    for (const engine of engines) await tokensPerSecond(engine, -1, 0, 8);
+    const runs = engines.map(() => [] as number[]);
+    // A collapsed setting can be 100× slower: each run stops after 5 s, its rate still counts.
+    const run = (i: number, round: number) =>
+      tokensPerSecond(engines[i]!, -1, round, tokens, AbortSignal.timeout(5000)).then(rate => runs[i]!.push(rate));
+    for (let round = 0; round < Math.max(ROUNDS, 5); round++) {
+      const order = engines.map((_, i) => i);
+      if (round % 2) order.reverse(); // no setting always runs first
+      for (const i of order) await run(i, round);
+    }
+    const rates = runs.map(median);
+    const best = Math.max(...rates.slice(1));
+    row([
+      label,
+      `${fixed(rates[0]!)} (${defaultThreads()} thread${defaultThreads() > 1 ? "s" : ""})`,
+      rates
+        .slice(1)
+        .map((rate, i) => `${i + 1}: ${fixed(rate)}`)
+        .join(", "),
+      `**${fixed(rates[0]! / best, 2)}**`,
+    ]);
+  } finally {
+    neighbour.stop();
+    await Promise.all(engines.map(engine => engine.dispose()));
+  }
+}
+
+async function batched(label: string, modelPath: string): Promise<void> {
+  const engine = await loadEngine(modelPath, { concurrency: 8 });
+  try {
+    const tokens = Math.min(TOKENS, 100);
+    const aggregate = async (concurrent: number, round: number) => {
+      const started = performance.now();
+      const results = await Promise.all(
+        Array.from({ length: concurrent }, (_, i) =>
+          engine.generate(
+            { prompt: PROMPT, temperature: -1, maxTokens: tokens, seed: round * 8 + i },
+            { score: false },
+          ),
+        ),
+      );
+      return results.reduce((sum, r) => sum + r.tokens.length, 0) / ((performance.now() - started) / 1000);
+    };
+    await aggregate(8, 99); // every sequence exists before timing
+    const runs = new Map<number, number[]>([1, 2, 4, 8].map(n => [n, []]));
+    for (let round = 0; round < ROUNDS; round++) for (const [n, list] of runs) list.push(await aggregate(n, round));
+    const rates = [...runs.values()].map(median);
+    row([label, ...rates.map(rate => fixed(rate)), fixed(rates[3]! / rates[0]!, 2)]);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function weirdnessCost(label: string, modelPath: string): Promise<void> {
+  const engine = await loadEngine(modelPath);
+  try {
+    const generation: number[] = [];
+    const scoring: number[] = [];
+    await engine.generate({ prompt: PROMPT, temperature: -1, maxTokens: 8, seed: 0 });
+    for (let round = 0; round < Math.max(ROUNDS, 5); round++) {
+      for (const temperature of [-1, 1]) {
+        const started = performance.now();
+        const result = await engine.generate(
+          { prompt: PROMPT, temperature, maxTokens: 64, seed: round },
+          { score: false },
+        );
+        generation.push(performance.now() - started);
+        const scored = performance.now();
+        await engine.surprisals(engine.promptTokens(PROMPT), result.tokens);
+        scoring.push(performance.now() - scored);
+      }
+    }
+    const [generate, score] = [median(generation), median(scoring)];
+    row([label, fixed(generate), fixed(score), `**${fixed((score / generate) * 100, 0)}%**`]);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function chartTime(): Promise<void> {
+  const engine = await loadEngine(testModelPath());
+  try {
+    const rows = await runSweep(engine, { prompt: PROMPT, maxTokens: 64, seed: 7 });
+    const first = performance.now();
+    await renderSweepChart(rows, { title: PROMPT });
+    const firstMs = performance.now() - first;
+    const later: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const started = performance.now();
+      await renderSweepChart(rows, { title: PROMPT });
+      later.push(performance.now() - started);
+    }
+    console.log(
+      `\nSweep chart (900×500 PNG, 8 rows): first render in this process ${fixed(firstMs)} ms (loads the font), then median ${fixed(median(later))} ms.`,
+    );
+  } finally {
+    await engine.dispose();
   }
 }
 
@@ -119,21 +284,62 @@ await writeSyntheticModel(synthetic, {
   feedForwardLength: 688,
   heads: 8,
 });
-
-console.log(
-  `belowzero sampling benchmark: ${TOKENS} tokens per generation, median of ${ROUNDS} interleaved rounds, ${THREADS} thread(s) per context, CPU\n`,
-);
-console.log(
-  "| model | T=+1 tok/s | T=−1 adapter tok/s | adapter ÷ +1 | adapter −0.001 ÷ +0.001 | T=−1 copy tok/s | copy ÷ its +1 | T=−1 oracle tok/s | oracle ÷ +1 | aggregate tok/s 1/2/4 concurrent (T=−1, adapter) | extra model memory adapter / copy |",
-);
-console.log("|---|---|---|---|---|---|---|---|---|---|---|");
-for (const [label, path] of [
+const MODELS = [
   ["stories260K (vocab 512)", testModelPath()],
   ["synthetic LLaMA (vocab 32000, n_embd 256, 4 layers)", synthetic],
-] as const) {
-  console.log(await benchModel(label, path));
+] as const;
+const SYNTHETIC_LABEL = MODELS[1][0];
+
+console.log(
+  `belowzero benchmark: CPU, ${CORES} cores, ${TOKENS} tokens per generation unless noted, median of ${ROUNDS} interleaved rounds.\n`,
+);
+
+if (SECTIONS.has("routes")) {
+  console.log("Negation routes, 1 thread:\n");
+  header([
+    "model",
+    "T=+1 tok/s",
+    "T=−1 adapter",
+    "adapter ÷ +1",
+    "T=−1 copy",
+    "copy ÷ +1",
+    "T=−1 readout oracle",
+    "oracle ÷ +1",
+    "extra memory adapter / copy",
+  ]);
+  for (const [label, path] of MODELS) await routes(label, path);
+}
+
+if (SECTIONS.has("stock")) {
+  console.log(
+    "\nAgainst stock llama.cpp (llama-completion --temp 1 --top-k 0 --top-p 1 --min-p 0, its own eval + sampling rate), same threads:\n",
+  );
+  if (!existsSync(STOCK_BINARY)) {
+    console.log(`(skipped: ${STOCK_BINARY} is not built; run \`npm run bench:build-stock\` once)`);
+  } else {
+    header(["model", "threads", "llama.cpp T=+1", "belowzero T=+1", "belowzero T=−1", "belowzero −1 ÷ llama.cpp +1"]);
+    for (const [label, path] of MODELS) await againstStock(label, path);
+  }
+}
+
+if (SECTIONS.has("threads")) {
+  console.log(`\nThreads beside one busy-looping process (T=−1, ${Math.min(TOKENS, 100)} tokens):\n`);
+  header(["model", "default settings tok/s", "tok/s by LLAMA_THREADS", "default ÷ best"]);
+  for (const [label, path] of MODELS) await threadsBesideNeighbour(label, path);
+}
+
+if (SECTIONS.has("batch")) {
+  console.log(
+    `\nBatched generations: aggregate tok/s of N at once (T=−1, ${Math.min(TOKENS, 100)} tokens each, one context, 1 thread):\n`,
+  );
+  header(["model", "1", "2", "4", "8", "8 ÷ 1"]);
+  await batched(SYNTHETIC_LABEL, synthetic);
+}
+
+if (SECTIONS.has("weirdness")) {
+  console.log("\nWeirdness score at 64 tokens (T=±1, 1 thread), median ms:\n");
+  header(["model", "generation", "scoring", "scoring ÷ generation"]);
+  await weirdnessCost(SYNTHETIC_LABEL, synthetic);
+  await chartTime();
 }
 removeTemporaryFolders();
-console.log("\nGoal: negative ÷ positive ≥ 0.95. The adapter adds one output-layer matmul per token, so its ratio is");
-console.log("about (body + output) ÷ (body + 2·output): low where the output layer dominates (tiny models), near 1 on");
-console.log('LLaMA-sized ones. "auto" therefore copies models up to 1 GiB and uses the adapter above that.');

@@ -147,8 +147,9 @@ export const ENVIRONMENT = {
     section: "llama",
     min: 1,
     max: 1024,
-    meaning: "CPU threads per generation; more threads than free cores makes llama.cpp many times slower",
-    shownDefault: "available cores",
+    meaning:
+      "CPU threads per context; one context per sign of T, so at most twice this many at once. More threads than free cores collapse llama.cpp's spin-waiting thread pool",
+    shownDefault: "⌊(cores − 1) / 2⌋, at least 1",
     advanced: true,
   }),
   LLAMA_GPU: choice({
@@ -170,7 +171,7 @@ export const ENVIRONMENT = {
     default: 1,
     min: 1,
     max: 64,
-    meaning: "generations running at once",
+    meaning: "generations running at once; those of one sign run as sequences of one context, decoded as one batch",
   }),
 
   MAX_TOKENS_CAP: integer({
