@@ -68,7 +68,8 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
   const prompt = positionals.join(" ");
   if (prompt.trim() === "") throw new UsageError(`No prompt given. ${USAGE.split("\n")[0]}`);
   const given = (values.temp ?? []).map(raw => parseNumber("Temperature", raw));
-  const temperatures = given.length > 0 ? given : values.sweep ? [...DEFAULT_SWEEP_TEMPERATURES] : [defaults.temperature];
+  const temperatures =
+    given.length > 0 ? given : values.sweep ? [...DEFAULT_SWEEP_TEMPERATURES] : [defaults.temperature];
   if (values.chart !== undefined && !values.sweep) throw new UsageError("--chart draws a sweep: add --sweep.");
   return {
     prompt,
