@@ -76,8 +76,8 @@ export interface GenerateHooks {
 /**
  * Half of all cores but one, at least 1: with both signs' contexts decoding, their threads
  * still leave a core to the event loop and a neighbour. Measured on 2 cores with the prebuilt
- * CPU backend of node-llama-cpp 3.22.1: a 2-thread pool fell to a fraction of 1 thread's rate
- * beside one busy process, as its threads spin-wait for the one that lost its core.
+ * CPU backend of node-llama-cpp 3.22.1 (no OpenMP) beside one busy process: 2 threads gave
+ * 4–6 tokens/s where 1 thread gave 136–634, as the pool spin-waits for the thread that lost its core.
  */
 export function defaultThreads(cores = availableParallelism()): number {
   return Math.max(1, Math.floor((cores - 1) / 2));
