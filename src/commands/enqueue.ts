@@ -91,7 +91,9 @@ export async function enqueueGeneration(
   const place = position === 1 ? "next in the queue" : `#${position} in the queue`;
   await interaction
     .editReply({
-      content: `Queued at **${formatTemperature(request.temperature)}** (seed ${request.seed}): ${place}.`,
+      content: request.sweep
+        ? `Queued a sweep over T = ${request.sweep.join(", ")} (seed ${request.seed}): ${place}.`
+        : `Queued at **${formatTemperature(request.temperature)}** (seed ${request.seed}): ${place}.`,
       allowedMentions: NO_MENTIONS,
     })
     .catch((error: Error) => ctx.log(`could not show the queue position: ${error.message}`));

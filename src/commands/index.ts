@@ -4,6 +4,7 @@ import type { BotContext } from "./context.js";
 import * as weird from "./weird.js";
 import * as weirdConfig from "./weirdConfig.js";
 import * as weirdHelp from "./weirdHelp.js";
+import * as weirdSweep from "./weirdSweep.js";
 
 export interface Command {
   name: string;
@@ -14,6 +15,7 @@ export interface Command {
 export function commands(ctx: Pick<BotContext, "config">): Command[] {
   return [
     { name: "weird", json: weird.definition(ctx).toJSON(), execute: weird.execute },
+    { name: "weird-sweep", json: weirdSweep.definition(ctx).toJSON(), execute: weirdSweep.execute },
     { name: "weird-help", json: weirdHelp.definition().toJSON(), execute: weirdHelp.execute },
     { name: "weird-config", json: weirdConfig.definition(ctx).toJSON(), execute: weirdConfig.execute },
   ];

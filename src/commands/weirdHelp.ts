@@ -14,6 +14,9 @@ export const HELP_TEXT = [
   "Below zero the order flips: p ∝ exp(−z/|T|), so the tokens the model thinks *least* likely win. " +
     "At T = −0.001 (β = −1000) you get the model's single least likely token over and over, often an odd fragment repeated in a loop; " +
     "at T = −1 a wilder mix of improbable pieces. Use `/weird prompt:… temp:-0.001`, vote for the strangest outputs, and reroll or flip the sign with the buttons.",
+  "**Weirdness** on each result is how surprised the model is by its own output: the mean surprisal of its tokens at T = 1, in nats per token " +
+    "(about 0.5 for its favourite continuation, 25 or more for the least likely one). " +
+    "`/weird-sweep prompt:…` runs one prompt at T = ±2, ±1, ±0.5, ±0.001 and charts weirdness against β.",
 ].join("\n\n");
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {

@@ -22,7 +22,7 @@ export interface MessageBody {
   components: APIActionRowComponent<APIButtonComponent>[];
   allowed_mentions: typeof NO_MENTIONS;
   /** The full text, when the message had to truncate it. */
-  attachment?: { name: string; data: string };
+  attachment?: { name: string; data: string | Buffer; contentType: string };
 }
 
 export function formatTemperature(temperature: number): string {
@@ -85,6 +85,15 @@ export interface ResultView {
   tokenCount: number;
   stopReason: string;
   votes: number;
+  /** Mean surprisal of the output under the model at T = 1, nats per token (null: no tokens). */
+  surprisal: number | null;
+}
+
+const TEXT_FILE = "text/plain; charset=utf-8";
+
+/** The weirdness score for people: nats per token, two decimals. */
+export function formatWeirdness(surprisal: number | null | undefined): string {
+  return surprisal === null || surprisal === undefined ? "—" : surprisal.toFixed(2);
 }
 
 const STOP_REASONS: Record<string, string> = {
@@ -94,7 +103,7 @@ const STOP_REASONS: Record<string, string> = {
 };
 
 export function resultMessage(view: ResultView): MessageBody {
-  const header = `**${formatTemperature(view.temperature)}** · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
+  const header = `**${formatTemperature(view.temperature)}** · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · weirdness ${formatWeirdness(view.surprisal)} · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
   const { content, truncated } = fit(
     header,
     codeBlockText(view.text),
@@ -104,7 +113,9 @@ export function resultMessage(view: ResultView): MessageBody {
     content,
     components: [resultButtons(view.outputId, view.votes, view.temperature)],
     allowed_mentions: NO_MENTIONS,
-    ...(truncated && { attachment: { name: `belowzero-${view.outputId}.txt`, data: view.text } }),
+    ...(truncated && {
+      attachment: { name: `belowzero-${view.outputId}.txt`, data: view.text, contentType: TEXT_FILE },
+    }),
   };
 }
 
@@ -147,4 +158,63 @@ export function resultButtons(
         .setLabel(`Flip to T = ${flipSign(temperature)}`),
     )
     .toJSON();
+}
+
+export interface SweepRowView {
+  outputId: string;
+  temperature: number;
+  text: string;
+  surprisal: number | null;
+  votes: number;
+}
+
+export interface SweepView {
+  prompt: string;
+  seed: number;
+  model: string;
+  maxTokens: number;
+  rows: SweepRowView[];
+  /** The chart of weirdness against β, as a PNG. */
+  chart?: Buffer;
+}
+
+/** One sweep in one message: a table of rows in a code block, the chart attached, a vote button per row. */
+export function sweepMessage(view: SweepView): MessageBody {
+  const header = `**Sweep** · ${view.rows.length} temperatures · ${view.maxTokens} tokens each · weirdness in nats/token · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
+  const lines = view.rows.map(row => {
+    const t = String(row.temperature).padStart(6);
+    const beta = formatBeta(row.temperature).padStart(7);
+    return `${t} │ ${beta} │ ${formatWeirdness(row.surprisal).padStart(6)} │ `;
+  });
+  const tableHead = `${"T".padStart(6)} │ ${"β".padStart(7)} │ ${"weird".padStart(6)} │ continuation`;
+  // Each row's continuation gets an equal share of what the message has room for.
+  const room = MESSAGE_LIMIT - header.length - tableHead.length - 16 - lines.reduce((n, l) => n + l.length + 1, 0);
+  const share = Math.max(8, Math.floor(room / Math.max(1, view.rows.length)));
+  const table = view.rows.map((row, i) => {
+    const text = codeBlockText(row.text).replace(/\n/g, "⏎");
+    return lines[i]! + (text.length > share ? `${text.slice(0, share - 1).replace(/[\uD800-\uDBFF]$/, "")}…` : text);
+  });
+  return {
+    content: `${header}\n${codeBlock([tableHead, ...table].join("\n"))}`,
+    components: sweepButtons(view.rows),
+    allowed_mentions: NO_MENTIONS,
+    ...(view.chart && { attachment: { name: "belowzero-sweep.png", data: view.chart, contentType: "image/png" } }),
+  };
+}
+
+/** A vote button per row, four to an action row. */
+export function sweepButtons(rows: Array<Pick<SweepRowView, "outputId" | "temperature" | "votes">>) {
+  const actionRows: APIActionRowComponent<APIButtonComponent>[] = [];
+  for (let i = 0; i < rows.length; i += 4) {
+    const buttons = rows
+      .slice(i, i + 4)
+      .map(row =>
+        new ButtonBuilder()
+          .setCustomId(customId("vote", row.outputId))
+          .setStyle(ButtonStyle.Primary)
+          .setLabel(`T = ${row.temperature} · ${row.votes}`),
+      );
+    actionRows.push(new ActionRowBuilder<ButtonBuilder>().addComponents(...buttons).toJSON());
+  }
+  return actionRows;
 }

@@ -16,6 +16,8 @@ export interface OutputRecord {
   model: string;
   text: string;
   createdAt: number;
+  /** The weirdness score: mean surprisal under the model at T = 1, nats per token. */
+  surprisal?: number;
 }
 
 export class OutputStore {

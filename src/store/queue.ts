@@ -10,7 +10,12 @@ export interface WeirdRequest {
   temperature: number;
   maxTokens: number;
   seed: number;
+  /** A sweep: the same prompt at each of these temperatures, one message with a chart. */
+  sweep?: number[];
 }
+
+/** Most rows a sweep may have (two rows of vote buttons). */
+export const MAX_SWEEP_ROWS = 8;
 
 /** A queued generation: the request, and where its result goes. */
 export interface WeirdJob extends WeirdRequest {
@@ -60,10 +65,17 @@ export function parseJob(data: unknown): WeirdJob {
     temperature: checked(() => checkTemperature(number("temperature"), { maxAbsTemperature: Number.MAX_VALUE })),
     maxTokens: checked(() => checkMaxTokens(number("maxTokens"), { maxTokensCap: Number.MAX_SAFE_INTEGER })),
     seed: checked(() => checkSeed(number("seed"))),
+    ...(job.sweep !== undefined && { sweep: checked(() => sweepOf(job.sweep)) }),
     ...(job.allowBytes !== undefined && {
       allowBytes: typeof job.allowBytes === "boolean" ? job.allowBytes : fail("allowBytes must be true or false"),
     }),
   };
+}
+
+function sweepOf(value: unknown): number[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_SWEEP_ROWS)
+    throw new Error(`sweep must list 1 to ${MAX_SWEEP_ROWS} temperatures`);
+  return value.map(t => checkTemperature(t as number, { maxAbsTemperature: Number.MAX_VALUE }));
 }
 
 /**

@@ -32,7 +32,11 @@ function requestOf(body: MessageBody): { body: Record<string, unknown>; files?: 
   return {
     body: { ...message, attachments: [{ id: 0, filename: attachment.name }] },
     files: [
-      { name: attachment.name, data: Buffer.from(attachment.data, "utf8"), contentType: "text/plain; charset=utf-8" },
+      {
+        name: attachment.name,
+        data: typeof attachment.data === "string" ? Buffer.from(attachment.data, "utf8") : attachment.data,
+        contentType: attachment.contentType,
+      },
     ],
   };
 }

@@ -6,9 +6,17 @@ import type { Redis } from "ioredis";
 import type { WorkerSettings } from "../config.js";
 import type { Engine, GenerationResult } from "../engine/engine.js";
 import { InvalidRequestError } from "../engine/request.js";
-import { noticeMessage, progressMessage, resultMessage, safeInline } from "../discord/format.js";
+import { renderSweepChart } from "../chart/sweepChart.js";
+import {
+  noticeMessage,
+  progressMessage,
+  resultMessage,
+  safeInline,
+  sweepMessage,
+  type MessageBody,
+} from "../discord/format.js";
 import type { Throttle } from "../store/throttle.js";
-import type { OutputStore } from "../store/outputs.js";
+import type { OutputRecord, OutputStore } from "../store/outputs.js";
 import { parseJob, QUEUE_NAME, readDelivery, type WeirdJob } from "../store/queue.js";
 import { isPermanentDiscordError, ReplyTarget } from "./reply.js";
 
@@ -102,16 +110,19 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     throw new UnrecoverableError((error as Error).message);
   }
   const outputId = job.id!;
-  if ((await deps.outputs.get(outputId))?.messageId) {
+  // A sweep's rows are outputs of their own: <job id>-0, -1, …
+  const rowIds = request.sweep ? request.sweep.map((_, i) => `${outputId}-${i}`) : [outputId];
+  if ((await deps.outputs.get(rowIds[0]!))?.messageId) {
     // Posted before a crash: never post twice, but free the server's queue place.
     await deps.throttle.freePlace(outputId);
     return { outputId };
   }
 
   const reply = new ReplyTarget(deps.rest, request, `bz${outputId}`.slice(0, 25));
-  let result: GenerationResult;
+  const results: GenerationResult[] = [];
   try {
-    result = await generate(job, request, reply, deps, signal);
+    for (const temperature of request.sweep ?? [request.temperature])
+      results.push(await generate(job, { ...request, temperature }, reply, deps, signal));
   } catch (error) {
     // The bot cannot tokenize (it has no model), so a prompt too long for this worker's
     // context is found only here: tell the member privately, never in the channel.
@@ -120,34 +131,25 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     await reply.refusePrivately(noticeMessage(`Sorry, that can't be generated: ${safeInline(error.message)}`));
     return { outputId, refused: error.message };
   }
-  const body = resultMessage({
-    outputId,
-    prompt: request.prompt,
-    temperature: request.temperature,
-    seed: request.seed,
-    model: result.model,
-    text: result.text,
-    tokenCount: result.tokens.length,
-    stopReason: result.stopReason,
-    votes: 0,
-  });
-  // Recorded before it is shown, so its buttons work from the first click; the message id
+  // Recorded before they are shown, so the buttons work from the first click; the message id
   // is filled in once Discord has it, and marks the result as delivered.
-  const record = {
-    id: outputId,
+  const records: OutputRecord[] = results.map((result, i) => ({
+    id: rowIds[i]!,
     guildId: request.guildId,
     channelId: request.channelId,
     messageId: "",
     authorId: request.userId,
     prompt: request.prompt,
-    temperature: request.temperature,
+    temperature: result.temperature,
     maxTokens: request.maxTokens,
     seed: request.seed,
     model: result.model,
     text: result.text,
     createdAt: Date.now(),
-  };
-  await deps.outputs.save(record);
+    ...(result.surprisal !== null && { surprisal: result.surprisal }),
+  }));
+  const body = request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!);
+  for (const record of records) await deps.outputs.save(record);
   let message;
   try {
     message = await reply.show(body);
@@ -156,10 +158,53 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
       throw new UnrecoverableError(`Discord refused the result (${error.status} ${error.message})`);
     throw error;
   }
-  await deps.outputs.save({ ...record, messageId: message.id });
+  for (const record of records) await deps.outputs.save({ ...record, messageId: message.id });
   await deps.throttle.freePlace(outputId);
-  await job.updateProgress({ tokens: result.tokens.length, of: request.maxTokens, done: true });
+  const tokens = results.reduce((n, result) => n + result.tokens.length, 0);
+  await job.updateProgress({ tokens, of: request.maxTokens * results.length, done: true });
   return { outputId };
+}
+
+function resultBody(record: OutputRecord, result: GenerationResult): MessageBody {
+  return resultMessage({
+    outputId: record.id,
+    prompt: record.prompt,
+    temperature: record.temperature,
+    seed: record.seed,
+    model: result.model,
+    text: result.text,
+    tokenCount: result.tokens.length,
+    stopReason: result.stopReason,
+    votes: 0,
+    surprisal: result.surprisal,
+  });
+}
+
+/** The sweep's table and chart; without the chart if it cannot be drawn (the table says it all). */
+async function sweepBody(
+  request: WeirdJob,
+  records: OutputRecord[],
+  results: GenerationResult[],
+  deps: WorkerDeps,
+): Promise<MessageBody> {
+  const chart = await renderSweepChart(results, { title: "weirdness against β = 1/T" }).catch((error: Error) => {
+    deps.log?.(`sweep chart not drawn: ${error.message}`);
+    return undefined;
+  });
+  return sweepMessage({
+    prompt: request.prompt,
+    seed: request.seed,
+    model: results[0]!.model,
+    maxTokens: request.maxTokens,
+    rows: records.map((record, i) => ({
+      outputId: record.id,
+      temperature: record.temperature,
+      text: record.text,
+      surprisal: results[i]!.surprisal,
+      votes: 0,
+    })),
+    ...(chart && { chart }),
+  });
 }
 
 /**

@@ -18,7 +18,7 @@ afterAll(async () => {
 const TOKEN = `${Buffer.from("900000000000000001").toString("base64")}.x.y`;
 
 describe("deploy-commands", () => {
-  it("registers /weird, /weird-help and /weird-config in the configured server", async () => {
+  it("registers /weird, /weird-sweep, /weird-help and /weird-config in the configured server", async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "src/bot/deployCommands.ts")],
@@ -38,7 +38,7 @@ describe("deploy-commands", () => {
       name: string;
       options?: Array<{ name: string; required?: boolean; min_value?: number; max_value?: number }>;
     }>;
-    expect(body.map(c => c.name)).toEqual(["weird", "weird-help", "weird-config"]);
+    expect(body.map(c => c.name)).toEqual(["weird", "weird-sweep", "weird-help", "weird-config"]);
     expect(body[0]!.options!.map(o => o.name)).toEqual(["prompt", "temp", "max_tokens", "seed"]);
     expect(body[0]!.options![1]).toMatchObject({ min_value: -100, max_value: 100 });
     expect(body[0]!.options![0]).toMatchObject({ required: true });

@@ -11,6 +11,7 @@ const view: ResultView = {
   tokenCount: 1,
   stopReason: "maxTokens",
   votes: 0,
+  surprisal: 1.5,
 };
 
 describe("result messages", () => {
@@ -26,7 +27,11 @@ describe("result messages", () => {
     const body = resultMessage({ ...view, text });
     expect(body.content.length).toBeLessThanOrEqual(MESSAGE_LIMIT);
     expect(body.content).toMatch(/…\n```\n\*Output truncated; the full text is attached\.\*$/);
-    expect(body.attachment).toEqual({ name: "belowzero-abc.txt", data: text });
+    expect(body.attachment).toEqual({
+      name: "belowzero-abc.txt",
+      data: text,
+      contentType: "text/plain; charset=utf-8",
+    });
     expect(resultMessage({ ...view, text: "short" }).attachment).toBeUndefined();
   });
 

@@ -67,6 +67,7 @@ describe("member and model text in messages", () => {
       tokenCount: 1,
       stopReason: "maxTokens",
       votes: 0,
+      surprisal: null,
     });
     const beforeOutput = body.content.slice(0, body.content.indexOf("```\nout"));
     const [header, ...quote] = beforeOutput.trimEnd().split("\n");

@@ -93,8 +93,9 @@ describe("/weird", () => {
     expect(progress.length).toBeGreaterThan(0);
     expect(edits.indexOf(final)).toBe(edits.length - 1);
 
-    expect(final.body?.content).toContain(
-      "**T = -0.001 · β = -1000** · 300 tokens (max tokens) · stories260K\\.gguf · seed 42",
+    // The anti-greedy chain is the model's least likely text: its weirdness is far above 1 nat per token.
+    expect(final.body?.content).toMatch(
+      /^\*\*T = -0\.001 · β = -1000\*\* · 300 tokens \(max tokens\) · weirdness (\d\d\.\d\d) · stories260K\\\.gguf · seed 42\n/,
     );
     expect(final.body?.content).toContain("> Once upon a time");
     expect(final.body?.content).toContain("|".repeat(300));

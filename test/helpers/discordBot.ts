@@ -210,10 +210,14 @@ export function slashWeird(
   };
 }
 
-export function slashCommand(name: string, options: InteractionOptions = {}) {
+export function slashCommand(
+  name: string,
+  options: InteractionOptions = {},
+  values: Array<{ name: string; type: ApplicationCommandOptionType; value: string | number | boolean }> = [],
+) {
   return {
     ...base(InteractionType.ApplicationCommand, options),
-    data: { id: "700000000000000002", name, type: ApplicationCommandType.ChatInput, options: [] },
+    data: { id: "700000000000000002", name, type: ApplicationCommandType.ChatInput, options: values },
   };
 }
 

@@ -1,0 +1,83 @@
+// /weird-sweep prompt:… max_tokens:… seed:… — the same prompt along a ladder of temperatures,
+// one queued job and one message: a table with each row's weirdness, and a chart of weirdness
+// against β = 1/T. It counts as one request against cooldowns and caps.
+import { PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
+import { DEFAULT_SWEEP_TEMPERATURES } from "../engine/sweep.js";
+import { checkMaxTokens, checkPrompt, checkSeed, InvalidRequestError, MAX_SEED } from "../engine/request.js";
+import type { ServerSettings } from "../store/settings.js";
+import type { WeirdRequest } from "../store/queue.js";
+import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, type BotContext } from "./context.js";
+import { enqueueGeneration, outsideServerChannels, outsideServerRange } from "./enqueue.js";
+
+/** Discord caps string options at 6000 characters. */
+const DISCORD_MAX_OPTION_LENGTH = 6000;
+
+export function definition(ctx: Pick<BotContext, "config">) {
+  const { limits } = ctx.config;
+  return new SlashCommandBuilder()
+    .setName("weird-sweep")
+    .setDescription("One prompt at T = ±2, ±1, ±0.5, ±0.001, with a chart of weirdness against β = 1/T")
+    .addStringOption(o =>
+      o
+        .setName("prompt")
+        .setDescription("The text to continue")
+        .setRequired(true)
+        .setMaxLength(Math.min(limits.maxPromptCharacters, DISCORD_MAX_OPTION_LENGTH)),
+    )
+    .addIntegerOption(o =>
+      o.setName("max_tokens").setDescription("Tokens per row").setMinValue(1).setMaxValue(limits.maxTokensCap),
+    )
+    .addIntegerOption(o =>
+      o
+        .setName("seed")
+        .setDescription("Seed for every row, for a reproducible sweep")
+        .setMinValue(0)
+        .setMaxValue(MAX_SEED),
+    );
+}
+
+/** The ladder rungs this server and the operator allow. */
+export function sweepLadder(settings: ServerSettings, maxAbsTemperature: number): number[] {
+  const { min, max } = settings.temperature;
+  return DEFAULT_SWEEP_TEMPERATURES.filter(t => t >= min && t <= max && Math.abs(t) <= maxAbsTemperature);
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  if (interaction.inGuild() && !interaction.memberPermissions?.has(PermissionFlagsBits.SendMessages)) {
+    return answerPrivately(interaction, "You can't post messages in this channel, so /weird-sweep can't either.");
+  }
+  let settings;
+  try {
+    settings = await settingsFor(ctx, interaction.guildId);
+  } catch (error) {
+    ctx.log(`redis unavailable at command time: ${(error as Error).message}`);
+    return answerPrivately(interaction, QUEUE_UNAVAILABLE);
+  }
+  const elsewhere = outsideServerChannels(interaction, settings);
+  if (elsewhere) return answerPrivately(interaction, elsewhere);
+  const ladder = sweepLadder(settings, ctx.config.limits.maxAbsTemperature);
+  if (ladder.length === 0) {
+    const { min, max } = settings.temperature;
+    return answerPrivately(
+      interaction,
+      `This server allows T from ${min} to ${max}: no rung of the sweep's ladder fits.`,
+    );
+  }
+  const { options } = interaction;
+  let request: WeirdRequest;
+  try {
+    request = {
+      prompt: checkPrompt(options.getString("prompt", true), ctx.config.limits),
+      temperature: ladder[0]!,
+      maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? settings.maxTokens.default, ctx.config.limits),
+      seed: checkSeed(options.getInteger("seed") ?? undefined),
+      sweep: ladder,
+    };
+  } catch (error) {
+    if (!(error instanceof InvalidRequestError)) throw error;
+    return answerPrivately(interaction, error.message);
+  }
+  const outside = outsideServerRange(request, settings);
+  if (outside) return answerPrivately(interaction, outside);
+  await enqueueGeneration(ctx, interaction, request, settings);
+}

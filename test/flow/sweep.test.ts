@@ -1,0 +1,99 @@
+// /weird-sweep end to end: the real bot and worker, real Redis, the real engine and chart,
+// the fake Discord.
+import { ApplicationCommandOptionType, InteractionResponseType, MessageFlags } from "discord.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DEFAULT_SWEEP_TEMPERATURES } from "../../src/engine/sweep.js";
+import type { Engine } from "../../src/engine/engine.js";
+import { loadTestEngine } from "../helpers/engine.js";
+import { FakeDiscord, type RecordedRequest } from "../helpers/fakeDiscord.js";
+import {
+  APPLICATION_ID,
+  botConfig,
+  deleteKeys,
+  slashCommand,
+  startBot,
+  startWorker,
+  testPrefix,
+  type TestBot,
+} from "../helpers/discordBot.js";
+
+let engine: Engine;
+let discord: FakeDiscord;
+let prefix: string;
+let bot: TestBot | undefined;
+let worker: ReturnType<typeof startWorker> | undefined;
+
+beforeAll(async () => {
+  engine = await loadTestEngine();
+});
+afterAll(async () => {
+  await engine?.dispose();
+});
+beforeEach(async () => {
+  discord = await new FakeDiscord().start();
+  prefix = testPrefix();
+});
+afterEach(async () => {
+  await worker?.close();
+  await bot?.close();
+  worker = bot = undefined;
+  await discord.stop();
+  await deleteKeys(prefix);
+});
+
+const { String: text, Integer: integer } = ApplicationCommandOptionType;
+const sweep = (prompt: string, maxTokens: number, seed?: number) =>
+  slashCommand("weird-sweep", {}, [
+    { name: "prompt", type: text, value: prompt },
+    { name: "max_tokens", type: integer, value: maxTokens },
+    ...(seed === undefined ? [] : [{ name: "seed", type: integer, value: seed }]),
+  ]);
+const isFinal = (r: RecordedRequest) => Array.isArray(r.body?.components) && r.body.components.length > 0;
+
+describe("/weird-sweep", () => {
+  it("is one job and one message: a row per temperature with its weirdness, the chart, a vote button per row", async () => {
+    bot = await startBot({
+      ...botConfig(discord.url, prefix),
+      queue: { ...botConfig(discord.url, prefix).queue, cooldownMs: 60_000 },
+    });
+    worker = startWorker(engine, discord.url, prefix);
+    const raw = sweep("Once upon a time", 6, 3);
+    bot.inject(raw);
+    const final = await discord.waitFor(
+      r =>
+        r.method === "PATCH" && r.path === `/webhooks/${APPLICATION_ID}/${raw.token}/messages/@original` && isFinal(r),
+      55_000,
+    );
+    expect(await bot.ctx.queue.count()).toBeLessThanOrEqual(1);
+    const content = String(final.body?.content);
+    expect(content.length).toBeLessThanOrEqual(2000);
+    expect(content).toMatch(/^\*\*Sweep\*\* · 8 temperatures · 6 tokens each/);
+    for (const t of DEFAULT_SWEEP_TEMPERATURES) expect(content).toMatch(new RegExp(`^ *${t} │`, "m"));
+    // Anti-greedy is far weirder than greedy: the table carries the score.
+    const weirdness = (t: number) => Number(new RegExp(`^ *${t} │[^│]+│ *([\\d.]+) │`, "m").exec(content)![1]);
+    expect(weirdness(-0.001)).toBeGreaterThan(weirdness(0.001) + 10);
+    expect(final.files).toEqual([{ name: "belowzero-sweep.png", data: expect.stringContaining("PNG") }]);
+    const buttons = (
+      final.body!.components as Array<{ components: Array<{ custom_id: string; label: string }> }>
+    ).flatMap(row => row.components);
+    expect(buttons.map(b => b.label)).toEqual(DEFAULT_SWEEP_TEMPERATURES.map(t => `T = ${t} · 0`));
+    // Each row is an output of its own, with its score, so it can be voted on like any other.
+    for (const [i, button] of buttons.entries()) {
+      const record = await bot.ctx.outputs.get(button.custom_id.slice("vote:".length));
+      expect(record).toMatchObject({
+        temperature: DEFAULT_SWEEP_TEMPERATURES[i],
+        seed: 3,
+        messageId: `original-${raw.token}`,
+      });
+      expect(record!.surprisal).toBeGreaterThan(0);
+    }
+    // One request against the cooldown.
+    const again = sweep("Once upon a time", 6);
+    bot.inject(again);
+    const refused = await discord.waitFor(r => r.path === `/interactions/${again.id}/${again.token}/callback`);
+    expect(refused.body).toMatchObject({
+      type: InteractionResponseType.ChannelMessageWithSource,
+      data: { content: expect.stringMatching(/^Easy there/), flags: MessageFlags.Ephemeral },
+    });
+  });
+});
