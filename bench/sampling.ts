@@ -18,7 +18,7 @@ import { renderSweepChart } from "../src/chart/sweepChart.js";
 import { defaultThreads, Engine, type EngineOptions } from "../src/engine/engine.js";
 import type { NegationRoute } from "../src/engine/negation.js";
 import { DEFAULT_TOKEN_POLICY } from "../src/engine/defaults.js";
-import { oracleGenerate } from "../src/engine/readout.js";
+import { oracleGenerate } from "../test/helpers/oracle.js";
 import { runSweep } from "../src/engine/sweep.js";
 import { removeTemporaryFolders, temporaryFolder, testModelPath } from "../test/helpers/engine.js";
 import { writeSyntheticModel } from "../test/helpers/syntheticModel.js";

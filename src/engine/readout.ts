@@ -3,7 +3,6 @@
 // slower than the negation adapter, so it serves as an independent oracle for tests and
 // benchmarks, never for serving.
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
-import { isAllowed, type TokenPolicy } from "./policy.js";
 
 /** At R = 1, float32 underflow zeroes most tail probabilities; at R = 100 they survive. */
 export const READOUT_TEMPERATURE = 100;
@@ -60,19 +59,6 @@ export function negationDeviation(positive: Float64Array, negated: Float64Array)
   };
 }
 
-/** The sampling distribution at temperature T (T ≠ 0) over the allowed tokens: softmax(z/T). */
-export function distributionAt(
-  logits: Float64Array,
-  temperature: number,
-  allowed: (token: Token) => boolean,
-): Float64Array {
-  const scaled = Float64Array.from(logits, (z, token) => (allowed(token as Token) ? z / temperature : -Infinity));
-  const max = scaled.reduce((a, b) => Math.max(a, b), -Infinity);
-  const weights = scaled.map(value => Math.exp(value - max));
-  const total = weights.reduce((sum, w) => sum + w, 0);
-  return weights.map(w => w / total);
-}
-
 /** The T → 0 limit: the argmax of z/T among allowed tokens (argmin of z when T < 0). */
 export function limitToken(logits: Float64Array, belowZero: boolean, allowed: (token: Token) => boolean): Token {
   let best = -1;
@@ -81,63 +67,4 @@ export function limitToken(logits: Float64Array, belowZero: boolean, allowed: (t
     if (best < 0 || (belowZero ? logits[token]! < logits[best]! : logits[token]! > logits[best]!)) best = token;
   }
   return best as Token;
-}
-
-/** Deterministic PRNG (mulberry32) so oracle runs are reproducible from a seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function sampleFrom(distribution: Float64Array, random: () => number): Token {
-  let remaining = random();
-  for (let token = 0; token < distribution.length; token++) {
-    remaining -= distribution[token]!;
-    if (remaining < 0) return token as Token;
-  }
-  return distribution.findLastIndex(p => p > 0) as Token;
-}
-
-export interface OracleOptions {
-  temperature: number;
-  maxTokens: number;
-  policy: TokenPolicy;
-  seed: number;
-}
-
-/**
- * Generates with the readout route: logits read from a positive context, sampled in
- * JavaScript at any temperature, including below zero. Stops at max tokens or at an
- * allowed end-of-generation token.
- */
-export async function oracleGenerate(
-  sequence: LlamaContextSequence,
-  promptTokens: Token[],
-  options: OracleOptions,
-): Promise<Token[]> {
-  const model = sequence.model;
-  const belowZero = options.temperature < 0;
-  const allowed = (token: Token) => isAllowed(model, token, options.policy, belowZero);
-  const random = seededRandom(options.seed);
-  const steps = readLogits(sequence, promptTokens);
-  const tokens: Token[] = [];
-  let step = await steps.next();
-  while (!step.done) {
-    const token =
-      options.temperature === 0
-        ? limitToken(step.value, belowZero, allowed)
-        : sampleFrom(distributionAt(step.value, options.temperature, allowed), random);
-    if (model.isEogToken(token)) break;
-    tokens.push(token);
-    if (tokens.length >= options.maxTokens) break;
-    step = await steps.next(token);
-  }
-  await steps.return();
-  return tokens;
 }

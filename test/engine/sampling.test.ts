@@ -5,7 +5,8 @@ import type { Token } from "node-llama-cpp";
 import type { Engine, GenerationResult } from "../../src/engine/engine.js";
 import { DEFAULT_TOKEN_POLICY } from "../../src/engine/defaults.js";
 import { isAllowed } from "../../src/engine/policy.js";
-import { distributionAt, limitToken, negationDeviation, readLogits } from "../../src/engine/readout.js";
+import { limitToken, negationDeviation, readLogits } from "../../src/engine/readout.js";
+import { distributionAt } from "../helpers/oracle.js";
 import { loadTestEngine } from "../helpers/engine.js";
 import { chiSquareTest } from "../helpers/statistics.js";
 

@@ -9,7 +9,7 @@ import {
   type TensorToWrite,
   type TypedValue,
 } from "../../src/engine/gguf.js";
-import { seededRandom } from "../../src/engine/readout.js";
+import { seededRandom } from "./oracle.js";
 import { SIGN_LAYOUTS } from "../../src/engine/signFlip.js";
 
 export interface SyntheticModelOptions {
