@@ -2,7 +2,7 @@
 import { config as loadDotenv } from "dotenv";
 import { Queue } from "bullmq";
 import { loadBotConfig } from "../config.js";
-import { OutputStore } from "../store/outputs.js";
+import { DAY_MS, OutputStore } from "../store/outputs.js";
 import { QUEUE_NAME } from "../store/queue.js";
 import { producerConnection } from "../store/redis.js";
 import { operatorSettings, SettingsStore } from "../store/settings.js";
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     queue,
     log,
     throttle: new Throttle(redis, config.queue.prefix),
-    outputs: new OutputStore(redis, config.queue.prefix),
+    outputs: new OutputStore(redis, config.queue.prefix, config.records.retentionDays * DAY_MS),
     settings: new SettingsStore(redis, config.queue.prefix, operatorSettings(config), log),
     redisReady: () => redis.status === "ready",
   });

@@ -21,13 +21,14 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
   if (parsed.action === "vote") {
     let votes;
     try {
-      votes = await withRedis(ctx, () => ctx.outputs.toggleVote(output.id, interaction.user.id));
+      votes = await withRedis(ctx, () => ctx.outputs.toggleVote(output.id, interaction.user.id, { selfVotes: true }));
     } catch {
       return answerPrivately(
         interaction,
         "Votes are unavailable right now (cannot reach Redis). Please try again in a minute.",
       );
     }
+    if (votes.outcome === "expired") return answerPrivately(interaction, "That output is no longer on record.");
     await interaction.update({
       components: [resultButtons(output.id, votes.count, output.temperature)],
       allowedMentions: NO_MENTIONS,

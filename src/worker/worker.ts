@@ -8,7 +8,7 @@ import type { Engine, GenerationResult } from "../engine/engine.js";
 import { InvalidRequestError } from "../engine/request.js";
 import { noticeMessage, progressMessage, resultMessage, safeInline } from "../discord/format.js";
 import type { Throttle } from "../store/throttle.js";
-import type { OutputStore } from "../store/outputs.js";
+import type { OutputRecord, OutputStore } from "../store/outputs.js";
 import { parseJob, QUEUE_NAME, readDelivery, type WeirdJob } from "../store/queue.js";
 import { isPermanentDiscordError, ReplyTarget } from "./reply.js";
 
@@ -102,7 +102,8 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     throw new UnrecoverableError((error as Error).message);
   }
   const outputId = job.id!;
-  if ((await deps.outputs.get(outputId))?.messageId) {
+  const earlier = await deps.outputs.get(outputId);
+  if (earlier?.messageId) {
     // Posted before a crash: never post twice, but free the server's queue place.
     await deps.throttle.freePlace(outputId);
     return { outputId };
@@ -131,9 +132,12 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     stopReason: result.stopReason,
     votes: 0,
   });
+  // The engine's weirdness score (nats/token), once the engine reports one.
+  const { surprisal } = result as { surprisal?: number | null };
   // Recorded before it is shown, so its buttons work from the first click; the message id
-  // is filled in once Discord has it, and marks the result as delivered.
-  const record = {
+  // is filled in once Discord has it, and marks the result as delivered. A retried job keeps
+  // its first creation time: that is where the output sits on the leaderboards.
+  const record: OutputRecord = {
     id: outputId,
     guildId: request.guildId,
     channelId: request.channelId,
@@ -145,7 +149,8 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     seed: request.seed,
     model: result.model,
     text: result.text,
-    createdAt: Date.now(),
+    createdAt: earlier?.createdAt ?? Date.now(),
+    ...(typeof surprisal === "number" && { surprisal }),
   };
   await deps.outputs.save(record);
   let message;

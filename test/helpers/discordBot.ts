@@ -50,6 +50,7 @@ export function botConfig(
   return {
     discord: { token: "test-token", apiUrl },
     queue: { redisUrl, prefix, maxPerGuild: 5, maxTotal: 50, cooldownMs: 0, ...overrides },
+    records: { retentionDays: 90 },
     defaults: { temperature: -0.001, maxTokens: 32 },
     allowBytes: false,
     limits: DEFAULT_LIMITS,
