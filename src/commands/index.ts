@@ -4,6 +4,9 @@ import type { BotContext } from "./context.js";
 import * as weird from "./weird.js";
 import * as weirdConfig from "./weirdConfig.js";
 import * as weirdHelp from "./weirdHelp.js";
+import * as weirdest from "./weirdest.js";
+import * as weirdestMembers from "./weirdestMembers.js";
+import * as weirdStats from "./weirdStats.js";
 
 export interface Command {
   name: string;
@@ -16,5 +19,8 @@ export function commands(ctx: Pick<BotContext, "config">): Command[] {
     { name: "weird", json: weird.definition(ctx).toJSON(), execute: weird.execute },
     { name: "weird-help", json: weirdHelp.definition().toJSON(), execute: weirdHelp.execute },
     { name: "weird-config", json: weirdConfig.definition(ctx).toJSON(), execute: weirdConfig.execute },
+    { name: "weirdest", json: weirdest.definition().toJSON(), execute: weirdest.execute },
+    { name: "weirdest-members", json: weirdestMembers.definition().toJSON(), execute: weirdestMembers.execute },
+    { name: "weird-stats", json: weirdStats.definition().toJSON(), execute: weirdStats.execute },
   ];
 }

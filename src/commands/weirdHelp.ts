@@ -1,4 +1,5 @@
-// /weird-help: what negative temperature is, in two short paragraphs, and this server's defaults.
+// /weird-help: what negative temperature is, in two short paragraphs, how the game is scored,
+// and this server's defaults.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { answerPrivately, settingsFor, type BotContext } from "./context.js";
 import { temperatureText, tokensText } from "./weirdConfig.js";
@@ -14,6 +15,8 @@ export const HELP_TEXT = [
   "Below zero the order flips: p ∝ exp(−z/|T|), so the tokens the model thinks *least* likely win. " +
     "At T = −0.001 (β = −1000) you get the model's single least likely token over and over, often an odd fragment repeated in a loop; " +
     "at T = −1 a wilder mix of improbable pieces. Use `/weird prompt:… temp:-0.001`, vote for the strangest outputs, and reroll or flip the sign with the buttons.",
+  "`/weirdest` and `/weirdest-members` rank this server's outputs and members over rolling windows: the last 24 hours, 7 days or 30 days counted back from now, or all that is kept. " +
+    "`/weird-stats` sums up the server's game.",
 ].join("\n\n");
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
