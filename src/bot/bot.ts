@@ -17,12 +17,14 @@ export function createBot(ctx: BotContext): Client {
 
   client.on("interactionCreate", (interaction: Interaction) => void route(interaction));
   // Hall-of-fame posts whose process died between posting and recording: finish them now,
-  // and once more when the claims of a process that died just before this start are stale.
+  // and every lease (claims of a process that died just before this one started go stale then).
   const recover = () =>
     void recoverHallOfFame(ctx, client.rest).catch((error: Error) => ctx.log(`hall of fame: ${error.message}`));
   client.once("clientReady", () => {
     recover();
-    setTimeout(recover, HALL_CLAIM_LEASE_MS).unref();
+    // A post that failed for a passing reason (a Discord outage) is retried too.
+    const timer = setInterval(() => (client.isReady() ? recover() : clearInterval(timer)), HALL_CLAIM_LEASE_MS);
+    timer.unref();
   });
   async function route(interaction: Interaction): Promise<void> {
     try {

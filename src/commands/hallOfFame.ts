@@ -82,9 +82,17 @@ async function post(ctx: Ctx, rest: REST, output: OutputRecord, channelId: strin
   }
   await ctx.community.recordHallPost(output.id, message.id);
   await ctx.community.setHallOfFameProblem(guildId, undefined);
+  // Votes that came while it was being posted found it claimed, not posted: catch up with them.
+  if ((await ctx.outputs.voteCount(output.id)) !== votes)
+    await followOriginal(ctx, rest, output, { channelId, messageId: message.id });
 }
 
-async function followOriginal(ctx: Ctx, rest: REST, output: OutputRecord, entry: HallEntry): Promise<void> {
+async function followOriginal(
+  ctx: Ctx,
+  rest: REST,
+  output: OutputRecord,
+  entry: Pick<HallEntry, "channelId" | "messageId">,
+): Promise<void> {
   const route = Routes.channelMessage(entry.channelId, entry.messageId!);
   const [votes, settings] = await Promise.all([
     ctx.outputs.voteCount(output.id),
