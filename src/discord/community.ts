@@ -4,7 +4,15 @@
 import type { APIEmbed } from "discord.js";
 import type { BoardEntry, MemberEntry, RankedBy, ServerStats } from "../store/community.js";
 import type { OutputRecord, Period } from "../store/outputs.js";
-import { codeBlockText, formatTemperature, MESSAGE_LIMIT, NO_MENTIONS, quotePrompt, safeInline } from "./format.js";
+import {
+  codeBlockText,
+  cutEscaped,
+  formatTemperature,
+  MESSAGE_LIMIT,
+  NO_MENTIONS,
+  quotePrompt,
+  safeInline,
+} from "./format.js";
 
 const EMBED_DESCRIPTION_LIMIT = 4096;
 /** Rendered characters of an output shown on a leaderboard line. */
@@ -39,10 +47,7 @@ export function snippet(text: string, length = SNIPPET): string {
   if (flat === "") return "*(empty)*";
   const rendered = safeInline(flat);
   if (rendered.length <= length) return rendered;
-  return `${rendered
-    .slice(0, length)
-    .replace(/[\uD800-\uDBFF]$/, "")
-    .replace(/\\+$/, "")}…`;
+  return `${cutEscaped(rendered, length)}…`;
 }
 
 const votesText = (votes: number) => `${votes} vote${votes === 1 ? "" : "s"}`;

@@ -217,7 +217,7 @@ describe("hall of fame", () => {
     expect(message!.content).toContain(
       `[original](https://discord.com/channels/${GUILD_ID}/${CHANNEL_ID}/${output.messageId})`,
     );
-    expect(message!.content).toContain("> Once upon a time @\u200beveryone");
+    expect(message!.content).toContain("> Once upon a time \\@everyone");
     expect(await a.ctx.community.hallEntry(output.id)).toMatchObject({ state: "posted", messageId: message!.id });
 
     // The count follows the original; below removeBelow it would be taken down (not set here).
@@ -346,7 +346,7 @@ describe("leaderboards and stats", () => {
     expect(lines[1]).toBe(
       `**1.** 2 votes · T = -0.001 · β = -1000 · weirdness 28.60 · <@${AUTHOR}> · [message](https://discord.com/channels/${GUILD_ID}/${CHANNEL_ID}/${loud.messageId})`,
     );
-    expect(lines[2]).toBe("\\|\\|\\|\\| <@\u200b123456789012345678> \\*\\*loud\\*\\* \\`tick");
+    expect(lines[2]).toBe("\\|\\|\\|\\| \\<\\@123456789012345678\\> \\*\\*loud\\*\\* \\`tick");
     expect(lines[3]).toMatch(/^\*\*2\.\*\* 1 vote · .* <@800000000000000009>/);
     expect(lines[5]).toMatch(/^\*\*3\.\*\* 0 votes · .*weirdness 3\.00/);
 
