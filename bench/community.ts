@@ -1,8 +1,10 @@
 // The community game at scale: one server with 100,000 outputs (spread over 90 days) and
-// 1,000,000 votes, in real Redis under a prefix of its own (deleted afterwards). Prints
+// 1,000,000 votes, in a real Redis of its own (deleted afterwards). Prints
 // /weirdest latency per period and ranking, a vote's cost, and memory per 1,000 outputs.
 //
-//   npm run bench:community      (BENCH_OUTPUTS, BENCH_VOTES, BENCH_READS to adjust; REDIS_URL)
+//   npm run bench:community      (BENCH_OUTPUTS, BENCH_VOTES, BENCH_READS to adjust;
+//                                 BENCH_REDIS_URL to use a running Redis instead of its own)
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { CommunityStore, type RankedBy } from "../src/store/community.js";
@@ -43,8 +45,55 @@ async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
   } while (cursor !== "0");
 }
 
+/**
+ * A Redis of its own (unless BENCH_REDIS_URL is given): its memory figures and its slow log
+ * (every call's server-side time) then hold this benchmark's work only, not the neighbours'.
+ */
+async function privateRedis(): Promise<{ url: string; stop: () => void }> {
+  if (process.env.BENCH_REDIS_URL) return { url: process.env.BENCH_REDIS_URL, stop: () => undefined };
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const server = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdio: "ignore",
+    },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    probe.on("error", () => undefined);
+    try {
+      await probe.connect();
+      await probe.ping();
+      probe.disconnect();
+      break;
+    } catch (error) {
+      probe.disconnect();
+      if (i > 100) throw error;
+      await new Promise(resolve => setTimeout(resolve, 50));
+    }
+  }
+  return { url, stop: () => server.kill("SIGKILL") };
+}
+
+/** Server-side time of each script call while `work` runs, from the slow log (threshold 0). */
+async function serverTimes(redis: Redis, work: () => Promise<unknown>): Promise<number[]> {
+  await redis.slowlog("RESET");
+  await redis.config("SET", "slowlog-log-slower-than", "0");
+  await work();
+  await redis.config("SET", "slowlog-log-slower-than", "-1");
+  const entries = (await redis.slowlog("GET", 1_000_000)) as Array<[number, number, number, string[]]>;
+  await redis.slowlog("RESET");
+  return entries.filter(entry => /^eval/i.test(entry[3][0] ?? "")).map(entry => entry[2] / 1000);
+}
+
 async function main(): Promise<void> {
-  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
+  const own = await privateRedis();
+  const redis = new Redis(own.url);
+  // The slow log logs only while serverTimes measures (it keeps every argument: memory).
+  await redis.config("SET", "slowlog-log-slower-than", "-1");
+  await redis.config("SET", "slowlog-max-len", "100000");
   const prefix = `{bzbench-${randomUUID().slice(0, 8)}}`;
   const outputs = new OutputStore(redis, prefix);
   const community = new CommunityStore(redis, prefix, outputs);
@@ -103,18 +152,29 @@ async function main(): Promise<void> {
     console.log(
       `Filled one server: ${OUTPUTS} outputs over 89 days (${saveSeconds.toFixed(1)} s), ${VOTES} votes (${voteSeconds.toFixed(1)} s, ${Math.round(VOTES / voteSeconds)} votes/s pipelined)\n`,
     );
+    // Side by side: a bare PING over the same connection is the floor this shared machine sets.
+    const ping = await timed(READS, () => redis.ping());
+    console.log(`PING (the machine's floor) p50 / p99: ${ms(percentile(ping, 50))} / ${ms(percentile(ping, 99))} ms\n`);
     console.log(`/weirdest, top 10 (Redis script + records), ${READS} reads each:\n`);
-    console.log("| period | by | p50 ms | p99 ms | member filter p50 / p99 ms |");
+    console.log(
+      "| period | by | round trip p50 / p99 ms | in Redis p50 / p99 ms | member filter: round trip p50 / p99, in Redis p99 ms |",
+    );
     console.log("|---|---|---|---|---|");
     const now = end + 1000;
     for (const period of PERIODS)
       for (const by of ["votes", "weirdness"] as RankedBy[]) {
-        const board = await timed(READS, () => community.weirdest(GUILD, { period, by, now }));
-        const member = await timed(READS, () =>
-          community.weirdest(GUILD, { period, by, now, memberId: String(800000000000000000n + BigInt(7)) }),
-        );
+        let board: number[] = [];
+        let member: number[] = [];
+        const boardServer = await serverTimes(redis, async () => {
+          board = await timed(READS, () => community.weirdest(GUILD, { period, by, now }));
+        });
+        const memberServer = await serverTimes(redis, async () => {
+          member = await timed(READS, () =>
+            community.weirdest(GUILD, { period, by, now, memberId: String(800000000000000000n + BigInt(7)) }),
+          );
+        });
         console.log(
-          `| ${period} | ${by} | ${ms(percentile(board, 50))} | ${ms(percentile(board, 99))} | ${ms(percentile(member, 50))} / ${ms(percentile(member, 99))} |`,
+          `| ${period} | ${by} | ${ms(percentile(board, 50))} / ${ms(percentile(board, 99))} | ${ms(percentile(boardServer, 50))} / ${ms(percentile(boardServer, 99))} | ${ms(percentile(member, 50))} / ${ms(percentile(member, 99))}, ${ms(percentile(memberServer, 99))} |`,
         );
       }
     const members = await timed(READS, () => community.members(GUILD, "week", { now }));
@@ -127,17 +187,16 @@ async function main(): Promise<void> {
     // A vote at full size, one at a time: a popular output and an ordinary one, vote and take back.
     const popular = records[0]!.id;
     const ordinary = records[OUTPUTS - 1]!.id;
-    const voteTimes = await timed(READS, async () => {
-      for (const id of [popular, ordinary]) await outputs.toggleVote(id, "830000000000000000", { selfVotes: true });
+    let voteTimes: number[] = [];
+    const voteServer = await serverTimes(redis, async () => {
+      voteTimes = await timed(READS, async () => {
+        for (const id of [popular, ordinary]) await outputs.toggleVote(id, "830000000000000000", { selfVotes: true });
+      });
     });
     const perVote = voteTimes.map(t => t / 2);
-    const commandStats = await redis.info("commandstats");
-    const evalsha = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(commandStats);
     console.log(
-      `\nA vote (toggle, round trip): p50 ${ms(percentile(perVote, 50))} ms, p99 ${ms(percentile(perVote, 99))} ms` +
-        (evalsha
-          ? ` · Redis-side mean over every script call so far: ${(Number(evalsha[2]) / Number(evalsha[1])).toFixed(1)} µs`
-          : ""),
+      `\nA vote (toggle): round trip p50 ${ms(percentile(perVote, 50))} ms, p99 ${ms(percentile(perVote, 99))} ms; ` +
+        `in Redis p50 ${(percentile(voteServer, 50) * 1000).toFixed(0)} µs, p99 ${(percentile(voteServer, 99) * 1000).toFixed(0)} µs`,
     );
     const perThousand = (bytes: number) => `${((bytes / OUTPUTS) * 1000) / 1024 / 1024}`.slice(0, 5);
     console.log(
@@ -146,6 +205,7 @@ async function main(): Promise<void> {
   } finally {
     await deletePrefix(redis, prefix);
     redis.disconnect();
+    own.stop();
   }
 }
 
