@@ -19,7 +19,7 @@
 // Periods are rolling windows. An output is in a period's boards while it is younger than
 // the window; `trim` takes out what aged out since the last trim (its cutoff is kept per
 // period), so each output leaves each board once: O(log n) per output and period, paid by
-// whichever save or read comes next.
+// whichever save or read comes next (at most 500 per period and call).
 
 const COMMON = `
 local P = ARGV[1]
@@ -77,20 +77,33 @@ local function drop(g, period, rankId)
   end
 end
 
--- windows: milliseconds for day, week, month, all (all = the retention), shortest first
+-- windows: milliseconds for day, week, month, all (all = the retention), shortest first.
+-- At most TRIM_BATCH outputs per period per call, so a read after a long quiet spell stays
+-- short; the rest goes on the next calls. A longer window never trims past a shorter one's
+-- progress, because "all" takes outputs out of the index the others read from.
+local TRIM_BATCH = 500
 local function trim(g, now, windows)
   local totals = gkey(g, "totals")
   local cutoffs = {}
+  local bound
   for i, period in ipairs(PERIODS) do
     local cutoff = now - windows[i]
+    if bound and bound < cutoff then cutoff = bound end
     local last = redis.call("HGET", totals, "trimmed:" .. period)
     if not last or cutoff > tonumber(last) then
-      local aged = redis.call("ZRANGEBYSCORE", gkey(g, "made"), last and ("(" .. last) or "-inf", cutoff)
-      for _, rankId in ipairs(aged) do drop(g, period, rankId) end
+      local aged = redis.call("ZRANGEBYSCORE", gkey(g, "made"), last and ("(" .. last) or "-inf", cutoff,
+        "WITHSCORES", "LIMIT", 0, TRIM_BATCH)
+      for j = 1, #aged, 2 do drop(g, period, aged[j]) end
+      if #aged == 2 * TRIM_BATCH then
+        -- More to do: go on from just before the last one taken (dropping again is a no-op).
+        local first, reached = tonumber(aged[2]), tonumber(aged[#aged])
+        cutoff = reached > first and reached - 1 or reached
+      end
       redis.call("HSET", totals, "trimmed:" .. period, cutoff)
       last = cutoff
     end
     cutoffs[i] = tonumber(last)
+    bound = cutoffs[i]
   end
   redis.call("ZREMRANGEBYSCORE", gkey(g, "players"), "-inf", now - windows[4])
   return cutoffs

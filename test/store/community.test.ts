@@ -174,6 +174,28 @@ describe("retention", () => {
     // The record itself expires on its own too, even in a server nobody looks at again.
     expect(await redis.pttl(`${prefix}:output:${second.id}`)).toBeGreaterThan(0);
   });
+
+  it("catches up in bounded steps after a quiet spell, without losing count", async () => {
+    const many = 1200; // more than one trim step (500) takes
+    await Promise.all(
+      Array.from({ length: many }, (_, i) =>
+        output({ createdAt: T0 + i, authorId: i % 2 === 0 ? ALICE : BOB }).then(record =>
+          i === many - 1 ? vote(record, 2, T0 + many) : undefined,
+        ),
+      ),
+    );
+    const later = T0 + 2 * DAY_MS;
+    let reads = 0;
+    while ((await community.weirdest(GUILD, { period: "day", by: "votes", now: later })).length > 0) reads++;
+    expect(reads).toBeGreaterThan(0);
+    expect(reads).toBeLessThanOrEqual(3);
+    expect(await community.members(GUILD, "day", { now: later })).toEqual([]);
+    expect(await community.members(GUILD, "week", { now: later })).toEqual([
+      { memberId: BOB, votesReceived: 2, outputsMade: 600 },
+      { memberId: ALICE, votesReceived: 0, outputsMade: 600 },
+    ]);
+    expect(await community.stats(GUILD, later)).toMatchObject({ outputs: many, votes: 2 });
+  });
 });
 
 describe("/weird-stats", () => {
