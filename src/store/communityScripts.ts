@@ -122,6 +122,7 @@ local json, expireAt, g, author = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local createdAt, rankId, w, temperature, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])
 local windows = {tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])}
 redis.call("SET", KEYS[1], json, "PXAT", expireAt)
+redis.call("PEXPIREAT", KEYS[2], expireAt) -- votes cast before the record had the retention
 if g == "" then return 0 end
 local cutoffs = trim(g, now, windows)
 -- Saved again (with its message id, or by a retried job): on the boards already.
