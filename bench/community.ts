@@ -31,6 +31,17 @@ async function timed(runs: number, work: () => Promise<unknown>): Promise<number
   return times;
 }
 
+/** Times work and, interleaved with it, a bare PING: the floor the machine sets at that moment. */
+async function timedBeside(redis: Redis, runs: number, work: () => Promise<unknown>): Promise<[number[], number[]]> {
+  const times: number[] = [];
+  const pings: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    times.push(...(await timed(1, work)));
+    pings.push(...(await timed(1, () => redis.ping())));
+  }
+  return [times, pings];
+}
+
 async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info("memory");
   return Number(/used_memory:(\d+)/.exec(info)![1]);
@@ -157,16 +168,17 @@ async function main(): Promise<void> {
     console.log(`PING (the machine's floor) p50 / p99: ${ms(percentile(ping, 50))} / ${ms(percentile(ping, 99))} ms\n`);
     console.log(`/weirdest, top 10 (Redis script + records), ${READS} reads each:\n`);
     console.log(
-      "| period | by | round trip p50 / p99 ms | in Redis p50 / p99 ms | member filter: round trip p50 / p99, in Redis p99 ms |",
+      "| period | by | round trip p50 / p99 ms | PING beside it p99 ms | in Redis p50 / p99 ms | member filter: round trip p50 / p99, in Redis p99 ms |",
     );
-    console.log("|---|---|---|---|---|");
+    console.log("|---|---|---|---|---|---|");
     const now = end + 1000;
     for (const period of PERIODS)
       for (const by of ["votes", "weirdness"] as RankedBy[]) {
         let board: number[] = [];
+        let pings: number[] = [];
         let member: number[] = [];
         const boardServer = await serverTimes(redis, async () => {
-          board = await timed(READS, () => community.weirdest(GUILD, { period, by, now }));
+          [board, pings] = await timedBeside(redis, READS, () => community.weirdest(GUILD, { period, by, now }));
         });
         const memberServer = await serverTimes(redis, async () => {
           member = await timed(READS, () =>
@@ -174,7 +186,7 @@ async function main(): Promise<void> {
           );
         });
         console.log(
-          `| ${period} | ${by} | ${ms(percentile(board, 50))} / ${ms(percentile(board, 99))} | ${ms(percentile(boardServer, 50))} / ${ms(percentile(boardServer, 99))} | ${ms(percentile(member, 50))} / ${ms(percentile(member, 99))}, ${ms(percentile(memberServer, 99))} |`,
+          `| ${period} | ${by} | ${ms(percentile(board, 50))} / ${ms(percentile(board, 99))} | ${ms(percentile(pings, 99))} | ${ms(percentile(boardServer, 50))} / ${ms(percentile(boardServer, 99))} | ${ms(percentile(member, 50))} / ${ms(percentile(member, 99))}, ${ms(percentile(memberServer, 99))} |`,
         );
       }
     const members = await timed(READS, () => community.members(GUILD, "week", { now }));
