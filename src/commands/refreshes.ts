@@ -6,6 +6,7 @@
 export class Refreshes {
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Map<string, () => Promise<void>>();
+  private readonly bursts = new Map<string, { open: number; crowded: boolean }>();
   private holds = 0;
   private waiters: Array<() => void> = [];
 
@@ -30,6 +31,24 @@ export class Refreshes {
       this.running.delete(key);
       this.wake();
     });
+  }
+
+  /**
+   * Marks a change shown by its own response (a click's update) as in progress for this key.
+   * The returned function ends it and says whether anything overlapped it (another change, or
+   * a refresh in flight): only then can the responses have landed out of order, so only then
+   * is a refresh needed.
+   */
+  begin(key: string): () => boolean {
+    const burst = this.bursts.get(key) ?? { open: 0, crowded: false };
+    burst.open++;
+    if (burst.open > 1 || this.running.has(key)) burst.crowded = true;
+    this.bursts.set(key, burst);
+    return () => {
+      if (this.running.has(key)) burst.crowded = true;
+      if (--burst.open === 0) this.bursts.delete(key);
+      return burst.crowded;
+    };
   }
 
   /** Marks work that will schedule a refresh soon (a click being handled); call the result when done. */

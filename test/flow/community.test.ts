@@ -133,6 +133,15 @@ describe("votes", () => {
     expectNoPings();
   });
 
+  it("a lone vote is shown by its own answer, with no follow-up edit", async () => {
+    const one = await bot();
+    const output = await result(one);
+    const raw = press(one, output, voter(1));
+    await one.ctx.refreshes.settled();
+    expect(label(output.messageId)).toBe("Weird! · 1");
+    expect(discord.find("PATCH", new RegExp(`/${raw.token}/messages/@original$`))).toEqual([]);
+  });
+
   it("self-votes follow the server setting, and the author is told privately", async () => {
     const strict = await bot({ selfVotes: false });
     const output = await result(strict);
