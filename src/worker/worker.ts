@@ -132,8 +132,6 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     stopReason: result.stopReason,
     votes: 0,
   });
-  // The engine's weirdness score (nats/token), once the engine reports one.
-  const { surprisal } = result as { surprisal?: number | null };
   // Recorded before it is shown, so its buttons work from the first click; the message id
   // is filled in once Discord has it, and marks the result as delivered. A retried job keeps
   // its first creation time: that is where the output sits on the leaderboards.
@@ -150,7 +148,8 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     model: result.model,
     text: result.text,
     createdAt: earlier?.createdAt ?? Date.now(),
-    ...(typeof surprisal === "number" && { surprisal }),
+    // The weirdness score the leaderboards rank by (none for an empty output).
+    ...(result.surprisal !== null && { surprisal: result.surprisal }),
   };
   await deps.outputs.save(record);
   let message;
