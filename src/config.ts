@@ -69,6 +69,11 @@ export interface QueueSettings {
   cooldownMs: number;
 }
 
+export interface RecordSettings {
+  /** Outputs and their votes are kept this long (leaderboards and stats drop them then); hall-of-fame entries for good. */
+  retentionDays: number;
+}
+
 export interface RequestDefaults {
   temperature: number;
   maxTokens: number;
@@ -85,6 +90,7 @@ export interface WorkerSettings {
 export interface BotConfig {
   discord: DiscordSettings;
   queue: QueueSettings;
+  records: RecordSettings;
   defaults: RequestDefaults;
   limits: RequestLimits;
   /** ALLOW_BYTE_TOKENS: the token policy of servers that have not set their own (the job carries it). */
@@ -93,6 +99,7 @@ export interface BotConfig {
 export interface WorkerConfig {
   discord: DiscordSettings;
   queue: QueueSettings;
+  records: RecordSettings;
   worker: WorkerSettings;
   engine: EngineOptions;
 }
@@ -115,12 +122,17 @@ function readQueue(reader: EnvReader): QueueSettings {
   };
 }
 
+function readRecords(reader: EnvReader): RecordSettings {
+  return { retentionDays: reader.get("OUTPUT_RETENTION_DAYS") };
+}
+
 export function loadBotConfig(env: Env = process.env): BotConfig {
   const reader = new EnvReader(env);
   const engine = readEngineOptions(reader, env);
   const config: BotConfig = {
     discord: readDiscord(reader),
     queue: readQueue(reader),
+    records: readRecords(reader),
     defaults: readRequestDefaults(reader),
     allowBytes: engine.tokenPolicy?.allowBytes ?? false,
     limits: { ...DEFAULT_LIMITS, ...engine.limits },
@@ -147,6 +159,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const config: WorkerConfig = {
     discord: readDiscord(reader),
     queue: readQueue(reader),
+    records: readRecords(reader),
     worker: {
       lockDurationMs: reader.get("WORKER_LOCK_SECONDS") * 1000,
       stalledIntervalMs: reader.get("WORKER_STALLED_CHECK_SECONDS") * 1000,

@@ -38,6 +38,7 @@ export const SECTIONS = {
   discord: "Discord",
   queue: "queue",
   worker: "worker",
+  community: "the community game",
 } as const;
 type Section = keyof typeof SECTIONS;
 
@@ -312,6 +313,14 @@ export const ENVIRONMENT = {
     min: 200,
     max: 60_000,
     meaning: "least time between streaming edits of a reply (Discord rate-limits edits)",
+  }),
+
+  OUTPUT_RETENTION_DAYS: integer({
+    section: "community",
+    default: 90,
+    min: 1,
+    max: 3650,
+    meaning: "days outputs and their votes are kept; leaderboards and stats drop them then (hall-of-fame posts stay)",
   }),
 } satisfies Record<string, AnySetting>;
 

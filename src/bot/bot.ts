@@ -3,6 +3,7 @@
 import { Client, GatewayIntentBits, MessageFlags, type Interaction } from "discord.js";
 import { handleButton } from "../commands/buttons.js";
 import { commands } from "../commands/index.js";
+import { HALL_CLAIM_LEASE_MS, recoverHallOfFame } from "../commands/hallOfFame.js";
 import { NO_MENTIONS } from "../discord/format.js";
 import type { BotContext } from "../commands/context.js";
 
@@ -15,6 +16,16 @@ export function createBot(ctx: BotContext): Client {
   const byName = new Map(commands(ctx).map(command => [command.name, command]));
 
   client.on("interactionCreate", (interaction: Interaction) => void route(interaction));
+  // Hall-of-fame posts whose process died between posting and recording: finish them now,
+  // and every lease (claims of a process that died just before this one started go stale then).
+  const recover = () =>
+    void recoverHallOfFame(ctx, client.rest).catch((error: Error) => ctx.log(`hall of fame: ${error.message}`));
+  client.once("clientReady", () => {
+    recover();
+    // A post that failed for a passing reason (a Discord outage) is retried too.
+    const timer = setInterval(() => (client.isReady() ? recover() : clearInterval(timer)), HALL_CLAIM_LEASE_MS);
+    timer.unref();
+  });
   async function route(interaction: Interaction): Promise<void> {
     try {
       if (interaction.isChatInputCommand()) {

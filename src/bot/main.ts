@@ -2,13 +2,15 @@
 import { config as loadDotenv } from "dotenv";
 import { Queue } from "bullmq";
 import { loadBotConfig } from "../config.js";
-import { OutputStore } from "../store/outputs.js";
+import { DAY_MS, OutputStore } from "../store/outputs.js";
 import { QUEUE_NAME } from "../store/queue.js";
 import { producerConnection } from "../store/redis.js";
 import { operatorSettings, SettingsStore } from "../store/settings.js";
 import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
 import { createBot } from "./bot.js";
+import { Refreshes } from "../commands/refreshes.js";
+import { CommunityStore } from "../store/community.js";
 
 const log = (line: string) => console.log(`[bot] ${line}`);
 
@@ -18,17 +20,23 @@ async function main(): Promise<void> {
   const redis = producerConnection(config.queue.redisUrl);
   const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.queue.prefix });
   queue.on("error", error => log(`queue: ${error.message}`));
+  const outputs = new OutputStore(redis, config.queue.prefix, config.records.retentionDays * DAY_MS);
+  const refreshes = new Refreshes((key, error) => log(`${key}: ${(error as Error).message}`));
   const client = createBot({
     config,
     queue,
     log,
     throttle: new Throttle(redis, config.queue.prefix),
-    outputs: new OutputStore(redis, config.queue.prefix),
+    outputs,
+    community: new CommunityStore(redis, config.queue.prefix, outputs),
     settings: new SettingsStore(redis, config.queue.prefix, operatorSettings(config), log),
+    refreshes,
     redisReady: () => redis.status === "ready",
   });
   client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
   onShutdown(log, async () => {
+    // Let the last vote counts reach their buttons (a few seconds at most).
+    await Promise.race([refreshes.settled(), new Promise(resolve => setTimeout(resolve, 5000).unref())]);
     await client.destroy();
     await queue.close().catch(() => undefined);
     redis.disconnect();

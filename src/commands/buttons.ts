@@ -1,39 +1,40 @@
 // The buttons under every result: vote (the count is on the label), reroll (same prompt and
 // T, new seed) and flip (same prompt at −T). Routed by custom id, so they survive restarts.
 import type { ButtonInteraction } from "discord.js";
-import { NO_MENTIONS, parseCustomId, resultButtons } from "../discord/format.js";
+import { parseCustomId } from "../discord/format.js";
 import { flipSign, randomSeed } from "../engine/request.js";
+import type { OutputRecord } from "../store/outputs.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, withRedis, type BotContext } from "./context.js";
 import { enqueueGeneration, outsideServerChannels, outsideServerRange } from "./enqueue.js";
+import { handleVote, NO_LONGER_ON_RECORD, VOTES_UNAVAILABLE } from "./votes.js";
 
 export async function handleButton(interaction: ButtonInteraction, ctx: BotContext): Promise<void> {
   const parsed = parseCustomId(interaction.customId);
   if (!parsed)
     return answerPrivately(interaction, "This button is from an older version of the bot and no longer works.");
-  let output;
+  // Taken before the first await, so settled() knows a vote's follow-up edit is on its way.
+  const release = parsed.action === "vote" ? ctx.refreshes.hold() : undefined;
   try {
-    output = await withRedis(ctx, () => ctx.outputs.get(parsed.outputId));
-  } catch {
-    return answerPrivately(interaction, QUEUE_UNAVAILABLE);
-  }
-  if (!output) return answerPrivately(interaction, "That output is no longer on record.");
-
-  if (parsed.action === "vote") {
-    let votes;
+    let output;
     try {
-      votes = await withRedis(ctx, () => ctx.outputs.toggleVote(output.id, interaction.user.id));
+      output = await withRedis(ctx, () => ctx.outputs.get(parsed.outputId));
     } catch {
-      return answerPrivately(
-        interaction,
-        "Votes are unavailable right now (cannot reach Redis). Please try again in a minute.",
-      );
+      return answerPrivately(interaction, parsed.action === "vote" ? VOTES_UNAVAILABLE : QUEUE_UNAVAILABLE);
     }
-    await interaction.update({
-      components: [resultButtons(output.id, votes.count, output.temperature)],
-      allowedMentions: NO_MENTIONS,
-    });
-    return;
+    if (!output) return answerPrivately(interaction, NO_LONGER_ON_RECORD);
+    if (parsed.action === "vote") return await handleVote(interaction, ctx, output);
+    await regenerate(interaction, ctx, output, parsed.action);
+  } finally {
+    release?.();
   }
+}
+
+async function regenerate(
+  interaction: ButtonInteraction,
+  ctx: BotContext,
+  output: OutputRecord,
+  action: "reroll" | "flip",
+): Promise<void> {
   let settings;
   try {
     settings = await settingsFor(ctx, interaction.guildId);
@@ -44,7 +45,7 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
   if (elsewhere) return answerPrivately(interaction, elsewhere);
   const request = {
     prompt: output.prompt,
-    temperature: parsed.action === "flip" ? flipSign(output.temperature) : output.temperature,
+    temperature: action === "flip" ? flipSign(output.temperature) : output.temperature,
     maxTokens: output.maxTokens,
     seed: randomSeed(),
   };
@@ -52,7 +53,7 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
   const outside = outsideServerRange(request, settings);
   if (outside) {
     const { min, max } = settings.temperature;
-    const leaves = parsed.action === "flip" && (request.temperature < min || request.temperature > max);
+    const leaves = action === "flip" && (request.temperature < min || request.temperature > max);
     return answerPrivately(
       interaction,
       leaves

@@ -4,9 +4,11 @@ import { MessageFlags, type RepliableInteraction } from "discord.js";
 import type { Queue } from "bullmq";
 import type { BotConfig } from "../config.js";
 import { NO_MENTIONS } from "../discord/format.js";
+import type { CommunityStore } from "../store/community.js";
 import type { OutputStore } from "../store/outputs.js";
 import type { ServerSettings, SettingsStore } from "../store/settings.js";
 import type { Throttle } from "../store/throttle.js";
+import type { Refreshes } from "./refreshes.js";
 
 /** One per bot process. */
 export interface BotContext {
@@ -16,6 +18,9 @@ export interface BotContext {
   outputs: OutputStore;
   /** Per-server settings, read through on every request (no cache: changes apply at once). */
   settings: SettingsStore;
+  community: CommunityStore;
+  /** Follow-up edits of vote counts and hall-of-fame posts, one in flight per message. */
+  refreshes: Refreshes;
   /** False while the Redis connection is down: handlers then answer at once, within Discord's 3 s. */
   redisReady: () => boolean;
   log: (line: string) => void;

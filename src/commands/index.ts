@@ -5,6 +5,9 @@ import * as weird from "./weird.js";
 import * as weirdConfig from "./weirdConfig.js";
 import * as weirdHelp from "./weirdHelp.js";
 import * as weirdSweep from "./weirdSweep.js";
+import * as weirdest from "./weirdest.js";
+import * as weirdestMembers from "./weirdestMembers.js";
+import * as weirdStats from "./weirdStats.js";
 
 export interface Command {
   name: string;
@@ -18,5 +21,8 @@ export function commands(ctx: Pick<BotContext, "config">): Command[] {
     { name: "weird-sweep", json: weirdSweep.definition(ctx).toJSON(), execute: weirdSweep.execute },
     { name: "weird-help", json: weirdHelp.definition().toJSON(), execute: weirdHelp.execute },
     { name: "weird-config", json: weirdConfig.definition(ctx).toJSON(), execute: weirdConfig.execute },
+    { name: "weirdest", json: weirdest.definition().toJSON(), execute: weirdest.execute },
+    { name: "weirdest-members", json: weirdestMembers.definition().toJSON(), execute: weirdestMembers.execute },
+    { name: "weird-stats", json: weirdStats.definition().toJSON(), execute: weirdStats.execute },
   ];
 }

@@ -191,7 +191,11 @@ async function run(interaction: GuildInteraction, ctx: BotContext): Promise<stri
   const subcommand = options.getSubcommand(true);
   switch (subcommand) {
     case "show":
-      return showText(await withRedis(ctx, () => store.view(guildId)), ctx);
+      return showText(
+        await withRedis(ctx, () => store.view(guildId)),
+        await withRedis(ctx, () => ctx.community.hallOfFameProblem(guildId)),
+        ctx,
+      );
     case "temperature": {
       const { temperature } = await current();
       const value = {
@@ -335,7 +339,7 @@ const SOURCE_TEXT = {
   ignored: "default: this server's value is outside the operator's limits now",
 };
 
-function showText(view: SettingsView, ctx: BotContext): string {
+function showText(view: SettingsView, hallProblem: string | undefined, ctx: BotContext): string {
   const { settings: s, source, lastChange } = view;
   const { limits } = ctx.settings.operator;
   // Each line is named as the subcommand that sets it.
@@ -347,6 +351,7 @@ function showText(view: SettingsView, ctx: BotContext): string {
     line("cooldown", `${s.cooldownSeconds} s per member`),
     line("channel", channelsText(s.channels)),
     line("hall-of-fame", hallText(s.hallOfFame)),
+    ...(hallProblem ? [`⚠️ The last hall-of-fame post failed: ${hallProblem}`] : []),
     line("votes", selfVotesText(s.selfVotes)),
     line("policy", bytesText(s.allowBytes)),
     `Operator's limits: |T| ≤ ${limits.maxAbsTemperature}, at most ${limits.maxTokensCap} tokens, a cooldown of at least ${limits.minCooldownSeconds} s, ${ctx.config.queue.maxPerGuild} generations queued per server.`,

@@ -1,4 +1,5 @@
-// /weird-help: what negative temperature is, in two short paragraphs, and this server's defaults.
+// /weird-help: what negative temperature is, in two short paragraphs, how the game is scored,
+// and this server's defaults.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { answerPrivately, settingsFor, type BotContext } from "./context.js";
 import { temperatureText, tokensText } from "./weirdConfig.js";
@@ -17,6 +18,8 @@ export const HELP_TEXT = [
   "**Weirdness** on each result is how surprised the model is by its own output: the mean surprisal of its tokens at T = 1, in nats per token " +
     "(about 0.5 for its favourite continuation, 25 or more for the least likely one). " +
     "`/weird-sweep prompt:…` runs one prompt at T = ±2, ±1, ±0.5, ±0.001 and charts weirdness against β.",
+  "`/weirdest` and `/weirdest-members` rank this server's outputs and members over rolling windows: the last 24 hours, 7 days or 30 days counted back from now, or all that is kept. " +
+    "`/weird-stats` sums up the server's game.",
 ].join("\n\n");
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {

@@ -2,7 +2,7 @@
 import { config as loadDotenv } from "dotenv";
 import { loadWorkerConfig } from "../config.js";
 import { Engine } from "../engine/engine.js";
-import { OutputStore } from "../store/outputs.js";
+import { DAY_MS, OutputStore } from "../store/outputs.js";
 import { workerConnection } from "../store/redis.js";
 import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     prefix: config.queue.prefix,
     concurrency: config.engine.concurrency ?? 1,
     settings: config.worker,
-    outputs: new OutputStore(connection, config.queue.prefix),
+    outputs: new OutputStore(connection, config.queue.prefix, config.records.retentionDays * DAY_MS),
     throttle: new Throttle(connection, config.queue.prefix),
     log,
   });

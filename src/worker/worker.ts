@@ -112,7 +112,8 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
   const outputId = job.id!;
   // A sweep's rows are outputs of their own: <job id>-0, -1, …
   const rowIds = request.sweep ? request.sweep.map((_, i) => `${outputId}-${i}`) : [outputId];
-  if ((await deps.outputs.get(rowIds[0]!))?.messageId) {
+  const earlier = await deps.outputs.get(rowIds[0]!);
+  if (earlier?.messageId) {
     // Posted before a crash: never post twice, but free the server's queue place.
     await deps.throttle.freePlace(outputId);
     return { outputId };
@@ -132,7 +133,8 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     return { outputId, refused: error.message };
   }
   // Recorded before they are shown, so the buttons work from the first click; the message id
-  // is filled in once Discord has it, and marks the result as delivered.
+  // is filled in once Discord has it, and marks the result as delivered. A retried job keeps
+  // its first creation time: that is where the output sits on the leaderboards.
   const records: OutputRecord[] = results.map((result, i) => ({
     id: rowIds[i]!,
     guildId: request.guildId,
@@ -145,8 +147,10 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     seed: request.seed,
     model: result.model,
     text: result.text,
-    createdAt: Date.now(),
+    createdAt: earlier?.createdAt ?? Date.now(),
+    // The weirdness score the leaderboards rank by (none for an empty output).
     ...(result.surprisal !== null && { surprisal: result.surprisal }),
+    ...(request.sweep && { sweepRows: rowIds }),
   }));
   const body = request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!);
   for (const record of records) await deps.outputs.save(record);

@@ -18,7 +18,7 @@ afterAll(async () => {
 const TOKEN = `${Buffer.from("900000000000000001").toString("base64")}.x.y`;
 
 describe("deploy-commands", () => {
-  it("registers /weird, /weird-sweep, /weird-help and /weird-config in the configured server", async () => {
+  it("registers every command in the configured server", async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "src/bot/deployCommands.ts")],
@@ -32,15 +32,24 @@ describe("deploy-commands", () => {
         },
       },
     );
-    expect(stdout.trim()).toBe("Registered 3 commands in server 900000000000000002.");
+    expect(stdout.trim()).toBe("Registered 6 commands in server 900000000000000002.");
     const [put] = discord.find("PUT", /^\/applications\/900000000000000001\/guilds\/900000000000000002\/commands$/);
     const body = put!.body as unknown as Array<{
       name: string;
       options?: Array<{ name: string; required?: boolean; min_value?: number; max_value?: number }>;
     }>;
-    expect(body.map(c => c.name)).toEqual(["weird", "weird-sweep", "weird-help", "weird-config"]);
+    expect(body.map(c => c.name)).toEqual([
+      "weird",
+      "weird-sweep",
+      "weird-help",
+      "weird-config",
+      "weirdest",
+      "weirdest-members",
+      "weird-stats",
+    ]);
     expect(body[0]!.options!.map(o => o.name)).toEqual(["prompt", "temp", "max_tokens", "seed"]);
     expect(body[0]!.options![1]).toMatchObject({ min_value: -100, max_value: 100 });
     expect(body[0]!.options![0]).toMatchObject({ required: true });
+    expect(body[3]!.options!.map(o => o.name)).toEqual(["period", "by", "member"]);
   });
 });

@@ -9,6 +9,7 @@ import { FakeDiscord, type RecordedRequest } from "../helpers/fakeDiscord.js";
 import {
   APPLICATION_ID,
   botConfig,
+  buttonPress,
   deleteKeys,
   slashCommand,
   startBot,
@@ -87,6 +88,15 @@ describe("/weird-sweep", () => {
       });
       expect(record!.surprisal).toBeGreaterThan(0);
     }
+    // A vote on one row keeps the whole sweep's buttons, with that row's count.
+    const press = buttonPress(buttons[5]!.custom_id, { userId: "800000000000000009" });
+    bot.inject(press);
+    const voted = await discord.waitFor(r => r.path === `/interactions/${press.id}/${press.token}/callback`);
+    expect(voted.body?.type).toBe(InteractionResponseType.UpdateMessage);
+    const labels = (
+      voted.body!.data as { components: Array<{ components: Array<{ label: string }> }> }
+    ).components.flatMap(row => row.components.map(b => b.label));
+    expect(labels).toEqual(DEFAULT_SWEEP_TEMPERATURES.map((t, i) => `T = ${t} · ${i === 5 ? 1 : 0}`));
     // One request against the cooldown.
     const again = sweep("Once upon a time", 6);
     bot.inject(again);

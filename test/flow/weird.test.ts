@@ -119,6 +119,10 @@ describe("/weird", () => {
       text: "|".repeat(300),
       messageId: `original-${raw.token}`,
     });
+    // The weirdness score is kept for the leaderboards: "|" is stories260K's least likely piece.
+    expect(record!.surprisal).toBeGreaterThan(10);
+    const [onBoard] = await bot.ctx.community.weirdest(raw.guild_id, { period: "day", by: "weirdness" });
+    expect(onBoard).toMatchObject({ outputId, votes: 0 });
     expect(await bot.redis.zcard(bot.ctx.throttle.groupKey(raw.guild_id, raw.member.user.id))).toBe(0);
     const [job] = await bot.ctx.queue.getJobs(["completed"]);
     expect(job!.progress).toEqual({ tokens: 300, of: 300, done: true });

@@ -24,7 +24,9 @@ import type { BotConfig, WorkerSettings } from "../../src/config.js";
 import { DEFAULT_LIMITS } from "../../src/engine/defaults.js";
 import type { Engine } from "../../src/engine/engine.js";
 import { Throttle } from "../../src/store/throttle.js";
-import { OutputStore } from "../../src/store/outputs.js";
+import { DAY_MS, OutputStore } from "../../src/store/outputs.js";
+import { CommunityStore } from "../../src/store/community.js";
+import { Refreshes } from "../../src/commands/refreshes.js";
 import { QUEUE_NAME } from "../../src/store/queue.js";
 import { producerConnection, workerConnection } from "../../src/store/redis.js";
 import { operatorSettings, SettingsStore } from "../../src/store/settings.js";
@@ -50,6 +52,7 @@ export function botConfig(
   return {
     discord: { token: "test-token", apiUrl },
     queue: { redisUrl, prefix, maxPerGuild: 5, maxTotal: 50, cooldownMs: 0, ...overrides },
+    records: { retentionDays: 90 },
     defaults: { temperature: -0.001, maxTokens: 32 },
     allowBytes: false,
     limits: DEFAULT_LIMITS,
@@ -76,6 +79,7 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
   queue.on("error", () => undefined);
   const logs: string[] = [];
   if (waitForRedis && redis.status !== "ready") await new Promise(resolve => redis.once("ready", resolve));
+  const outputs = new OutputStore(redis, config.queue.prefix, config.records.retentionDays * DAY_MS);
   const log = (line: string) => {
     logs.push(line);
     if (process.env.BZ_DEBUG) console.error(line);
@@ -84,8 +88,10 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
     config,
     queue,
     throttle: new Throttle(redis, config.queue.prefix),
-    outputs: new OutputStore(redis, config.queue.prefix),
+    outputs,
+    community: new CommunityStore(redis, config.queue.prefix, outputs),
     settings: new SettingsStore(redis, config.queue.prefix, operatorSettings(config), log),
+    refreshes: new Refreshes((key, error) => log(`${key}: ${(error as Error).message}`)),
     redisReady: () => redis.status === "ready",
     log,
   };
@@ -148,8 +154,8 @@ export async function deleteKeys(prefix: string): Promise<void> {
 }
 
 let counter = 0;
-function user(id: string) {
-  return { id, username: `user${id.slice(-3)}`, discriminator: "0", avatar: null, global_name: null };
+function user(id: string, bot = false) {
+  return { id, username: `user${id.slice(-3)}`, discriminator: "0", avatar: null, global_name: null, bot };
 }
 
 interface InteractionOptions {
@@ -158,6 +164,10 @@ interface InteractionOptions {
   permissions?: string;
   /** The channel the interaction comes from (default CHANNEL_ID). */
   channelId?: string;
+  /** The member is a bot account. */
+  bot?: boolean;
+  /** For buttons: the message the button is on. */
+  messageId?: string;
 }
 
 function base(type: InteractionType, options: InteractionOptions) {
@@ -174,7 +184,7 @@ function base(type: InteractionType, options: InteractionOptions) {
     channel_id: channelId,
     channel: { id: channelId, type: ChannelType.GuildText, guild_id: GUILD_ID },
     member: {
-      user: user(userId),
+      user: user(userId, options.bot),
       roles: [],
       permissions: options.permissions ?? EVERYTHING,
       joined_at: new Date(0).toISOString(),
@@ -210,14 +220,28 @@ export function slashWeird(
   };
 }
 
+export interface CommandOption {
+  name: string;
+  type: ApplicationCommandOptionType;
+  value: string | number | boolean;
+}
+
+/** A slash command; user options name their users in `users` (Discord sends them resolved). */
 export function slashCommand(
   name: string,
   options: InteractionOptions = {},
-  values: Array<{ name: string; type: ApplicationCommandOptionType; value: string | number | boolean }> = [],
+  values: CommandOption[] = [],
+  users: string[] = [],
 ) {
   return {
     ...base(InteractionType.ApplicationCommand, options),
-    data: { id: "700000000000000002", name, type: ApplicationCommandType.ChatInput, options: values },
+    data: {
+      id: "700000000000000002",
+      name,
+      type: ApplicationCommandType.ChatInput,
+      options: values,
+      ...(users.length > 0 && { resolved: { users: Object.fromEntries(users.map(id => [id, user(id)])) } }),
+    },
   };
 }
 
@@ -225,7 +249,7 @@ export function buttonPress(customId: string, options: InteractionOptions = {}) 
   return {
     ...base(InteractionType.MessageComponent, options),
     message: {
-      id: "600000000000000001",
+      id: options.messageId ?? "600000000000000001",
       channel_id: CHANNEL_ID,
       author: { ...user(APPLICATION_ID), bot: true },
       content: "result",

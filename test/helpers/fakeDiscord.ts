@@ -2,6 +2,7 @@
 // recording every request, so tests can assert what the bot and worker sent.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { InteractionResponseType, RESTJSONErrorCodes } from "discord.js";
 
 export interface RecordedRequest {
   method: string;
@@ -23,11 +24,13 @@ export interface Failure {
   times: number;
 }
 
-interface StoredMessage {
+export interface StoredMessage {
   id: string;
   channel_id: string;
   content: string;
   components: unknown[];
+  embeds: unknown[];
+  nonce?: string;
 }
 
 function parseMultipart(raw: Buffer, contentType: string): Pick<RecordedRequest, "body" | "files"> {
@@ -53,6 +56,13 @@ export class FakeDiscord {
   /** Interaction tokens Discord no longer accepts (as after 15 minutes). */
   readonly expiredTokens = new Set<string>();
   private readonly messages = new Map<string, StoredMessage>();
+  /** Component interactions' tokens, and the message whose button was pressed. */
+  private readonly tokenMessages = new Map<string, string>();
+  /**
+   * Each interaction response and webhook edit waits up to this long before it is applied,
+   * so concurrent ones land in any order, as on Discord.
+   */
+  jitterMs = 0;
   private readonly nonces = new Map<string, StoredMessage>();
   private nextId = 1n;
   private server: Server | undefined;
@@ -89,19 +99,53 @@ export class FakeDiscord {
     }
   }
 
+  /** The message as Discord holds it now, if it exists. */
+  messageById(id: string): StoredMessage | undefined {
+    return this.messages.get(id);
+  }
+
+  messagesIn(channelId: string): StoredMessage[] {
+    return [...this.messages.values()].filter(message => message.channel_id === channelId);
+  }
+
+  /** A message posted by someone else (e.g. a result), so tests can press its buttons. */
+  seedMessage(channelId: string, body: Record<string, unknown>): StoredMessage {
+    return this.message(channelId, body);
+  }
+
+  /** As a moderator deleting a message. */
+  deleteMessage(id: string): void {
+    this.messages.delete(id);
+  }
+
+  /** Says which message a pressed button is on: its interaction's responses edit that message. */
+  bindToken(token: string, messageId: string): void {
+    this.tokenMessages.set(token, messageId);
+  }
+
   private message(
     channelId: string,
     body: Record<string, unknown> | undefined,
     id = String(this.nextId++),
   ): StoredMessage {
-    const stored = {
+    const before = this.messages.get(id);
+    const stored: StoredMessage = {
       id,
       channel_id: channelId,
-      content: typeof body?.content === "string" ? body.content : "",
-      components: (body?.components as unknown[]) ?? [],
+      content: typeof body?.content === "string" ? body.content : (before?.content ?? ""),
+      components: (body?.components as unknown[]) ?? before?.components ?? [],
+      embeds: (body?.embeds as unknown[]) ?? before?.embeds ?? [],
+      ...(typeof body?.nonce === "string" && { nonce: body.nonce }),
     };
     this.messages.set(id, stored);
     return stored;
+  }
+
+  /** Edits the message a component interaction's token refers to; false if it is gone. */
+  private editBound(token: string, body: Record<string, unknown> | undefined): StoredMessage | undefined {
+    const id = this.tokenMessages.get(token)!;
+    const before = this.messages.get(id);
+    return before ? this.message(before.channel_id, body, id) : undefined;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -124,6 +168,8 @@ export class FakeDiscord {
       response.writeHead(status, { ...(json !== undefined && { "content-type": "application/json" }), ...headers });
       response.end(json === undefined ? undefined : JSON.stringify(json));
     };
+    if (this.jitterMs > 0 && /^\/(interactions|webhooks)\//.test(recorded.path))
+      await new Promise(resolve => setTimeout(resolve, Math.random() * this.jitterMs));
     const failure = this.failures.find(f => f.times > 0 && f.match(recorded));
     if (failure) {
       failure.times--;
@@ -144,9 +190,19 @@ export class FakeDiscord {
   ): void {
     const { method, path, body } = request;
     let match: RegExpExecArray | null;
-    if (method === "POST" && /^\/interactions\/\d+\/[^/]+\/callback$/.test(path)) return send(204);
+    const unknownMessage = () => send(404, { message: "Unknown Message", code: RESTJSONErrorCodes.UnknownMessage });
+    if (method === "POST" && (match = /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(path))) {
+      const data = body?.data as Record<string, unknown> | undefined;
+      if (body?.type === InteractionResponseType.UpdateMessage && this.tokenMessages.has(match[1]!))
+        if (!this.editBound(match[1]!, data)) return unknownMessage();
+      return send(204);
+    }
     if ((match = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path))) {
       if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
+      if (method === "PATCH" && this.tokenMessages.has(match[2]!)) {
+        const edited = this.editBound(match[2]!, body);
+        return edited ? send(200, edited) : unknownMessage();
+      }
       if (method === "PATCH") return send(200, this.message("0", body, `original-${match[2]}`));
       if (method === "DELETE") return send(this.messages.delete(`original-${match[2]}`) ? 204 : 404);
       return send(200, this.messages.get(`original-${match[2]}`) ?? {});
@@ -162,8 +218,16 @@ export class FakeDiscord {
       if (nonce) this.nonces.set(nonce, created);
       return send(200, created);
     }
-    if (method === "PATCH" && (match = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path)))
-      return send(200, this.message(match[1]!, body, match[2]));
+    if ((match = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
+      const existing = this.messages.get(match[2]!);
+      if (!existing || existing.channel_id !== match[1]) return unknownMessage();
+      if (method === "PATCH") return send(200, this.message(match[1], body, match[2]));
+      if (method === "DELETE") {
+        this.messages.delete(match[2]!);
+        return send(204);
+      }
+      if (method === "GET") return send(200, existing);
+    }
     if (method === "PUT" && /^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) return send(200, body);
     send(404, { message: "Unknown route in the fake Discord", code: 0 });
   }

@@ -1,0 +1,23 @@
+// /weird-stats — this server's game in numbers, over what is kept. Public, like /weirdest.
+import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
+import { statsMessage } from "../discord/community.js";
+import { answerPrivately, withRedis, type BotContext } from "./context.js";
+import { BOARDS_UNAVAILABLE, SERVER_ONLY } from "./weirdest.js";
+
+export function definition() {
+  return new SlashCommandBuilder()
+    .setName("weird-stats")
+    .setDescription("This server's outputs, votes, players and temperatures")
+    .setContexts(InteractionContextType.Guild);
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  if (!interaction.inGuild()) return answerPrivately(interaction, SERVER_ONLY);
+  let stats;
+  try {
+    stats = await withRedis(ctx, () => ctx.community.stats(interaction.guildId));
+  } catch {
+    return answerPrivately(interaction, BOARDS_UNAVAILABLE);
+  }
+  await interaction.reply(statsMessage(stats, ctx.config.records.retentionDays));
+}

@@ -1,0 +1,32 @@
+// /weirdest-members [period] — members ranked by the votes their outputs received in a
+// rolling window, with how many outputs they made. Public, like /weirdest.
+import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
+import { membersMessage } from "../discord/community.js";
+import { answerPrivately, withRedis, type BotContext } from "./context.js";
+import { BOARDS_UNAVAILABLE, PERIOD_CHOICES, periodOption, SERVER_ONLY } from "./weirdest.js";
+
+export function definition() {
+  return new SlashCommandBuilder()
+    .setName("weirdest-members")
+    .setDescription("Members ranked by the votes their outputs received")
+    .setContexts(InteractionContextType.Guild)
+    .addStringOption(o =>
+      o
+        .setName("period")
+        .setDescription("Rolling window (default: last 7 days)")
+        .addChoices(...PERIOD_CHOICES),
+    );
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  if (!interaction.inGuild()) return answerPrivately(interaction, SERVER_ONLY);
+  const period = periodOption(interaction);
+  if (!period) return answerPrivately(interaction, "Unknown period: choose day, week, month or all.");
+  let entries;
+  try {
+    entries = await withRedis(ctx, () => ctx.community.members(interaction.guildId, period));
+  } catch {
+    return answerPrivately(interaction, BOARDS_UNAVAILABLE);
+  }
+  await interaction.reply(membersMessage(entries, period, ctx.config.records.retentionDays));
+}

@@ -1,0 +1,241 @@
+// The community game's Redis model against real Redis: boards, ties, rolling windows with an
+// injected clock, the member filter, stats, retention and hall-of-fame claims.
+import { Redis } from "ioredis";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CommunityStore } from "../../src/store/community.js";
+import { DAY_MS, OutputStore, type OutputRecord } from "../../src/store/outputs.js";
+import { deleteKeys, REDIS_URL, testPrefix } from "../helpers/discordBot.js";
+
+const GUILD = "900000000000000002";
+const ALICE = "800000000000000001";
+const BOB = "800000000000000002";
+// Boards follow the injected clock; record TTLs follow Redis's, so the story starts now.
+const T0 = Date.now();
+
+let redis: Redis;
+let prefix: string;
+let outputs: OutputStore;
+let community: CommunityStore;
+
+beforeEach(() => {
+  redis = new Redis(REDIS_URL);
+  prefix = testPrefix();
+  outputs = new OutputStore(redis, prefix, 90 * DAY_MS);
+  community = new CommunityStore(redis, prefix, outputs);
+});
+afterEach(async () => {
+  redis.disconnect();
+  await deleteKeys(prefix);
+});
+
+let serial = 0;
+async function output(fields: Partial<OutputRecord> & { createdAt: number }): Promise<OutputRecord> {
+  const record: OutputRecord = {
+    id: `out-${++serial}`,
+    guildId: GUILD,
+    channelId: "900000000000000003",
+    messageId: `7000000000000000${serial}`,
+    authorId: ALICE,
+    prompt: "Once upon a time",
+    temperature: -0.001,
+    maxTokens: 8,
+    seed: 1,
+    model: "stories260K.gguf",
+    text: "||||",
+    ...fields,
+  };
+  await outputs.save(record, record.createdAt);
+  return record;
+}
+
+async function vote(record: OutputRecord, voters: number, at: number): Promise<void> {
+  for (let i = 0; i < voters; i++)
+    await outputs.toggleVote(record.id, String(810000000000000000n + BigInt(i)), { selfVotes: false, now: at });
+}
+
+const ids = (entries: Array<{ outputId: string }>) => entries.map(entry => entry.outputId);
+
+describe("votes", () => {
+  it("are (output, member) pairs: 50 at once count 50, a second click takes a vote back", async () => {
+    const record = await output({ createdAt: T0 });
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        outputs.toggleVote(record.id, String(810000000000000000n + BigInt(i)), { selfVotes: false }),
+      ),
+    );
+    expect(await outputs.voteCount(record.id)).toBe(50);
+    expect(await outputs.toggleVote(record.id, "810000000000000000", { selfVotes: false })).toEqual({
+      outcome: "unvoted",
+      count: 49,
+    });
+    const [top] = await community.weirdest(GUILD, { period: "all", by: "votes", now: T0 });
+    expect(top).toMatchObject({ outputId: record.id, votes: 49 });
+  });
+
+  it("self-votes follow the setting, and taking one back is always allowed", async () => {
+    const record = await output({ createdAt: T0 });
+    expect(await outputs.toggleVote(record.id, ALICE, { selfVotes: false })).toEqual({
+      outcome: "refused-self",
+      count: 0,
+    });
+    expect(await outputs.toggleVote(record.id, ALICE, { selfVotes: true })).toEqual({ outcome: "voted", count: 1 });
+    expect(await outputs.toggleVote(record.id, ALICE, { selfVotes: false })).toEqual({ outcome: "unvoted", count: 0 });
+  });
+
+  it("an output that is not on record (expired) says so", async () => {
+    expect(await outputs.toggleVote("gone", BOB, { selfVotes: true })).toEqual({ outcome: "expired" });
+  });
+});
+
+describe("/weirdest boards", () => {
+  it("rank by votes, then weirder, then newer; by weirdness, then votes, then newer", async () => {
+    const a = await output({ createdAt: T0, surprisal: 20 });
+    const b = await output({ createdAt: T0 + 1, surprisal: 25 });
+    const c = await output({ createdAt: T0 + 2, surprisal: 25 });
+    const d = await output({ createdAt: T0 + 3 }); // no weirdness score
+    const e = await output({ createdAt: T0 + 4, surprisal: 1 });
+    await vote(a, 3, T0 + 10);
+    await vote(b, 1, T0 + 10);
+    await vote(c, 1, T0 + 10);
+    await vote(d, 3, T0 + 10);
+    const now = T0 + 100;
+    expect(ids(await community.weirdest(GUILD, { period: "all", by: "votes", now }))).toEqual([
+      a.id, // 3 votes, weirder than d
+      d.id,
+      c.id, // 1 vote, as weird as b but newer
+      b.id,
+      e.id,
+    ]);
+    const byWeirdness = await community.weirdest(GUILD, { period: "all", by: "weirdness", now });
+    expect(ids(byWeirdness)).toEqual([c.id, b.id, a.id, e.id]);
+    expect(byWeirdness.map(entry => entry.votes)).toEqual([1, 1, 3, 0]);
+    expect(byWeirdness[0]!.output).toMatchObject({ surprisal: 25, text: "||||" });
+  });
+
+  it("periods are rolling windows, and the member filter keeps one author's outputs", async () => {
+    const old = await output({ createdAt: T0, authorId: BOB });
+    const lastWeek = await output({ createdAt: T0 + 20 * DAY_MS });
+    const yesterday = await output({ createdAt: T0 + 25 * DAY_MS + 1000, authorId: BOB });
+    const today = await output({ createdAt: T0 + 26 * DAY_MS });
+    await vote(old, 4, T0 + 1000);
+    await vote(lastWeek, 3, T0 + 20 * DAY_MS);
+    await vote(yesterday, 2, T0 + 25 * DAY_MS + 2000);
+    const now = T0 + 26 * DAY_MS + 500;
+    const board = (period: "day" | "week" | "month" | "all", memberId?: string) =>
+      community.weirdest(GUILD, { period, by: "votes", now, ...(memberId && { memberId }) }).then(ids);
+    expect(await board("day")).toEqual([yesterday.id, today.id]);
+    expect(await board("week")).toEqual([lastWeek.id, yesterday.id, today.id]);
+    expect(await board("month")).toEqual([old.id, lastWeek.id, yesterday.id, today.id]);
+    expect(await board("all", BOB)).toEqual([old.id, yesterday.id]);
+    expect(await board("day", BOB)).toEqual([yesterday.id]);
+
+    // A day later "yesterday" has left the day's board, and a vote on it counts only where it still is.
+    const later = now + DAY_MS;
+    await outputs.toggleVote(yesterday.id, "820000000000000000", { selfVotes: false, now: later });
+    expect(ids(await community.weirdest(GUILD, { period: "day", by: "votes", now: later }))).toEqual([]);
+    const [top] = await community.weirdest(GUILD, { period: "week", by: "votes", now: later });
+    expect(top).toMatchObject({ outputId: yesterday.id, votes: 3 });
+    expect(await community.members(GUILD, "week", { now: later })).toEqual([
+      { memberId: BOB, votesReceived: 3, outputsMade: 1 },
+      { memberId: ALICE, votesReceived: 0, outputsMade: 1 }, // lastWeek is 7 days and 500 ms old now
+    ]);
+  });
+
+  it("an empty board is empty, not an error", async () => {
+    expect(await community.weirdest(GUILD, { period: "week", by: "weirdness" })).toEqual([]);
+    expect(await community.members(GUILD, "all")).toEqual([]);
+  });
+});
+
+describe("retention", () => {
+  it("drops expired outputs and their votes from every board and from the stats", async () => {
+    const shortLived = new OutputStore(redis, prefix, 3 * DAY_MS);
+    const board = new CommunityStore(redis, prefix, shortLived);
+    const first = { ...(await output({ createdAt: T0, temperature: -5 })) };
+    await shortLived.save(first, T0);
+    const second = await output({ createdAt: T0 + 2 * DAY_MS, temperature: 0.7, authorId: BOB });
+    await vote(first, 2, T0 + 1000);
+    await vote(second, 1, T0 + 2 * DAY_MS);
+    expect(await board.stats(GUILD, T0 + 2 * DAY_MS)).toMatchObject({ outputs: 2, votes: 3, coldest: -5 });
+
+    const now = T0 + 3 * DAY_MS + 1;
+    expect(ids(await board.weirdest(GUILD, { period: "all", by: "votes", now }))).toEqual([second.id]);
+    expect(await board.members(GUILD, "all", { now })).toEqual([{ memberId: BOB, votesReceived: 1, outputsMade: 1 }]);
+    expect(await board.stats(GUILD, now)).toMatchObject({
+      outputs: 1,
+      votes: 1,
+      coldest: 0.7,
+      hottest: 0.7,
+      belowZero: 0,
+      aboveZero: 1,
+    });
+    expect(await shortLived.get(first.id)).toBeUndefined();
+    expect(await redis.exists(`${prefix}:votes:${first.id}`)).toBe(0);
+    // The record itself expires on its own too, even in a server nobody looks at again.
+    expect(await redis.pttl(`${prefix}:output:${second.id}`)).toBeGreaterThan(0);
+  });
+
+  it("catches up in bounded steps after a quiet spell, without losing count", async () => {
+    const many = 1200; // more than one trim step (500) takes
+    await Promise.all(
+      Array.from({ length: many }, (_, i) =>
+        output({ createdAt: T0 + i, authorId: i % 2 === 0 ? ALICE : BOB }).then(record =>
+          i === many - 1 ? vote(record, 2, T0 + many) : undefined,
+        ),
+      ),
+    );
+    const later = T0 + 2 * DAY_MS;
+    let reads = 0;
+    while ((await community.weirdest(GUILD, { period: "day", by: "votes", now: later })).length > 0) reads++;
+    expect(reads).toBeGreaterThan(0);
+    expect(reads).toBeLessThanOrEqual(3);
+    expect(await community.members(GUILD, "day", { now: later })).toEqual([]);
+    expect(await community.members(GUILD, "week", { now: later })).toEqual([
+      { memberId: BOB, votesReceived: 2, outputsMade: 600 },
+      { memberId: ALICE, votesReceived: 0, outputsMade: 600 },
+    ]);
+    expect(await community.stats(GUILD, later)).toMatchObject({ outputs: many, votes: 2 });
+  });
+});
+
+describe("/weird-stats", () => {
+  it("counts outputs, votes, players, T extremes, the most voted and the sides of zero", async () => {
+    const cold = await output({ createdAt: T0, temperature: -1 });
+    await output({ createdAt: T0 + 1, temperature: -0.001 });
+    await output({ createdAt: T0 + 2, temperature: 0, authorId: BOB });
+    const hot = await output({ createdAt: T0 + 3, temperature: 1.5 });
+    await vote(hot, 2, T0 + 10);
+    await vote(cold, 1, T0 + 10);
+    const stats = await community.stats(GUILD, T0 + 100);
+    expect(stats).toMatchObject({
+      outputs: 4,
+      votes: 3,
+      players: 4, // two authors, two voters
+      coldest: -1,
+      hottest: 1.5,
+      belowZero: 2,
+      nearZero: 2,
+      aboveZero: 1,
+    });
+    expect(stats.mostVoted).toMatchObject({ outputId: hot.id, votes: 2 });
+  });
+});
+
+describe("hall of fame claims", () => {
+  it("are won once, only with enough votes, and can be taken over when never recorded", async () => {
+    const record = await output({ createdAt: T0 });
+    const claim = { threshold: 2, channelId: "900000000000000004", nonce: "n1", now: T0 };
+    expect(await community.claimHall(record, claim)).toBe(false);
+    await vote(record, 2, T0);
+    const results = await Promise.all(Array.from({ length: 10 }, () => community.claimHall(record, claim)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await community.staleHallClaims(1000, T0 + 500)).toEqual([]);
+    expect(await community.staleHallClaims(1000, T0 + 2000)).toEqual([record.id]);
+    expect(await community.reclaimHall(record.id, 1000, T0 + 2000)).toBe(true);
+    expect(await community.reclaimHall(record.id, 1000, T0 + 2000)).toBe(false);
+    await community.recordHallPost(record.id, "555");
+    expect(await community.hallEntry(record.id)).toMatchObject({ state: "posted", messageId: "555", nonce: "n1" });
+    expect(await community.staleHallClaims(0, T0 + 9999)).toEqual([]);
+    expect(await community.claimHall(record, claim)).toBe(false);
+  });
+});
