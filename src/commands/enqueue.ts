@@ -2,11 +2,17 @@
 // caps first (answered privately), then a public deferred reply, the job, and the position.
 // Before it, the server's settings: where generations are allowed, and the range.
 import { randomUUID } from "node:crypto";
-import type { ButtonInteraction, ChatInputCommandInteraction } from "discord.js";
+import {
+  PermissionFlagsBits,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type SlashCommandStringOption,
+} from "discord.js";
+import type { RequestLimits } from "../engine/request.js";
 import { formatTemperature, NO_MENTIONS } from "../discord/format.js";
 import type { WeirdJob, WeirdRequest } from "../store/queue.js";
 import { channelAllowed, type ServerSettings } from "../store/settings.js";
-import { answerPrivately, QUEUE_UNAVAILABLE, withRedis, type BotContext } from "./context.js";
+import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, withRedis, type BotContext } from "./context.js";
 import { channelsText } from "./weirdConfig.js";
 
 const JOB_OPTIONS = {
@@ -53,6 +59,51 @@ export function outsideServerRange(request: WeirdRequest, settings: ServerSettin
   if (request.maxTokens > settings.maxTokens.max)
     return `This server allows at most ${settings.maxTokens.max} tokens; ${request.maxTokens} is more.`;
   return undefined;
+}
+
+/**
+ * The checks every generating command makes first: the member may post here (checked in the
+ * handler too: a channel may allow commands but not messages), the server's settings can be
+ * read, and they allow this channel. Returns the settings, or undefined once the member has
+ * been told privately why not.
+ */
+export async function settingsWhereAllowed(
+  interaction: ChatInputCommandInteraction,
+  ctx: BotContext,
+): Promise<ServerSettings | undefined> {
+  if (interaction.inGuild() && !interaction.memberPermissions?.has(PermissionFlagsBits.SendMessages)) {
+    await answerPrivately(
+      interaction,
+      `You can't post messages in this channel, so /${interaction.commandName} can't either.`,
+    );
+    return undefined;
+  }
+  let settings;
+  try {
+    settings = await settingsFor(ctx, interaction.guildId);
+  } catch (error) {
+    ctx.log(`redis unavailable at command time: ${(error as Error).message}`);
+    await answerPrivately(interaction, QUEUE_UNAVAILABLE);
+    return undefined;
+  }
+  const elsewhere = outsideServerChannels(interaction, settings);
+  if (elsewhere) {
+    await answerPrivately(interaction, elsewhere);
+    return undefined;
+  }
+  return settings;
+}
+
+/** Discord caps string options at 6000 characters. */
+const DISCORD_MAX_OPTION_LENGTH = 6000;
+
+/** The prompt option every generating command takes. */
+export function promptOption(option: SlashCommandStringOption, limits: RequestLimits): SlashCommandStringOption {
+  return option
+    .setName("prompt")
+    .setDescription("The text to continue")
+    .setRequired(true)
+    .setMaxLength(Math.min(limits.maxPromptCharacters, DISCORD_MAX_OPTION_LENGTH));
 }
 
 export async function enqueueGeneration(

@@ -1,7 +1,7 @@
 // /weird prompt:… temp:… max_tokens:… seed:…
-import { PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { enqueueGeneration, outsideServerChannels, outsideServerRange } from "./enqueue.js";
-import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, type BotContext } from "./context.js";
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
+import { enqueueGeneration, outsideServerRange, promptOption, settingsWhereAllowed } from "./enqueue.js";
+import { answerPrivately, type BotContext } from "./context.js";
 import type { WeirdRequest } from "../store/queue.js";
 import {
   checkMaxTokens,
@@ -12,21 +12,12 @@ import {
   checkSeed,
 } from "../engine/request.js";
 
-/** Discord caps string options at 6000 characters. */
-const DISCORD_MAX_OPTION_LENGTH = 6000;
-
 export function definition(ctx: Pick<BotContext, "config">) {
   const { limits } = ctx.config;
   return new SlashCommandBuilder()
     .setName("weird")
     .setDescription("Continue a prompt at any temperature, below zero included")
-    .addStringOption(o =>
-      o
-        .setName("prompt")
-        .setDescription("The text to continue")
-        .setRequired(true)
-        .setMaxLength(Math.min(limits.maxPromptCharacters, DISCORD_MAX_OPTION_LENGTH)),
-    )
+    .addStringOption(o => promptOption(o, limits))
     .addNumberOption(o =>
       o
         .setName("temp")
@@ -47,19 +38,8 @@ export function definition(ctx: Pick<BotContext, "config">) {
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  // Checked here too, not only by the command's defaults: a channel may allow commands but not messages.
-  if (interaction.inGuild() && !interaction.memberPermissions?.has(PermissionFlagsBits.SendMessages)) {
-    return answerPrivately(interaction, "You can't post messages in this channel, so /weird can't either.");
-  }
-  let settings;
-  try {
-    settings = await settingsFor(ctx, interaction.guildId);
-  } catch (error) {
-    ctx.log(`redis unavailable at command time: ${(error as Error).message}`);
-    return answerPrivately(interaction, QUEUE_UNAVAILABLE);
-  }
-  const elsewhere = outsideServerChannels(interaction, settings);
-  if (elsewhere) return answerPrivately(interaction, elsewhere);
+  const settings = await settingsWhereAllowed(interaction, ctx);
+  if (!settings) return;
   const { limits } = ctx.config;
   const { options } = interaction;
   let request: WeirdRequest;

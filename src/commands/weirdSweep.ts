@@ -1,29 +1,20 @@
 // /weird-sweep prompt:… max_tokens:… seed:… — the same prompt along a ladder of temperatures,
 // one queued job and one message: a table with each row's weirdness, and a chart of weirdness
 // against β = 1/T. It counts as one request against cooldowns and caps.
-import { PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { DEFAULT_SWEEP_TEMPERATURES } from "../engine/sweep.js";
 import { checkMaxTokens, checkPrompt, checkSeed, InvalidRequestError, MAX_SEED } from "../engine/request.js";
 import type { ServerSettings } from "../store/settings.js";
 import type { WeirdRequest } from "../store/queue.js";
-import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, type BotContext } from "./context.js";
-import { enqueueGeneration, outsideServerChannels, outsideServerRange } from "./enqueue.js";
-
-/** Discord caps string options at 6000 characters. */
-const DISCORD_MAX_OPTION_LENGTH = 6000;
+import { answerPrivately, type BotContext } from "./context.js";
+import { enqueueGeneration, outsideServerRange, promptOption, settingsWhereAllowed } from "./enqueue.js";
 
 export function definition(ctx: Pick<BotContext, "config">) {
   const { limits } = ctx.config;
   return new SlashCommandBuilder()
     .setName("weird-sweep")
     .setDescription("One prompt at T = ±2, ±1, ±0.5, ±0.001, with a chart of weirdness against β = 1/T")
-    .addStringOption(o =>
-      o
-        .setName("prompt")
-        .setDescription("The text to continue")
-        .setRequired(true)
-        .setMaxLength(Math.min(limits.maxPromptCharacters, DISCORD_MAX_OPTION_LENGTH)),
-    )
+    .addStringOption(o => promptOption(o, limits))
     .addIntegerOption(o =>
       o.setName("max_tokens").setDescription("Tokens per row").setMinValue(1).setMaxValue(limits.maxTokensCap),
     )
@@ -43,18 +34,8 @@ export function sweepLadder(settings: ServerSettings, maxAbsTemperature: number)
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  if (interaction.inGuild() && !interaction.memberPermissions?.has(PermissionFlagsBits.SendMessages)) {
-    return answerPrivately(interaction, "You can't post messages in this channel, so /weird-sweep can't either.");
-  }
-  let settings;
-  try {
-    settings = await settingsFor(ctx, interaction.guildId);
-  } catch (error) {
-    ctx.log(`redis unavailable at command time: ${(error as Error).message}`);
-    return answerPrivately(interaction, QUEUE_UNAVAILABLE);
-  }
-  const elsewhere = outsideServerChannels(interaction, settings);
-  if (elsewhere) return answerPrivately(interaction, elsewhere);
+  const settings = await settingsWhereAllowed(interaction, ctx);
+  if (!settings) return;
   const ladder = sweepLadder(settings, ctx.config.limits.maxAbsTemperature);
   if (ladder.length === 0) {
     const { min, max } = settings.temperature;
