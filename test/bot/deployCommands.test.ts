@@ -50,6 +50,8 @@ describe("deploy-commands", () => {
     expect(body[0]!.options!.map(o => o.name)).toEqual(["prompt", "temp", "max_tokens", "seed"]);
     expect(body[0]!.options![1]).toMatchObject({ min_value: -100, max_value: 100 });
     expect(body[0]!.options![0]).toMatchObject({ required: true });
-    expect(body[3]!.options!.map(o => o.name)).toEqual(["period", "by", "member"]);
+    const options = (name: string) => body.find(c => c.name === name)!.options!.map(o => o.name);
+    expect(options("weirdest")).toEqual(["period", "by", "member"]);
+    expect(options("weird-sweep")).toEqual(["prompt", "max_tokens", "seed"]);
   });
 });
