@@ -1,6 +1,7 @@
 // npm run start:worker — one process per GPU: loads the model once, then serves the queue.
 import { config as loadDotenv } from "dotenv";
 import { loadWorkerConfig } from "../config.js";
+import { backendLoadError, checkBackend, describeBackend, formatBackend } from "../engine/backend.js";
 import { Engine } from "../engine/engine.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
 import { workerConnection } from "../store/redis.js";
@@ -14,8 +15,13 @@ const log = (line: string) => console.log(`[worker] ${line}`);
 async function main(): Promise<void> {
   loadDotenv({ quiet: true });
   const config = loadWorkerConfig();
-  const engine = await Engine.load(config.engine);
+  const engine = await Engine.load(config.engine).catch((error: Error) => {
+    throw backendLoadError(config.engine.gpu, error);
+  });
   log(`loaded ${engine.modelName} (negation: ${engine.negation.route})`);
+  const backend = await describeBackend(engine.llama, engine.model);
+  log(formatBackend(backend));
+  checkBackend(config.engine.gpu, backend);
   const connection = workerConnection(config.queue.redisUrl);
   const { shutdown } = createWorker({
     engine,
