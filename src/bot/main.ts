@@ -2,6 +2,7 @@
 import { config as loadDotenv } from "dotenv";
 import { Queue } from "bullmq";
 import { loadBotConfig } from "../config.js";
+import { metricsPort, startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
 import { QUEUE_NAME } from "../store/queue.js";
 import { producerConnection } from "../store/redis.js";
@@ -34,6 +35,10 @@ async function main(): Promise<void> {
     redisReady: () => redis.status === "ready",
   });
   client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
+  const port = metricsPort();
+  if (port > 0)
+    await startObservabilityServer(port, () => ({ redis: redis.status === "ready", gateway: client.isReady() }));
+
   onShutdown(log, async () => {
     // Let the last vote counts reach their buttons (a few seconds at most).
     await Promise.race([refreshes.settled(), new Promise(resolve => setTimeout(resolve, 5000).unref())]);

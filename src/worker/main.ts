@@ -3,6 +3,7 @@ import { config as loadDotenv } from "dotenv";
 import { loadWorkerConfig } from "../config.js";
 import { backendLoadError, checkBackend, describeBackend, formatBackend } from "../engine/backend.js";
 import { Engine } from "../engine/engine.js";
+import { metricsPort, startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
 import { workerConnection } from "../store/redis.js";
 import { Throttle } from "../store/throttle.js";
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   log(formatBackend(backend));
   checkBackend(config.engine.gpu, backend);
   const connection = workerConnection(config.queue.redisUrl);
-  const { shutdown } = createWorker({
+  const { worker, shutdown } = createWorker({
     engine,
     rest: createRest(config.discord.token, config.discord.apiUrl),
     connection,
@@ -34,6 +35,11 @@ async function main(): Promise<void> {
     throttle: new Throttle(connection, config.queue.prefix),
     log,
   });
+
+  const port = metricsPort();
+  if (port > 0)
+    await startObservabilityServer(port, () => ({ redis: connection.status === "ready", worker: worker.isRunning() }));
+
   // Running jobs finish (or are handed back to the queue) before the process exits.
   onShutdown(log, async () => {
     await shutdown();

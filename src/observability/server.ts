@@ -1,0 +1,45 @@
+// The operator's HTTP port (METRICS_PORT): /healthz for health checks (compose, Kubernetes).
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { EnvReader } from "../config.js";
+
+/** Named checks; the process is healthy when every one is true. */
+export type HealthChecks = () => Record<string, boolean>;
+
+export interface ObservabilityServer {
+  port: number;
+  close: () => Promise<void>;
+}
+
+/** Serves /healthz on the port (0 picks a free one); answers 200 or 503 with each check's result. */
+export async function startObservabilityServer(port: number, health: HealthChecks): Promise<ObservabilityServer> {
+  const server: Server = createServer((request, response) => {
+    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    if (request.method !== "GET" || path !== "/healthz") {
+      response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      return;
+    }
+    const checks = health();
+    const healthy = Object.values(checks).every(Boolean);
+    response
+      .writeHead(healthy ? 200 : 503, { "content-type": "application/json" })
+      .end(`${JSON.stringify({ healthy, checks })}\n`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, resolve);
+  });
+  server.unref(); // never the reason a stopping process stays up
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise(resolve => server.close(() => resolve())),
+  };
+}
+
+/** METRICS_PORT: 0 (the default outside the images) serves nothing, so `npm start`'s two processes never clash. */
+export function metricsPort(env: Record<string, string | undefined> = process.env): number {
+  const reader = new EnvReader(env);
+  const port = reader.integer("METRICS_PORT", 0, 0, 65_535);
+  reader.check();
+  return port;
+}
