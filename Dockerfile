@@ -86,13 +86,16 @@ RUN CUDA_ARCHITECTURES="${CUDA_ARCHITECTURES}" GGML_CUDA_FA="${GGML_CUDA_FA}" sc
 FROM nvidia/cuda:${CUDA_VERSION}-runtime-${CUDA_UBUNTU} AS worker-cuda
 ARG CUDA_ARCHITECTURES
 ARG GGML_CUDA_FA
-# Exactly the options of the build: node-llama-cpp finds its local build by their hash.
+# Exactly the options scripts/build-cuda-backend.sh built with (test/ship/cudaBuild.test.ts
+# checks they agree): node-llama-cpp finds its local build by a hash of them.
 ENV NODE_ENV=production \
     BELOWZERO_CACHE_DIR=/cache \
     METRICS_PORT=9464 \
     LLAMA_GPU=cuda \
     NODE_LLAMA_CPP_CMAKE_OPTION_CMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES} \
-    NODE_LLAMA_CPP_CMAKE_OPTION_GGML_CUDA_FA=${GGML_CUDA_FA}
+    NODE_LLAMA_CPP_CMAKE_OPTION_GGML_CUDA_FA=${GGML_CUDA_FA} \
+    NODE_LLAMA_CPP_CMAKE_OPTION_GGML_NATIVE=OFF \
+    NODE_LLAMA_CPP_CMAKE_OPTION_GGML_OPENMP=OFF
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 RUN groupadd --system belowzero && useradd --system --gid belowzero --home-dir /app belowzero \
  && mkdir -p /cache && chown belowzero:belowzero /cache

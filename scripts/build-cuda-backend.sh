@@ -21,6 +21,11 @@ cd "$(dirname "$0")/.."
 
 export NODE_LLAMA_CPP_CMAKE_OPTION_CMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHITECTURES:-80;86;89;90}"
 export NODE_LLAMA_CPP_CMAKE_OPTION_GGML_CUDA_FA="${GGML_CUDA_FA:-OFF}"
+# Portable CPU code (AVX2 baseline, not -march=native: an image runs on other machines than
+# the one that built it), and llama.cpp's own thread pool instead of OpenMP, as in the
+# prebuilt backends (and no libgomp needed at run time).
+export NODE_LLAMA_CPP_CMAKE_OPTION_GGML_NATIVE=OFF
+export NODE_LLAMA_CPP_CMAKE_OPTION_GGML_OPENMP=OFF
 
 version=$(node -p 'require("./package.json").dependencies["node-llama-cpp"]')
 installed=$(node -p 'require("./node_modules/node-llama-cpp/package.json").version' 2>/dev/null || echo none)
@@ -41,4 +46,6 @@ cat <<ENV
 Run the worker with LLAMA_GPU=cuda and exactly these variables (e.g. append them to .env):
 NODE_LLAMA_CPP_CMAKE_OPTION_CMAKE_CUDA_ARCHITECTURES=$NODE_LLAMA_CPP_CMAKE_OPTION_CMAKE_CUDA_ARCHITECTURES
 NODE_LLAMA_CPP_CMAKE_OPTION_GGML_CUDA_FA=$NODE_LLAMA_CPP_CMAKE_OPTION_GGML_CUDA_FA
+NODE_LLAMA_CPP_CMAKE_OPTION_GGML_NATIVE=$NODE_LLAMA_CPP_CMAKE_OPTION_GGML_NATIVE
+NODE_LLAMA_CPP_CMAKE_OPTION_GGML_OPENMP=$NODE_LLAMA_CPP_CMAKE_OPTION_GGML_OPENMP
 ENV
