@@ -1,7 +1,7 @@
 // npm run start:worker — one process per GPU: loads the model once, then serves the queue.
 import { config as loadDotenv } from "dotenv";
 import { loadWorkerConfig } from "../config.js";
-import { backendLoadError, checkBackend, describeBackend, formatBackend } from "../engine/backend.js";
+import { backendLoadError, checkBackend, formatBackend } from "../engine/backend.js";
 import { Engine } from "../engine/engine.js";
 import { metricsPort, startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     throw backendLoadError(config.engine.gpu, error);
   });
   log(`loaded ${engine.modelName} (negation: ${engine.negation.route})`);
-  const backend = await describeBackend(engine.llama, engine.model);
+  const backend = await engine.backend();
   log(formatBackend(backend));
   checkBackend(config.engine.gpu, backend);
   const connection = workerConnection(config.queue.redisUrl);
