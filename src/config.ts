@@ -7,6 +7,7 @@ import type { EngineOptions, GpuSetting } from "./engine/engine.js";
 import { DEFAULT_LIMITS } from "./engine/defaults.js";
 import { checkMaxTokens, checkTemperature, type RequestLimits } from "./engine/request.js";
 import { EnvReader, type Env } from "./environment.js";
+import type { LogLevel } from "./observability/log.js";
 
 export { ConfigError, EnvReader } from "./environment.js";
 
@@ -169,4 +170,24 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   };
   reader.check();
   return config;
+}
+
+export interface OperationsSettings {
+  /** Port of /metrics and /healthz; 0 serves nothing (so `npm start`'s two processes never clash). */
+  metricsPort: number;
+  logLevel: LogLevel;
+  /** Gateway shards the bot's ShardingManager starts: Discord's recommendation, or a number. */
+  shardCount: "auto" | number;
+}
+
+/** How the bot and worker processes are run and watched; read by each entry point. */
+export function loadOperationsSettings(env: Env = process.env): OperationsSettings {
+  const reader = new EnvReader(env);
+  const settings: OperationsSettings = {
+    metricsPort: reader.get("METRICS_PORT"),
+    logLevel: reader.get("LOG_LEVEL") as LogLevel,
+    shardCount: reader.get("SHARD_COUNT"),
+  };
+  reader.check();
+  return settings;
 }

@@ -1,7 +1,8 @@
-// The operator's HTTP port (METRICS_PORT): /healthz for health checks (compose, Kubernetes).
+// The operator's HTTP port (METRICS_PORT): /metrics for Prometheus, /healthz for health
+// checks (compose, Kubernetes).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { EnvReader } from "../config.js";
+import { metricsText, registry } from "./metrics.js";
 
 /** Named checks; the process is healthy when every one is true. */
 export type HealthChecks = () => Record<string, boolean>;
@@ -11,10 +12,23 @@ export interface ObservabilityServer {
   close: () => Promise<void>;
 }
 
-/** Serves /healthz on the port (0 picks a free one); answers 200 or 503 with each check's result. */
-export async function startObservabilityServer(port: number, health: HealthChecks): Promise<ObservabilityServer> {
+/**
+ * Serves /metrics (this process's metrics, then `extraMetrics`, e.g. BullMQ's) and /healthz
+ * (200 or 503 with each check's result) on the port; 0 picks a free one.
+ */
+export async function startObservabilityServer(
+  port: number,
+  health: HealthChecks,
+  extraMetrics: Array<() => Promise<string>> = [],
+): Promise<ObservabilityServer> {
   const server: Server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    if (request.method === "GET" && path === "/metrics") {
+      void metricsText(extraMetrics).then(text =>
+        response.writeHead(200, { "content-type": registry.contentType }).end(text),
+      );
+      return;
+    }
     if (request.method !== "GET" || path !== "/healthz") {
       response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       return;
@@ -34,12 +48,4 @@ export async function startObservabilityServer(port: number, health: HealthCheck
     port: (server.address() as AddressInfo).port,
     close: () => new Promise(resolve => server.close(() => resolve())),
   };
-}
-
-/** METRICS_PORT: 0 (the default outside the images) serves nothing, so `npm start`'s two processes never clash. */
-export function metricsPort(env: Record<string, string | undefined> = process.env): number {
-  const reader = new EnvReader(env);
-  const port = reader.integer("METRICS_PORT", 0, 0, 65_535);
-  reader.check();
-  return port;
 }

@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testModelPath, temporaryFolder } from "../helpers/engine.js";
 import { FakeDiscord, type RecordedRequest } from "../helpers/fakeDiscord.js";
-import { APPLICATION_ID, botConfig, slashWeird, startBot, type TestBot } from "../helpers/discordBot.js";
+import { APPLICATION_ID, botConfig, GUILD_ID, slashWeird, startBot, type TestBot } from "../helpers/discordBot.js";
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "../..");
@@ -122,7 +122,8 @@ describe("the compose stack", () => {
     expect(final.body?.content).toContain("|".repeat(20));
     expect(final.body?.allowed_mentions).toEqual({ parse: [] });
     const logs = await compose("logs", "--no-color", "worker");
-    expect(logs).toMatch(/\[worker\] backend: CPU; prebuilt llama\.cpp/);
+    expect(logs).toMatch(/"msg":"backend: CPU; prebuilt llama\.cpp/);
+    expect(logs).toMatch(new RegExp(`"jobId":"[\\w-]+","guildId":"${GUILD_ID}","msg":"job [\\w-]+ completed"`));
     expect(logs).not.toContain("test-token");
   });
 

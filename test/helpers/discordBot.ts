@@ -23,6 +23,7 @@ import type { BotContext } from "../../src/commands/context.js";
 import type { BotConfig, WorkerSettings } from "../../src/config.js";
 import { DEFAULT_LIMITS } from "../../src/engine/defaults.js";
 import type { Engine } from "../../src/engine/engine.js";
+import type { Log } from "../../src/observability/log.js";
 import { Throttle } from "../../src/store/throttle.js";
 import { DAY_MS, OutputStore } from "../../src/store/outputs.js";
 import { CommunityStore } from "../../src/store/community.js";
@@ -117,7 +118,14 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
   };
 }
 
-export function startWorker(engine: Engine, apiUrl: string, prefix: string, settings: Partial<WorkerSettings> = {}) {
+export function startWorker(
+  engine: Engine,
+  apiUrl: string,
+  prefix: string,
+  settings: Partial<WorkerSettings> = {},
+  /** Also receives every line (e.g. a real logger). */
+  log?: Log,
+) {
   const connection = workerConnection(REDIS_URL);
   const logs: string[] = [];
   const { worker, shutdown } = createWorker({
@@ -129,7 +137,10 @@ export function startWorker(engine: Engine, apiUrl: string, prefix: string, sett
     settings: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, editIntervalMs: 20, ...settings },
     outputs: new OutputStore(connection, prefix),
     throttle: new Throttle(connection, prefix),
-    log: line => logs.push(line),
+    log: (line, fields) => {
+      logs.push(line);
+      log?.(line, fields);
+    },
   });
   return {
     worker,

@@ -38,14 +38,14 @@ function runWorker(env: Record<string, string>, until: RegExp): Promise<{ output
 describe("worker backend", () => {
   it("logs the backend it loaded", async () => {
     const { output } = await runWorker({ LLAMA_GPU: "cpu" }, /backend: .*\n/);
-    expect(output).toMatch(/\[worker\] backend: CPU; prebuilt llama\.cpp \S+/);
+    expect(output).toMatch(/"service":"worker","msg":"backend: CPU; prebuilt llama\.cpp \S+"/);
   });
 
   // On a machine with an NVIDIA GPU this would (rightly) start.
   it.skipIf(existsSync("/dev/nvidiactl"))("refuses LLAMA_GPU=cuda without a usable CUDA backend", async () => {
     const { output, code } = await runWorker({ LLAMA_GPU: "cuda" }, /$^/);
     expect(code).toBe(1);
-    expect(output).toMatch(/\[worker\] LLAMA_GPU=cuda: .*this worker does not fall back to the CPU/);
+    expect(output).toMatch(/"level":60,.*"msg":"LLAMA_GPU=cuda: .*this worker does not fall back to the CPU/);
     expect(output).not.toMatch(/backend: CPU/);
   });
 });
