@@ -191,7 +191,7 @@ describe("/weird", () => {
     expect(answers.filter(a => a.body?.type === InteractionResponseType.ChannelMessageWithSource)).toHaveLength(7);
     await discord.waitFor(() => discord.requests.filter(r => r.method === "PATCH").length === 3);
     await new Promise(resolve => setTimeout(resolve, 200));
-    expect(await bot.ctx.queue.getWaitingCount()).toBe(3);
+    expect(await bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(3);
   });
 
   it("answers invalid options privately and queues nothing", async () => {
@@ -203,7 +203,7 @@ describe("/weird", () => {
       type: InteractionResponseType.ChannelMessageWithSource,
       data: { content: "The prompt is empty.", flags: MessageFlags.Ephemeral },
     });
-    expect(await bot.ctx.queue.getWaitingCount()).toBe(0);
+    expect(await bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(0);
   });
 
   it.each([
@@ -265,7 +265,7 @@ describe("/weird", () => {
         flags: MessageFlags.Ephemeral,
       },
     });
-    expect(await bot.ctx.queue.getWaitingCount()).toBe(0);
+    expect(await bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(0);
   });
 
   it("never lets a prompt full of mentions ping anyone", async () => {
@@ -481,7 +481,7 @@ describe("when things go wrong", () => {
     const raw = slashWeird({ prompt: "Once upon a time" });
     const userId = raw.member.user.id;
     const caps = { maxPerGuild: 5, maxTotal: 50 };
-    expect(await bot.ctx.throttle.claimPlace(GUILD_ID, userId, "bad-seed", caps)).toEqual({ ok: true });
+    expect(await bot.ctx.throttle.claimPlace(GUILD_ID, userId, "bad-seed", caps)).toMatchObject({ ok: true });
     await bot.ctx.queue.add(
       "weird",
       {
