@@ -56,7 +56,7 @@ EXPOSE 9464
 # The worker loads its model first; compose gives it a longer start period.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD ["node", "dist/healthcheck.js"]
 # node itself is PID 1 (no npm in between), so SIGTERM reaches the graceful shutdown.
-CMD ["node", "dist/bot/main.js"]
+CMD ["node", "dist/bot/shards.js"]
 
 # ---- cuda-build: node-llama-cpp's CUDA backend for CUDA_ARCHITECTURES ---------------------------
 FROM nvidia/cuda:${CUDA_VERSION}-devel-${CUDA_UBUNTU} AS cuda-build
