@@ -8,6 +8,7 @@ import { DEFAULT_LIMITS } from "./engine/defaults.js";
 import { checkMaxTokens, checkTemperature, type RequestLimits } from "./engine/request.js";
 import { EnvReader, type Env } from "./environment.js";
 import type { LogLevel } from "./observability/log.js";
+import { clusterUrl, isClusterUrl } from "./store/redis.js";
 
 export { ConfigError, EnvReader } from "./environment.js";
 
@@ -114,9 +115,15 @@ function readDiscord(reader: EnvReader): DiscordSettings {
 }
 
 function readQueue(reader: EnvReader): QueueSettings {
+  // A Redis Cluster: REDIS_CLUSTER_NODES, or REDIS_URL=redis+cluster://host:port,host:port.
+  const nodes = reader.get("REDIS_CLUSTER_NODES");
+  const redisUrl = nodes ? clusterUrl(nodes) : reader.get("REDIS_URL");
+  const prefix = reader.get("QUEUE_PREFIX");
+  if (isClusterUrl(redisUrl) && !/\{[^}]+\}/.test(prefix))
+    reader.problems.push(`QUEUE_PREFIX must contain a {hash tag} on a Redis Cluster, got "${prefix}"`);
   return {
-    redisUrl: reader.get("REDIS_URL"),
-    prefix: reader.get("QUEUE_PREFIX"),
+    redisUrl,
+    prefix,
     maxPerGuild: reader.get("QUEUE_MAX_PER_GUILD"),
     maxTotal: reader.get("QUEUE_MAX_TOTAL"),
     cooldownMs: reader.get("COOLDOWN_SECONDS") * 1000,

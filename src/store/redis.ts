@@ -1,4 +1,44 @@
-import { Redis } from "ioredis";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+
+/**
+ * A Redis Cluster is named by the URL form `redis+cluster://host:port,host:port` (or
+ * `rediss+cluster://` for TLS, credentials as in redis:// URLs); REDIS_CLUSTER_NODES is
+ * turned into it by the config. Every key belowzero and BullMQ write starts with the queue
+ * prefix in braces, so one queue lives in one hash slot and its multi-key scripts work.
+ */
+export const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)\/?$/;
+
+export function isClusterUrl(url: string): boolean {
+  return CLUSTER_URL.test(url);
+}
+
+/** The cluster URL for a list of seed nodes ("host:port,host:port"). */
+export function clusterUrl(nodes: string, tls = false): string {
+  return `${tls ? "rediss" : "redis"}+cluster://${nodes.replace(/\s+/g, "")}`;
+}
+
+function connect(url: string, options: RedisOptions): Redis {
+  const cluster = CLUSTER_URL.exec(url);
+  if (!cluster) return new Redis(url, options);
+  const [, scheme, username, password, hosts] = cluster;
+  const nodes = hosts!.split(",").map(node => {
+    const [host, port] = node.split(":");
+    return { host: host!, port: Number(port ?? 6379) };
+  });
+  const redisOptions: RedisOptions = {
+    ...options,
+    ...(username && { username: decodeURIComponent(username) }),
+    ...(password && { password: decodeURIComponent(password) }),
+    ...(scheme === "rediss" && { tls: {} }),
+  };
+  const clusterOptions: ClusterOptions = {
+    redisOptions,
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    ...(options.maxRetriesPerRequest !== undefined && { maxRetriesPerRequest: options.maxRetriesPerRequest }),
+  };
+  // The stores and BullMQ use only the command API, which a Cluster shares with a Redis.
+  return new Cluster(nodes, clusterOptions) as unknown as Redis;
+}
 
 /**
  * The bot's connection: commands fail at once while Redis is down (no offline queue, short
@@ -6,7 +46,7 @@ import { Redis } from "ioredis";
  * of waiting; ioredis keeps reconnecting in the background and the bot recovers by itself.
  */
 export function producerConnection(url: string): Redis {
-  const redis = new Redis(url, {
+  const redis = connect(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: 1500,
@@ -19,7 +59,7 @@ export function producerConnection(url: string): Redis {
 
 /** Workers wait for Redis instead of failing: BullMQ requires maxRetriesPerRequest null. */
 export function workerConnection(url: string): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  const redis = connect(url, { maxRetriesPerRequest: null });
   redis.on("error", error => console.error(`redis: ${error.message}`));
   return redis;
 }

@@ -3,7 +3,7 @@
 // receive real discord.js interaction objects.
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
-import { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import {
   ApplicationCommandOptionType,
   ApplicationCommandType,
@@ -158,9 +158,14 @@ export function testPrefix(): string {
 }
 
 export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  const redis = workerConnection(REDIS_URL);
+  // On a Redis Cluster the prefix's hash tag puts every key on one node; KEYS asks each.
+  const cluster: unknown = redis;
+  const nodes = cluster instanceof Cluster ? cluster.nodes("master") : [redis];
+  for (const node of nodes) {
+    const keys = await node.keys(`${prefix}*`);
+    if (keys.length > 0) await node.del(...keys);
+  }
   redis.disconnect();
 }
 
