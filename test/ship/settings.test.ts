@@ -28,7 +28,7 @@ describe("operations settings", () => {
     ).toEqual([
       'METRICS_PORT must be a whole number from 0 to 65535, got "70000"',
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
-      'SHARD_COUNT must be a whole number from 1 to 10000, got "0"',
+      'SHARD_COUNT must be auto or a whole number of shards from 1 to 10000, got "0"',
     ]);
   });
 });
@@ -42,11 +42,11 @@ describe("Redis Cluster settings", () => {
   });
 
   it("refuse malformed nodes, and a queue prefix without a hash tag on a cluster", () => {
-    expect(
-      problemsOf(() => loadBotConfig({ DISCORD_TOKEN: "t", REDIS_CLUSTER_NODES: "10.0.0.1", QUEUE_PREFIX: "bz" })),
-    ).toEqual([
+    expect(problemsOf(() => loadBotConfig({ DISCORD_TOKEN: "t", REDIS_CLUSTER_NODES: "10.0.0.1" }))).toEqual([
       'REDIS_CLUSTER_NODES must be host:port pairs separated by commas, got "10.0.0.1"',
-      'QUEUE_PREFIX must contain a {hash tag} on a Redis Cluster, got "bz"',
     ]);
+    expect(
+      problemsOf(() => loadBotConfig({ DISCORD_TOKEN: "t", REDIS_CLUSTER_NODES: "10.0.0.1:6379", QUEUE_PREFIX: "bz" })),
+    ).toEqual(['QUEUE_PREFIX must contain a {hash tag} on a Redis Cluster, got "bz"']);
   });
 });
