@@ -30,7 +30,10 @@ case $action in
     echo "redis+cluster://$(IFS=,; echo "${ports[*]/#/127.0.0.1:}")" ;;
   stop)
     for port in "${ports[@]}"; do
-      [ -f "$dir/redis-$port.pid" ] && kill "$(cat "$dir/redis-$port.pid")" 2>/dev/null || true
+      redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    done
+    for port in "${ports[@]}"; do
+      for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 || break; sleep 0.1; done
     done
     rm -rf "$dir" ;;
   *) echo "usage: $0 start|stop [first-port]" >&2; exit 2 ;;
