@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { QueueEvents } from "bullmq";
 import { InteractionResponseType, MessageFlags } from "discord.js";
 import { QUEUE_NAME } from "../../src/store/queue.js";
+import { workerConnection } from "../../src/store/redis.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
 import { QUEUE_UNAVAILABLE } from "../../src/commands/context.js";
@@ -59,7 +60,9 @@ const finalFor = (token: string, timeoutMs?: number) =>
   discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r), timeoutMs);
 /** Waits until this many jobs are marked complete (the final message goes out just before). */
 async function completedJobs(bot: TestBot, count: number): Promise<void> {
-  const events = new QueueEvents(QUEUE_NAME, { connection: { url: REDIS_URL }, prefix });
+  // Through the project's own connection factory, which also speaks Redis Cluster (CI).
+  const connection = workerConnection(REDIS_URL);
+  const events = new QueueEvents(QUEUE_NAME, { connection, prefix });
   try {
     await events.waitUntilReady();
     const done = new Promise<void>(resolve => {
@@ -70,6 +73,7 @@ async function completedJobs(bot: TestBot, count: number): Promise<void> {
     await done;
   } finally {
     await events.close();
+    connection.disconnect();
   }
 }
 const buttonIds = (r: RecordedRequest) =>
