@@ -411,7 +411,7 @@ describe("settings in effect", () => {
     expect(await queued(slashWeird({ prompt: "c", temp: -1.5, userId: "800000000000000603" }))).toMatch(
       /^Queued at \*\*T = -1.5 /,
     );
-    const jobs = await b.ctx.queue.getJobs(["waiting"]);
+    const jobs = await b.ctx.queue.getJobs(["waiting", "prioritized"]);
     expect(
       jobs
         .map(j => parseJob(j.data))
