@@ -152,9 +152,8 @@ describe("the compose stack", () => {
   it("registers the slash commands from the bot image", async () => {
     await compose("run", "--rm", "--no-deps", "bot", "node", "dist/bot/deployCommands.js");
     const put = await discord.waitFor(r => r.method === "PUT" && r.path === `/applications/${APPLICATION_ID}/commands`);
-    expect((put.body as unknown as Array<{ name: string }>).map(command => command.name)).toEqual([
-      "weird",
-      "weird-help",
-    ]);
+    expect((put.body as unknown as Array<{ name: string }>).map(command => command.name)).toEqual(
+      expect.arrayContaining(["weird", "weird-help"]),
+    );
   });
 });
