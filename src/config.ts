@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS } from "./engine/defaults.js";
 import { checkMaxTokens, checkTemperature, type RequestLimits } from "./engine/request.js";
 import { EnvReader, type Env } from "./environment.js";
 import type { LogLevel } from "./observability/log.js";
-import { clusterUrl, isClusterUrl } from "./store/redis.js";
+import { clusterUrl, isClusterUrl } from "./store/redisUrl.js";
 
 export { ConfigError, EnvReader } from "./environment.js";
 
