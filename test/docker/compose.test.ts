@@ -118,10 +118,9 @@ describe("the compose stack", () => {
     bot.inject(raw);
 
     const final = await discord.waitFor(r => isFinal(r) && r.path.includes(raw.token), 60_000);
-    // The model name is neutralised for Discord's markdown (stories260K\.gguf).
-    expect(final.body?.content).toMatch(
-      /\*\*T = -0\.001 · β = -1000\*\* · 20 tokens \(max tokens\) · stories260K\\?\.gguf/,
-    );
+    // The header as the worker writes it (the model name neutralised for Discord's markdown).
+    expect(final.body?.content).toContain("**T = -0.001 · β = -1000** · 20 tokens (max tokens) · ");
+    expect(final.body?.content).toMatch(/ · stories260K\\?\.gguf · seed 42\n/);
     expect(final.body?.content).toContain("|".repeat(20));
     expect(final.body?.allowed_mentions).toEqual({ parse: [] });
     const logs = await compose("logs", "--no-color", "worker");
