@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // test/docker needs a Docker engine: npm run test:docker.
+    exclude: [...configDefaults.exclude, "test/docker/**"],
     setupFiles: ["test/setup.ts"],
     // Native llama.cpp contexts are safest in child processes; one file at a time keeps
     // the two cores of CI from being oversubscribed by several models at once.

@@ -7,6 +7,8 @@ import type { EngineOptions, GpuSetting } from "./engine/engine.js";
 import { DEFAULT_LIMITS } from "./engine/defaults.js";
 import { checkMaxTokens, checkTemperature, type RequestLimits } from "./engine/request.js";
 import { EnvReader, type Env } from "./environment.js";
+import type { LogLevel } from "./observability/log.js";
+import { clusterUrl, isClusterUrl } from "./store/redisUrl.js";
 
 export { ConfigError, EnvReader } from "./environment.js";
 
@@ -113,9 +115,15 @@ function readDiscord(reader: EnvReader): DiscordSettings {
 }
 
 function readQueue(reader: EnvReader): QueueSettings {
+  // A Redis Cluster: REDIS_CLUSTER_NODES, or REDIS_URL=redis+cluster://host:port,host:port.
+  const nodes = reader.get("REDIS_CLUSTER_NODES");
+  const redisUrl = nodes ? clusterUrl(nodes) : reader.get("REDIS_URL");
+  const prefix = reader.get("QUEUE_PREFIX");
+  if (isClusterUrl(redisUrl) && !/\{[^}]+\}/.test(prefix))
+    reader.problems.push(`QUEUE_PREFIX must contain a {hash tag} on a Redis Cluster, got "${prefix}"`);
   return {
-    redisUrl: reader.get("REDIS_URL"),
-    prefix: reader.get("QUEUE_PREFIX"),
+    redisUrl,
+    prefix,
     maxPerGuild: reader.get("QUEUE_MAX_PER_GUILD"),
     maxTotal: reader.get("QUEUE_MAX_TOTAL"),
     cooldownMs: reader.get("COOLDOWN_SECONDS") * 1000,
@@ -169,4 +177,24 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   };
   reader.check();
   return config;
+}
+
+export interface OperationsSettings {
+  /** Port of /metrics and /healthz; 0 serves nothing (so `npm start`'s two processes never clash). */
+  metricsPort: number;
+  logLevel: LogLevel;
+  /** Gateway shards the bot's ShardingManager starts: Discord's recommendation, or a number. */
+  shardCount: "auto" | number;
+}
+
+/** How the bot and worker processes are run and watched; read by each entry point. */
+export function loadOperationsSettings(env: Env = process.env): OperationsSettings {
+  const reader = new EnvReader(env);
+  const settings: OperationsSettings = {
+    metricsPort: reader.get("METRICS_PORT"),
+    logLevel: reader.get("LOG_LEVEL") as LogLevel,
+    shardCount: reader.get("SHARD_COUNT"),
+  };
+  reader.check();
+  return settings;
 }

@@ -39,6 +39,7 @@ export const SECTIONS = {
   queue: "queue",
   worker: "worker",
   community: "the community game",
+  operations: "operations",
 } as const;
 type Section = keyof typeof SECTIONS;
 
@@ -126,6 +127,22 @@ function gpuLayers(o: Common): Setting<"auto" | "max" | number> {
       return Number.isInteger(value) && value >= 0 && value <= 10_000
         ? value
         : new Problem("must be auto, max or a whole number of layers from 0 to 10000");
+    },
+  };
+}
+
+/** "auto" (Discord's recommendation) or a number of gateway shards. */
+function shardCount(o: Common): Setting<"auto" | number> {
+  return {
+    ...o,
+    fallback: "auto",
+    range: "auto, 1–10000",
+    parse: raw => {
+      if (raw === "auto") return raw;
+      const value = Number(raw);
+      return Number.isInteger(value) && value >= 1 && value <= 10_000
+        ? value
+        : new Problem("must be auto or a whole number of shards from 1 to 10000");
     },
   };
 }
@@ -263,8 +280,15 @@ export const ENVIRONMENT = {
   REDIS_URL: text({
     section: "queue",
     default: "redis://127.0.0.1:6379",
-    pattern: [/^rediss?:\/\//, "must start with redis:// or rediss://"],
-    meaning: "the queue and every record",
+    // redis+cluster://host:port,host:port (rediss+cluster:// for TLS) names a Redis Cluster.
+    pattern: [/^rediss?(\+cluster)?:\/\//, "must start with redis:// or rediss://"],
+    meaning: "the queue and every record; redis+cluster://host:port,host:port for a Redis Cluster",
+  }),
+  REDIS_CLUSTER_NODES: text({
+    section: "queue",
+    pattern: [/^[^\s,:]+:\d+(\s*,\s*[^\s,:]+:\d+)*$/, "must be host:port pairs separated by commas"],
+    meaning: "seed nodes of a Redis Cluster (host:port,host:port…), instead of REDIS_URL",
+    advanced: true,
   }),
   QUEUE_PREFIX: text({
     section: "queue",
@@ -321,6 +345,26 @@ export const ENVIRONMENT = {
     min: 1,
     max: 3650,
     meaning: "days outputs and their votes are kept; leaderboards and stats drop them then (hall-of-fame posts stay)",
+  }),
+
+  METRICS_PORT: integer({
+    section: "operations",
+    default: 0,
+    min: 0,
+    max: 65_535,
+    meaning:
+      "port of /metrics and /healthz on bot and worker (the images use 9464); 0 serves nothing, so npm start's two processes never clash",
+  }),
+  LOG_LEVEL: choice({
+    section: "operations",
+    default: "info",
+    choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const,
+    meaning: "least severity written to the JSON log lines",
+  }),
+  SHARD_COUNT: shardCount({
+    section: "operations",
+    meaning:
+      "gateway shards the bot's ShardingManager starts (npm run start:shards, the images); auto: as Discord recommends",
   }),
 } satisfies Record<string, AnySetting>;
 

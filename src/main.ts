@@ -3,9 +3,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-const children: ChildProcess[] = ["./bot/main.ts", "./worker/main.ts"].map(entry =>
-  spawn(process.execPath, ["--import", "tsx", here(entry)], { stdio: "inherit" }),
+// Run as TypeScript through tsx (npm start) or compiled from dist/ (the images, no tsx there).
+const compiled = import.meta.url.endsWith(".js");
+const here = (path: string) => fileURLToPath(new URL(compiled ? path : path.replace(/\.js$/, ".ts"), import.meta.url));
+const children: ChildProcess[] = ["./bot/main.js", "./worker/main.js"].map(entry =>
+  spawn(process.execPath, [...(compiled ? [] : ["--import", "tsx"]), here(entry)], { stdio: "inherit" }),
 );
 
 // Each child is signalled once; a terminal's Ctrl-C reaches them directly as well.

@@ -5,6 +5,7 @@ import { handleButton } from "../commands/buttons.js";
 import { commands } from "../commands/index.js";
 import { HALL_CLAIM_LEASE_MS, recoverHallOfFame } from "../commands/hallOfFame.js";
 import { NO_MENTIONS } from "../discord/format.js";
+import { observeRest } from "../observability/metrics.js";
 import type { BotContext } from "../commands/context.js";
 
 export function createBot(ctx: BotContext): Client {
@@ -13,6 +14,7 @@ export function createBot(ctx: BotContext): Client {
     rest: { api: ctx.config.discord.apiUrl },
     allowedMentions: NO_MENTIONS,
   });
+  observeRest(client.rest);
   const byName = new Map(commands(ctx).map(command => [command.name, command]));
 
   client.on("interactionCreate", (interaction: Interaction) => void route(interaction));

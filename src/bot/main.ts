@@ -1,7 +1,9 @@
 // npm run start:bot — the gateway process. Never loads a model.
 import { config as loadDotenv } from "dotenv";
 import { Queue } from "bullmq";
-import { loadBotConfig } from "../config.js";
+import { loadBotConfig, loadOperationsSettings } from "../config.js";
+import { createLogger, logFunction } from "../observability/log.js";
+import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
 import { QUEUE_NAME } from "../store/queue.js";
 import { producerConnection } from "../store/redis.js";
@@ -12,16 +14,24 @@ import { createBot } from "./bot.js";
 import { Refreshes } from "../commands/refreshes.js";
 import { CommunityStore } from "../store/community.js";
 
-const log = (line: string) => console.log(`[bot] ${line}`);
+loadDotenv({ quiet: true });
+// Under the ShardingManager each shard is a process of its own; SHARDS is its shard id.
+const shard = process.env.SHARDS === undefined ? {} : { shard: Number(process.env.SHARDS) };
+let logger = createLogger({ service: "bot", base: shard, secrets: [process.env.DISCORD_TOKEN ?? ""] });
 
 async function main(): Promise<void> {
-  loadDotenv({ quiet: true });
+  const operations = loadOperationsSettings();
   const config = loadBotConfig();
+  logger = createLogger({ service: "bot", base: shard, level: operations.logLevel, secrets: [config.discord.token] });
+  const log = logFunction(logger);
   const redis = producerConnection(config.queue.redisUrl);
   const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.queue.prefix });
   queue.on("error", error => log(`queue: ${error.message}`));
   const outputs = new OutputStore(redis, config.queue.prefix, config.records.retentionDays * DAY_MS);
   const refreshes = new Refreshes((key, error) => log(`${key}: ${(error as Error).message}`));
+  // SHARD_COUNT configures the ShardingManager (shards.ts), but discord.js reads it in every
+  // client too: a bot process started on its own is one shard of one.
+  if (!process.env.SHARDING_MANAGER) delete process.env.SHARD_COUNT;
   const client = createBot({
     config,
     queue,
@@ -34,6 +44,13 @@ async function main(): Promise<void> {
     redisReady: () => redis.status === "ready",
   });
   client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
+  // Shards of one ShardingManager share a host: each serves on its own port after the first.
+  const port = operations.metricsPort > 0 ? operations.metricsPort + (shard.shard ?? 0) : 0;
+  if (port > 0)
+    await startObservabilityServer(port, () => ({ redis: redis.status === "ready", gateway: client.isReady() }), [
+      () => queue.exportPrometheusMetrics(),
+    ]);
+
   onShutdown(log, async () => {
     // Let the last vote counts reach their buttons (a few seconds at most).
     await Promise.race([refreshes.settled(), new Promise(resolve => setTimeout(resolve, 5000).unref())]);
@@ -45,6 +62,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
-  console.error(`[bot] ${error.message}`);
+  logger.fatal(error.message);
   process.exit(1);
 });

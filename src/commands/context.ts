@@ -5,6 +5,7 @@ import type { Queue } from "bullmq";
 import type { BotConfig } from "../config.js";
 import { NO_MENTIONS } from "../discord/format.js";
 import type { CommunityStore } from "../store/community.js";
+import type { Log } from "../observability/log.js";
 import type { OutputStore } from "../store/outputs.js";
 import type { ServerSettings, SettingsStore } from "../store/settings.js";
 import type { Throttle } from "../store/throttle.js";
@@ -23,7 +24,7 @@ export interface BotContext {
   refreshes: Refreshes;
   /** False while the Redis connection is down: handlers then answer at once, within Discord's 3 s. */
   redisReady: () => boolean;
-  log: (line: string) => void;
+  log: Log;
 }
 
 export const QUEUE_UNAVAILABLE =

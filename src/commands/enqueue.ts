@@ -11,6 +11,7 @@ import {
 import type { RequestLimits } from "../engine/request.js";
 import { formatTemperature, NO_MENTIONS } from "../discord/format.js";
 import type { WeirdJob, WeirdRequest } from "../store/queue.js";
+import { refusals, type RefusalReason } from "../observability/metrics.js";
 import { channelAllowed, type ServerSettings } from "../store/settings.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, withRedis, type BotContext } from "./context.js";
 import { channelsText } from "./weirdConfig.js";
@@ -22,23 +23,48 @@ const JOB_OPTIONS = {
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const;
 
-/** Takes the member's cooldown and a place in the queue; returns a refusal to show, or undefined to go ahead. */
+/** BullMQ's lowest priority number; every job gets one, since jobs without a priority would all go first. */
+const MAX_PRIORITY = 2 ** 21;
+
+/**
+ * Takes the member's cooldown and a place in the queue. Returns a refusal to show, or the
+ * job's priority: its server's count of queued and running jobs, this one included. BullMQ
+ * runs lower numbers first and keeps arrival order within one, so servers take turns: a
+ * server's first job goes before any server's second.
+ */
 async function admit(
   ctx: BotContext,
   userId: string,
   guildId: string | null,
   jobId: string,
   cooldownSeconds: number,
-): Promise<string | undefined> {
+): Promise<{ refusal: string } | { priority: number }> {
   const { queue: settings } = ctx.config;
   const wait = await ctx.throttle.startCooldown(userId, cooldownSeconds * 1000);
-  if (wait > 0) return `Easy there: you can ask again in ${Math.ceil(wait / 1000)} s.`;
+  if (wait > 0) return refuse("cooldown", `Easy there: you can ask again in ${Math.ceil(wait / 1000)} s.`);
   const place = await ctx.throttle.claimPlace(guildId, userId, jobId, settings);
-  if (place.ok) return undefined;
+  if (place.ok) return { priority: Math.min(place.count, MAX_PRIORITY) };
   await ctx.throttle.clearCooldown(userId); // refused by a cap: they may try again as soon as there is room
   return place.full === "everything"
-    ? `The queue is full (${place.count} generations waiting or running). Please try again in a minute.`
-    : `This server's queue is full (${place.count} of ${settings.maxPerGuild} generations waiting or running). Please try again in a minute.`;
+    ? refuse(
+        "queue_full",
+        `The queue is full (${place.count} generations waiting or running). Please try again in a minute.`,
+      )
+    : refuse(
+        "server_queue_full",
+        `This server's queue is full (${place.count} of ${settings.maxPerGuild} generations waiting or running). Please try again in a minute.`,
+      );
+}
+
+function refuse(reason: RefusalReason, refusal: string): { refusal: string } {
+  refusals.inc({ reason });
+  return { refusal };
+}
+
+/** Jobs that will start before one of this priority: those waiting at the same or a lower number. */
+async function placeInQueue(ctx: BotContext, priority: number): Promise<number> {
+  const counts = await ctx.queue.getCountsPerPriority(Array.from({ length: priority }, (_, i) => i + 1));
+  return Object.values(counts).reduce((sum, count) => sum + count, 0) + 1;
 }
 
 /** Why generations are not allowed in the interaction's channel (a thread counts as its parent), or undefined. */
@@ -116,14 +142,16 @@ export async function enqueueGeneration(
   const userId = interaction.user.id;
   const guildId = interaction.guildId;
   const jobId = randomUUID();
-  let refused: string | undefined;
+  let admission: { refusal: string } | { priority: number };
   try {
-    refused = await withRedis(ctx, () => admit(ctx, userId, guildId, jobId, settings.cooldownSeconds));
+    admission = await withRedis(ctx, () => admit(ctx, userId, guildId, jobId, settings.cooldownSeconds));
   } catch (error) {
-    ctx.log(`redis unavailable at command time: ${(error as Error).message}`);
+    ctx.log(`redis unavailable at command time: ${(error as Error).message}`, { guildId });
+    refusals.inc({ reason: "redis_unavailable" });
     return answerPrivately(interaction, QUEUE_UNAVAILABLE);
   }
-  if (refused) return answerPrivately(interaction, refused);
+  if ("refusal" in admission) return answerPrivately(interaction, admission.refusal);
+  const { priority } = admission;
 
   await interaction.deferReply();
   const job: WeirdJob = {
@@ -138,7 +166,7 @@ export async function enqueueGeneration(
   };
   // The reply says "queued" before the job exists: a fast worker's result must not be
   // overwritten by a late "queued" edit. If Discord fails here, the worker's edits still come.
-  const position = (await withRedis(ctx, () => ctx.queue.getWaitingCount()).catch(() => 0)) + 1;
+  const position = await withRedis(ctx, () => placeInQueue(ctx, priority)).catch(() => 1);
   const place = position === 1 ? "next in the queue" : `#${position} in the queue`;
   await interaction
     .editReply({
@@ -147,13 +175,13 @@ export async function enqueueGeneration(
         : `Queued at **${formatTemperature(request.temperature)}** (seed ${request.seed}): ${place}.`,
       allowedMentions: NO_MENTIONS,
     })
-    .catch((error: Error) => ctx.log(`could not show the queue position: ${error.message}`));
+    .catch((error: Error) => ctx.log(`could not show the queue position: ${error.message}`, { jobId, guildId }));
   try {
-    await ctx.queue.add("weird", job, { ...JOB_OPTIONS, jobId });
+    await ctx.queue.add("weird", job, { ...JOB_OPTIONS, jobId, priority });
   } catch (error) {
     // A timeout can come after Redis took the job: only undo what really did not happen.
     if (await ctx.queue.getJob(jobId).catch(() => undefined)) return;
-    ctx.log(`enqueue failed: ${(error as Error).message}`);
+    ctx.log(`enqueue failed: ${(error as Error).message}`, { jobId, guildId });
     await ctx.throttle.clearCooldown(userId).catch(() => undefined);
     await ctx.throttle.freePlace(jobId).catch(() => undefined);
     await interaction.editReply({ content: QUEUE_UNAVAILABLE, allowedMentions: NO_MENTIONS });

@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token, type TokenBias } from "node-llama-cpp";
+import { describeBackend, type BackendInfo } from "./backend.js";
 import { ContextPool, type Sign } from "./contextPool.js";
 import { DEFAULT_CONTEXT_SIZE, DEFAULT_LIMITS, DEFAULT_NEGATION, DEFAULT_TOKEN_POLICY } from "./defaults.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
@@ -231,6 +232,11 @@ export class Engine {
     } finally {
       await this.pool.release(slot);
     }
+  }
+
+  /** The llama.cpp backend and devices this engine got, for the worker to report and check. */
+  backend(): Promise<BackendInfo> {
+    return describeBackend(this.llama, this.model);
   }
 
   async dispose(): Promise<void> {

@@ -1,4 +1,28 @@
-import { Redis } from "ioredis";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import { CLUSTER_URL } from "./redisUrl.js";
+
+function connect(url: string, options: RedisOptions): Redis {
+  const cluster = CLUSTER_URL.exec(url);
+  if (!cluster) return new Redis(url, options);
+  const [, scheme, username, password, hosts] = cluster;
+  const nodes = hosts!.split(",").map(node => {
+    const [host, port] = node.split(":");
+    return { host: host!, port: Number(port ?? 6379) };
+  });
+  const redisOptions: RedisOptions = {
+    ...options,
+    ...(username && { username: decodeURIComponent(username) }),
+    ...(password && { password: decodeURIComponent(password) }),
+    ...(scheme === "rediss" && { tls: {} }),
+  };
+  const clusterOptions: ClusterOptions = {
+    redisOptions,
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    ...(options.maxRetriesPerRequest !== undefined && { maxRetriesPerRequest: options.maxRetriesPerRequest }),
+  };
+  // The stores and BullMQ use only the command API, which a Cluster shares with a Redis.
+  return new Cluster(nodes, clusterOptions) as unknown as Redis;
+}
 
 /**
  * The bot's connection: commands fail at once while Redis is down (no offline queue, short
@@ -6,7 +30,7 @@ import { Redis } from "ioredis";
  * of waiting; ioredis keeps reconnecting in the background and the bot recovers by itself.
  */
 export function producerConnection(url: string): Redis {
-  const redis = new Redis(url, {
+  const redis = connect(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: 1500,
@@ -19,7 +43,7 @@ export function producerConnection(url: string): Redis {
 
 /** Workers wait for Redis instead of failing: BullMQ requires maxRetriesPerRequest null. */
 export function workerConnection(url: string): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  const redis = connect(url, { maxRetriesPerRequest: null });
   redis.on("error", error => console.error(`redis: ${error.message}`));
   return redis;
 }

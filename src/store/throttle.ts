@@ -26,7 +26,8 @@ redis.call("SET", KEYS[3], KEYS[1], "PX", ttl)
 return {0, group + 1}
 `;
 
-export type Admission = { ok: true } | { ok: false; full: "server" | "everything"; count: number };
+/** count: the group's jobs queued or running, this one included when admitted. */
+export type Admission = { ok: true; count: number } | { ok: false; full: "server" | "everything"; count: number };
 
 export interface QueueCaps {
   maxPerGuild: number;
@@ -83,7 +84,7 @@ export class Throttle {
       caps.maxPerGuild,
       caps.maxTotal,
     )) as [number, number];
-    return code === 0 ? { ok: true } : { ok: false, full: code === 1 ? "server" : "everything", count };
+    return code === 0 ? { ok: true, count } : { ok: false, full: code === 1 ? "server" : "everything", count };
   }
 
   /** Frees the job's place: it is done, has failed for good, or never made it into the queue. */

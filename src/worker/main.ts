@@ -1,23 +1,36 @@
 // npm run start:worker — one process per GPU: loads the model once, then serves the queue.
+import { Queue } from "bullmq";
 import { config as loadDotenv } from "dotenv";
-import { loadWorkerConfig } from "../config.js";
+import { loadOperationsSettings, loadWorkerConfig } from "../config.js";
+import { backendLoadError, checkBackend, formatBackend } from "../engine/backend.js";
 import { Engine } from "../engine/engine.js";
+import { createLogger, logFunction } from "../observability/log.js";
+import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
+import { QUEUE_NAME } from "../store/queue.js";
 import { workerConnection } from "../store/redis.js";
 import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
 import { createRest } from "./reply.js";
 import { createWorker } from "./worker.js";
 
-const log = (line: string) => console.log(`[worker] ${line}`);
+loadDotenv({ quiet: true });
+let logger = createLogger({ service: "worker", secrets: [process.env.DISCORD_TOKEN ?? ""] });
 
 async function main(): Promise<void> {
-  loadDotenv({ quiet: true });
+  const operations = loadOperationsSettings();
   const config = loadWorkerConfig();
-  const engine = await Engine.load(config.engine);
+  logger = createLogger({ service: "worker", level: operations.logLevel, secrets: [config.discord.token] });
+  const log = logFunction(logger);
+  const engine = await Engine.load(config.engine).catch((error: Error) => {
+    throw backendLoadError(config.engine.gpu, error);
+  });
   log(`loaded ${engine.modelName} (negation: ${engine.negation.route})`);
+  const backend = await engine.backend();
+  log(formatBackend(backend));
+  checkBackend(config.engine.gpu, backend);
   const connection = workerConnection(config.queue.redisUrl);
-  const { shutdown } = createWorker({
+  const { worker, shutdown } = createWorker({
     engine,
     rest: createRest(config.discord.token, config.discord.apiUrl),
     connection,
@@ -28,6 +41,15 @@ async function main(): Promise<void> {
     throttle: new Throttle(connection, config.queue.prefix),
     log,
   });
+
+  const port = operations.metricsPort;
+  if (port > 0) {
+    // A queue handle only for BullMQ's metrics (depth by state, completed and failed counts).
+    const queue = new Queue(QUEUE_NAME, { connection, prefix: config.queue.prefix });
+    const health = () => ({ redis: connection.status === "ready", worker: worker.isRunning() });
+    await startObservabilityServer(port, health, [() => queue.exportPrometheusMetrics()]);
+  }
+
   // Running jobs finish (or are handed back to the queue) before the process exits.
   onShutdown(log, async () => {
     await shutdown();
@@ -37,6 +59,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
-  console.error(`[worker] ${error.message}`);
+  logger.fatal(error.message);
   process.exit(1);
 });

@@ -3,6 +3,7 @@
 import { DiscordAPIError, REST, type RawFile } from "@discordjs/rest";
 import { MessageFlags, Routes, type APIMessage } from "discord.js";
 import type { MessageBody } from "../discord/format.js";
+import { observeRest } from "../observability/metrics.js";
 import type { WeirdJob } from "../store/queue.js";
 
 /** Where a job's messages go; a malformed job may give only part of it. */
@@ -18,7 +19,9 @@ const INVALID_WEBHOOK_TOKEN = 50027;
 const REPLY_GONE = new Set([UNKNOWN_MESSAGE, UNKNOWN_WEBHOOK, INVALID_WEBHOOK_TOKEN]);
 
 export function createRest(token: string, apiUrl: string): REST {
-  return new REST({ api: apiUrl, retries: 3, timeout: 15_000 }).setToken(token);
+  const rest = new REST({ api: apiUrl, retries: 3, timeout: 15_000 }).setToken(token);
+  observeRest(rest);
+  return rest;
 }
 
 /** A 4xx other than rate limiting will not get better by retrying. */

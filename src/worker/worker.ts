@@ -1,6 +1,6 @@
 // The BullMQ worker: takes a job, generates it with the engine, streams the text into the
 // reply at most about once a second, posts the final result with its buttons and records it.
-import { DelayedError, Job, UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, Job, MetricsTime, UnrecoverableError, Worker } from "bullmq";
 import type { REST } from "@discordjs/rest";
 import type { Redis } from "ioredis";
 import type { WorkerSettings } from "../config.js";
@@ -15,9 +15,17 @@ import {
   sweepMessage,
   type MessageBody,
 } from "../discord/format.js";
+import {
+  generationSeconds,
+  observeWorker,
+  signOf,
+  timeToFirstEdit,
+  tokensPerSecond,
+} from "../observability/metrics.js";
 import type { Throttle } from "../store/throttle.js";
 import type { OutputRecord, OutputStore } from "../store/outputs.js";
 import { parseJob, QUEUE_NAME, readDelivery, type WeirdJob } from "../store/queue.js";
+import type { Log, LogFields } from "../observability/log.js";
 import { isPermanentDiscordError, ReplyTarget } from "./reply.js";
 
 export interface WorkerDeps {
@@ -29,7 +37,14 @@ export interface WorkerDeps {
   settings: WorkerSettings;
   outputs: OutputStore;
   throttle: Throttle;
-  log?: (line: string) => void;
+  /** Job lines carry the job and server ids as fields. */
+  log?: Log;
+}
+
+/** The ids every job line carries; read defensively, as a malformed payload may lack them. */
+function jobFields(job: Job): LogFields {
+  const guildId = (job.data as { guildId?: unknown } | undefined)?.guildId;
+  return { jobId: job.id, guildId: typeof guildId === "string" ? guildId : null };
 }
 
 /** Edits the reply with the text so far, never more often than the interval, one edit at a time. */
@@ -74,14 +89,20 @@ async function generate(
   deps: WorkerDeps,
   signal: AbortSignal,
 ): Promise<GenerationResult> {
+  let edited = false;
   const edits = new StreamingEdits(
     reply,
     request,
     deps.settings.editIntervalMs,
-    tokens => void job.updateProgress({ tokens, of: request.maxTokens }).catch(() => undefined),
-    error => deps.log?.(`job ${job.id}: streaming edit failed: ${(error as Error).message}`),
+    tokens => {
+      if (!edited) timeToFirstEdit.observe((Date.now() - request.interactionAt) / 1000);
+      edited = true;
+      void job.updateProgress({ tokens, of: request.maxTokens }).catch(() => undefined);
+    },
+    error => deps.log?.(`job ${job.id}: streaming edit failed: ${(error as Error).message}`, jobFields(job)),
   );
   try {
+    const started = performance.now();
     const result = await deps.engine.generate(
       {
         prompt: request.prompt,
@@ -93,6 +114,9 @@ async function generate(
       { signal, onText: (chunk, tokens) => edits.add(chunk, tokens) },
     );
     if (result.stopReason === "aborted") throw new Error("the worker is shutting down; the job will be retried");
+    const sign = signOf(request.temperature);
+    generationSeconds.observe({ sign }, (performance.now() - started) / 1000);
+    tokensPerSecond.observe({ sign }, result.tokensPerSecond);
     return result;
   } finally {
     await edits.settle();
@@ -216,16 +240,18 @@ async function sweepBody(
  * from whatever can be read of the payload: a malformed job must not leave anyone hanging.
  */
 async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise<void> {
-  deps.log?.(`job ${job.id} failed: ${error.message}`);
+  deps.log?.(`job ${job.id} failed: ${error.message}`, jobFields(job));
   await deps.throttle
     .freePlace(job.id!)
-    .catch((freeError: Error) => deps.log?.(`job ${job.id}: could not free its queue place: ${freeError.message}`));
+    .catch((freeError: Error) =>
+      deps.log?.(`job ${job.id}: could not free its queue place: ${freeError.message}`, jobFields(job)),
+    );
   try {
     await new ReplyTarget(deps.rest, readDelivery(job.data), `bzf${job.id}`.slice(0, 25)).show(
       noticeMessage(`Sorry, this generation failed: ${safeInline(error.message)}`),
     );
   } catch (notifyError) {
-    deps.log?.(`job ${job.id}: could not tell the member: ${(notifyError as Error).message}`);
+    deps.log?.(`job ${job.id}: could not tell the member: ${(notifyError as Error).message}`, jobFields(job));
   }
 }
 
@@ -250,13 +276,19 @@ export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () =
       lockDuration: deps.settings.lockDurationMs,
       stalledInterval: deps.settings.stalledIntervalMs,
       maxStalledCount: 2,
+      // BullMQ's own per-minute completed/failed counts, exported with the queue's metrics.
+      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     },
+  );
+  observeWorker(worker);
+  worker.on("completed", (job, outcome: JobOutcome) =>
+    deps.log?.(`job ${job.id} ${outcome.refused ? "refused" : "completed"}`, jobFields(job)),
   );
   worker.on("failed", (job, error) => {
     if (!job) return;
     const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (final) void onFinalFailure(job, error, deps);
-    else deps.log?.(`job ${job.id} attempt ${job.attemptsMade} failed, will retry: ${error.message}`);
+    else deps.log?.(`job ${job.id} attempt ${job.attemptsMade} failed, will retry: ${error.message}`, jobFields(job));
   });
   // A job that stalled too often is failed inside BullMQ's stalled check, which emits
   // "stalled" but not "failed": look it up, so its user is told too.
@@ -268,7 +300,7 @@ export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () =
           if (job && (await job.getState()) === "failed")
             await onFinalFailure(job, new Error(job.failedReason || "the job stalled too often"), deps);
         })
-        .catch(error => deps.log?.(`job ${jobId}: ${(error as Error).message}`)),
+        .catch(error => deps.log?.(`job ${jobId}: ${(error as Error).message}`, { jobId })),
   );
   worker.on("error", error => deps.log?.(`worker: ${error.message}`));
 

@@ -411,7 +411,7 @@ describe("settings in effect", () => {
     expect(await queued(slashWeird({ prompt: "c", temp: -1.5, userId: "800000000000000603" }))).toMatch(
       /^Queued at \*\*T = -1.5 /,
     );
-    const jobs = await b.ctx.queue.getJobs(["waiting"]);
+    const jobs = await b.ctx.queue.getJobs(["waiting", "prioritized"]);
     expect(
       jobs
         .map(j => parseJob(j.data))
@@ -428,7 +428,7 @@ describe("settings in effect", () => {
     expect(await privateAnswer(b, slashWeird({ prompt: "e", maxTokens: 41, userId: "800000000000000605" }))).toBe(
       "This server allows at most 40 tokens; 41 is more.",
     );
-    expect(await b.ctx.queue.getWaitingCount()).toBe(3);
+    expect(await b.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(3); // every job has a priority (fair queue)
   });
 
   it("a change is seen at once by another bot process sharing the Redis, and survives a restart", async () => {

@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { QueueEvents } from "bullmq";
 import { InteractionResponseType, MessageFlags } from "discord.js";
 import { QUEUE_NAME } from "../../src/store/queue.js";
+import { workerConnection } from "../../src/store/redis.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
 import { QUEUE_UNAVAILABLE } from "../../src/commands/context.js";
@@ -59,7 +60,9 @@ const finalFor = (token: string, timeoutMs?: number) =>
   discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r), timeoutMs);
 /** Waits until this many jobs are marked complete (the final message goes out just before). */
 async function completedJobs(bot: TestBot, count: number): Promise<void> {
-  const events = new QueueEvents(QUEUE_NAME, { connection: { url: REDIS_URL }, prefix });
+  // Through the project's own connection factory, which also speaks Redis Cluster (CI).
+  const connection = workerConnection(REDIS_URL);
+  const events = new QueueEvents(QUEUE_NAME, { connection, prefix });
   try {
     await events.waitUntilReady();
     const done = new Promise<void>(resolve => {
@@ -70,6 +73,7 @@ async function completedJobs(bot: TestBot, count: number): Promise<void> {
     await done;
   } finally {
     await events.close();
+    connection.disconnect();
   }
 }
 const buttonIds = (r: RecordedRequest) =>
@@ -191,7 +195,7 @@ describe("/weird", () => {
     expect(answers.filter(a => a.body?.type === InteractionResponseType.ChannelMessageWithSource)).toHaveLength(7);
     await discord.waitFor(() => discord.requests.filter(r => r.method === "PATCH").length === 3);
     await new Promise(resolve => setTimeout(resolve, 200));
-    expect(await bot.ctx.queue.getWaitingCount()).toBe(3);
+    expect(await bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(3);
   });
 
   it("answers invalid options privately and queues nothing", async () => {
@@ -203,7 +207,7 @@ describe("/weird", () => {
       type: InteractionResponseType.ChannelMessageWithSource,
       data: { content: "The prompt is empty.", flags: MessageFlags.Ephemeral },
     });
-    expect(await bot.ctx.queue.getWaitingCount()).toBe(0);
+    expect(await bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(0);
   });
 
   it.each([
@@ -265,7 +269,7 @@ describe("/weird", () => {
         flags: MessageFlags.Ephemeral,
       },
     });
-    expect(await bot.ctx.queue.getWaitingCount()).toBe(0);
+    expect(await bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(0);
   });
 
   it("never lets a prompt full of mentions ping anyone", async () => {
@@ -481,7 +485,7 @@ describe("when things go wrong", () => {
     const raw = slashWeird({ prompt: "Once upon a time" });
     const userId = raw.member.user.id;
     const caps = { maxPerGuild: 5, maxTotal: 50 };
-    expect(await bot.ctx.throttle.claimPlace(GUILD_ID, userId, "bad-seed", caps)).toEqual({ ok: true });
+    expect(await bot.ctx.throttle.claimPlace(GUILD_ID, userId, "bad-seed", caps)).toMatchObject({ ok: true });
     await bot.ctx.queue.add(
       "weird",
       {

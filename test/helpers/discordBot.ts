@@ -3,7 +3,7 @@
 // receive real discord.js interaction objects.
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
-import { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import {
   ApplicationCommandOptionType,
   ApplicationCommandType,
@@ -23,6 +23,7 @@ import type { BotContext } from "../../src/commands/context.js";
 import type { BotConfig, WorkerSettings } from "../../src/config.js";
 import { DEFAULT_LIMITS } from "../../src/engine/defaults.js";
 import type { Engine } from "../../src/engine/engine.js";
+import type { Log } from "../../src/observability/log.js";
 import { Throttle } from "../../src/store/throttle.js";
 import { DAY_MS, OutputStore } from "../../src/store/outputs.js";
 import { CommunityStore } from "../../src/store/community.js";
@@ -117,7 +118,14 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
   };
 }
 
-export function startWorker(engine: Engine, apiUrl: string, prefix: string, settings: Partial<WorkerSettings> = {}) {
+export function startWorker(
+  engine: Engine,
+  apiUrl: string,
+  prefix: string,
+  settings: Partial<WorkerSettings> = {},
+  /** Also receives every line (e.g. a real logger). */
+  log?: Log,
+) {
   const connection = workerConnection(REDIS_URL);
   const logs: string[] = [];
   const { worker, shutdown } = createWorker({
@@ -129,7 +137,10 @@ export function startWorker(engine: Engine, apiUrl: string, prefix: string, sett
     settings: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, editIntervalMs: 20, ...settings },
     outputs: new OutputStore(connection, prefix),
     throttle: new Throttle(connection, prefix),
-    log: line => logs.push(line),
+    log: (line, fields) => {
+      logs.push(line);
+      log?.(line, fields);
+    },
   });
   return {
     worker,
@@ -147,9 +158,14 @@ export function testPrefix(): string {
 }
 
 export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  const redis = workerConnection(REDIS_URL);
+  // On a Redis Cluster the prefix's hash tag puts every key on one node; KEYS asks each.
+  const cluster: unknown = redis;
+  const nodes = cluster instanceof Cluster ? cluster.nodes("master") : [redis];
+  for (const node of nodes) {
+    const keys = await node.keys(`${prefix}*`);
+    if (keys.length > 0) await node.del(...keys);
+  }
   redis.disconnect();
 }
 

@@ -68,11 +68,16 @@ export class FakeDiscord {
   private server: Server | undefined;
   url = "";
 
-  async start(): Promise<this> {
+  /** Listens on 127.0.0.1; "0.0.0.0" lets containers reach it too (url stays the local one). */
+  async start(host = "127.0.0.1"): Promise<this> {
     this.server = createServer((request, response) => void this.handle(request, response));
-    await new Promise<void>(resolve => this.server!.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api`;
+    await new Promise<void>(resolve => this.server!.listen(0, host, resolve));
+    this.url = `http://127.0.0.1:${this.port}/api`;
     return this;
+  }
+
+  get port(): number {
+    return (this.server!.address() as AddressInfo).port;
   }
 
   async stop(): Promise<void> {

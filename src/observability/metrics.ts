@@ -1,0 +1,85 @@
+// Prometheus metrics of one process (bot or worker), served on METRICS_PORT at /metrics.
+// Queue depth by state comes from BullMQ itself (bullmq_job_count), appended at scrape time.
+import type { REST } from "@discordjs/rest";
+import { UnrecoverableError, type Job, type Worker } from "bullmq";
+import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+
+export const registry = new Registry();
+// Includes nodejs_eventloop_lag_seconds (and its percentiles), heap and CPU.
+collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+
+export type Sign = "positive" | "zero" | "negative";
+export const signOf = (temperature: number): Sign =>
+  temperature > 0 ? "positive" : temperature < 0 ? "negative" : "zero";
+
+export type JobOutcome = "completed" | "refused" | "failed" | "retried" | "stalled";
+export const jobs = new Counter({
+  name: "belowzero_jobs_total",
+  help: "Generation jobs by outcome: completed, refused by the engine (told privately), failed for good, failed and retried, stalled",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});
+
+export const generationSeconds = new Histogram({
+  name: "belowzero_generation_seconds",
+  help: "Time to generate one job's text, by sign of the temperature",
+  labelNames: ["sign"] as const,
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+  registers: [registry],
+});
+
+export const tokensPerSecond = new Histogram({
+  name: "belowzero_generation_tokens_per_second",
+  help: "Generation speed of one job, by sign of the temperature",
+  labelNames: ["sign"] as const,
+  buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+  registers: [registry],
+});
+
+export const timeToFirstEdit = new Histogram({
+  name: "belowzero_time_to_first_edit_seconds",
+  help: "From the /weird interaction to the worker's first streaming edit of the reply (queue wait included)",
+  buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+  registers: [registry],
+});
+
+export const discordErrors = new Counter({
+  name: "belowzero_discord_rest_errors_total",
+  help: "Discord REST responses with an error status (429s included, before discord.js retries them)",
+  labelNames: ["status"] as const,
+  registers: [registry],
+});
+
+export type RefusalReason = "cooldown" | "server_queue_full" | "queue_full" | "redis_unavailable";
+export const refusals = new Counter({
+  name: "belowzero_refusals_total",
+  help: "/weird requests (and rerolls, flips) answered without queueing, by reason",
+  labelNames: ["reason"] as const,
+  registers: [registry],
+});
+
+/** Counts every error response this REST client receives. */
+export function observeRest(rest: REST): void {
+  rest.on("response", (_request, response) => {
+    if (response.status >= 400) discordErrors.inc({ status: String(response.status) });
+  });
+}
+
+/** Counts the worker's jobs by outcome, from BullMQ's own events. */
+export function observeWorker(worker: Worker): void {
+  worker.on("completed", (_job, result: { refused?: string } | undefined) =>
+    jobs.inc({ outcome: result?.refused ? "refused" : "completed" }),
+  );
+  worker.on("failed", (job: Job | undefined, error) => {
+    if (!job) return;
+    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    jobs.inc({ outcome: final ? "failed" : "retried" });
+  });
+  worker.on("stalled", () => jobs.inc({ outcome: "stalled" }));
+}
+
+/** The Prometheus text of this process, and whatever the caller adds (BullMQ's queue metrics). */
+export async function metricsText(extra: Array<() => Promise<string>> = []): Promise<string> {
+  const parts = await Promise.all([registry.metrics(), ...extra.map(part => part().catch(() => ""))]);
+  return `${parts.filter(Boolean).join("\n").trimEnd()}\n`;
+}

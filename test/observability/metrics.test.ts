@@ -1,0 +1,98 @@
+// /metrics and /healthz, read over HTTP after a real flow: bot and worker on real Redis, the
+// real engine, the fake Discord (failing once where the test says).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Engine } from "../../src/engine/engine.js";
+import { startObservabilityServer, type ObservabilityServer } from "../../src/observability/server.js";
+import { loadTestEngine } from "../helpers/engine.js";
+import { FakeDiscord } from "../helpers/fakeDiscord.js";
+import {
+  botConfig,
+  deleteKeys,
+  slashWeird,
+  startBot,
+  startWorker,
+  testPrefix,
+  type TestBot,
+} from "../helpers/discordBot.js";
+
+let engine: Engine;
+let discord: FakeDiscord;
+const prefix = testPrefix();
+let bot: TestBot;
+let worker: ReturnType<typeof startWorker>;
+let server: ObservabilityServer;
+let healthy = true;
+
+beforeAll(async () => {
+  engine = await loadTestEngine();
+  discord = await new FakeDiscord().start();
+  bot = await startBot(botConfig(discord.url, prefix, { cooldownMs: 60_000 }));
+  worker = startWorker(engine, discord.url, prefix);
+  server = await startObservabilityServer(0, () => ({ redis: bot.ctx.redisReady(), worker: healthy }), [
+    () => bot.ctx.queue.exportPrometheusMetrics(),
+  ]);
+});
+afterAll(async () => {
+  await server?.close();
+  await worker?.close();
+  await bot?.close();
+  await discord?.stop();
+  await deleteKeys(prefix);
+  await engine?.dispose();
+});
+
+const get = (path: string) => fetch(`http://127.0.0.1:${server.port}${path}`);
+/** The value of one sample line of the Prometheus text, e.g. `belowzero_jobs_total{outcome="completed"}`. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find(l => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe("/metrics", () => {
+  it("counts jobs, generation time and speed by sign, first edits, refusals and Discord errors", async () => {
+    // The first streaming edit of the first job fails once with a 500 (retried by discord.js).
+    discord.failures.push({
+      match: r => r.method === "PATCH" && /generating/.test(String(r.body?.content)),
+      status: 500,
+      times: 1,
+    });
+    const below = slashWeird({ prompt: "Once upon a time", temp: -1, maxTokens: 16, userId: "800000000000000101" });
+    const above = slashWeird({ prompt: "Once upon a time", temp: 1, maxTokens: 16, userId: "800000000000000102" });
+    const again = slashWeird({ prompt: "Once upon a time", temp: 1, userId: "800000000000000102" });
+    bot.inject(below);
+    bot.inject(above);
+    while ((await bot.ctx.queue.getCompletedCount()) < 2) await new Promise(resolve => setTimeout(resolve, 20));
+    bot.inject(again); // within the cooldown
+    await discord.waitFor(r => r.path.includes(again.token));
+
+    const response = await get("/metrics");
+    expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(sample(text, 'belowzero_jobs_total{outcome="completed"}')).toBe(2);
+    expect(sample(text, 'belowzero_generation_seconds_count{sign="negative"}')).toBe(1);
+    expect(sample(text, 'belowzero_generation_seconds_count{sign="positive"}')).toBe(1);
+    expect(sample(text, 'belowzero_generation_tokens_per_second_count{sign="negative"}')).toBe(1);
+    expect(sample(text, 'belowzero_generation_tokens_per_second_sum{sign="positive"}')).toBeGreaterThan(0);
+    expect(sample(text, "belowzero_time_to_first_edit_seconds_count")).toBe(2);
+    expect(sample(text, 'belowzero_refusals_total{reason="cooldown"}')).toBe(1);
+    expect(sample(text, 'belowzero_discord_rest_errors_total{status="500"}')).toBe(1);
+    expect(sample(text, "nodejs_eventloop_lag_seconds")).toBeGreaterThanOrEqual(0);
+    // BullMQ's own: depth by state, and its completed counter.
+    expect(sample(text, 'bullmq_job_count{queue="weird", state="completed"}')).toBe(2);
+    expect(sample(text, 'bullmq_job_count{queue="weird", state="waiting"}')).toBe(0);
+    expect(sample(text, 'bullmq_job_completed_total{queue="weird"}')).toBe(2);
+  });
+});
+
+describe("/healthz", () => {
+  it("answers 200 with every check when all pass, 503 naming the one that does not", async () => {
+    healthy = true;
+    let response = await get("/healthz");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ healthy: true, checks: { redis: true, worker: true } });
+    healthy = false;
+    response = await get("/healthz");
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ healthy: false, checks: { redis: true, worker: false } });
+  });
+});
