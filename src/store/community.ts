@@ -70,11 +70,19 @@ export class CommunityStore {
     return [this.prefix, guildId, now, ...this.outputs.windows];
   }
 
+  /**
+   * A key of the server's, named so Redis Cluster sends the script to the node holding the
+   * prefix's hash slot (with no key it goes to any node; every key the script builds is in that slot).
+   */
+  private routingKey(guildId: string): string {
+    return `${this.prefix}:guild:${guildId}:made`;
+  }
+
   private async board(guildId: string, suffix: string, limit: number, now: number): Promise<Array<[string, number]>> {
     const flat = (await runScript(
       this.redis,
       READ_BOARD,
-      [],
+      [this.routingKey(guildId)],
       [...this.guildArgs(guildId, now), suffix, limit],
     )) as string[];
     return pairs(flat);
@@ -124,7 +132,7 @@ export class CommunityStore {
     const [outputs, votes, players, coldest, hottest, top, below, near, above] = (await runScript(
       this.redis,
       READ_STATS,
-      [],
+      [this.routingKey(guildId)],
       this.guildArgs(guildId, now),
     )) as [number, number, number, string[], string[], string[], number, number, number];
     const [mostVoted] = await this.entries(pairs(top), "votes");
