@@ -74,17 +74,20 @@ export function outsideServerChannels(
 ): string | undefined {
   const thread = interaction.channel?.isThread() ? interaction.channel : undefined;
   if (channelAllowed(settings.channels, interaction.channelId, thread?.parentId ?? null)) return undefined;
+  refusals.inc({ reason: "channel_not_allowed" });
   return `/weird and its buttons don't work in this channel. On this server they work ${channelsText(settings.channels)}.`;
 }
 
 /** Why this server's range does not allow the request, or undefined when it does. */
 export function outsideServerRange(request: WeirdRequest, settings: ServerSettings): string | undefined {
   const { min, max } = settings.temperature;
+  let why: string | undefined;
   if (request.temperature < min || request.temperature > max)
-    return `This server allows T from ${min} to ${max}; T = ${request.temperature} is outside it.`;
-  if (request.maxTokens > settings.maxTokens.max)
-    return `This server allows at most ${settings.maxTokens.max} tokens; ${request.maxTokens} is more.`;
-  return undefined;
+    why = `This server allows T from ${min} to ${max}; T = ${request.temperature} is outside it.`;
+  else if (request.maxTokens > settings.maxTokens.max)
+    why = `This server allows at most ${settings.maxTokens.max} tokens; ${request.maxTokens} is more.`;
+  if (why) refusals.inc({ reason: "outside_server_range" });
+  return why;
 }
 
 /**
@@ -102,6 +105,7 @@ export async function settingsWhereAllowed(
       interaction,
       `You can't post messages in this channel, so /${interaction.commandName} can't either.`,
     );
+    refusals.inc({ reason: "no_send_permission" });
     return undefined;
   }
   let settings;
@@ -110,6 +114,7 @@ export async function settingsWhereAllowed(
   } catch (error) {
     ctx.log(`redis unavailable at command time: ${(error as Error).message}`);
     await answerPrivately(interaction, QUEUE_UNAVAILABLE);
+    refusals.inc({ reason: "redis_unavailable" });
     return undefined;
   }
   const elsewhere = outsideServerChannels(interaction, settings);

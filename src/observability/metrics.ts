@@ -50,7 +50,14 @@ export const discordErrors = new Counter({
   registers: [registry],
 });
 
-export type RefusalReason = "cooldown" | "server_queue_full" | "queue_full" | "redis_unavailable";
+export type RefusalReason =
+  | "cooldown"
+  | "server_queue_full"
+  | "queue_full"
+  | "redis_unavailable"
+  | "no_send_permission"
+  | "channel_not_allowed"
+  | "outside_server_range";
 export const refusals = new Counter({
   name: "belowzero_refusals_total",
   help: "/weird requests (and rerolls, flips) answered without queueing, by reason",

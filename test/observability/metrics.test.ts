@@ -64,6 +64,9 @@ describe("/metrics", () => {
     while ((await bot.ctx.queue.getCompletedCount()) < 2) await new Promise(resolve => setTimeout(resolve, 20));
     bot.inject(again); // within the cooldown
     await discord.waitFor(r => r.path.includes(again.token));
+    const muted = slashWeird({ prompt: "Once upon a time", userId: "800000000000000103", permissions: "0" });
+    bot.inject(muted); // may not post in this channel
+    await discord.waitFor(r => r.path.includes(muted.token));
 
     const response = await get("/metrics");
     expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
@@ -75,6 +78,7 @@ describe("/metrics", () => {
     expect(sample(text, 'belowzero_generation_tokens_per_second_sum{sign="positive"}')).toBeGreaterThan(0);
     expect(sample(text, "belowzero_time_to_first_edit_seconds_count")).toBe(2);
     expect(sample(text, 'belowzero_refusals_total{reason="cooldown"}')).toBe(1);
+    expect(sample(text, 'belowzero_refusals_total{reason="no_send_permission"}')).toBe(1);
     expect(sample(text, 'belowzero_discord_rest_errors_total{status="500"}')).toBe(1);
     expect(sample(text, "nodejs_eventloop_lag_seconds")).toBeGreaterThanOrEqual(0);
     // BullMQ's own: depth by state, and its completed counter.
