@@ -4,8 +4,8 @@ import type { ButtonInteraction } from "discord.js";
 import { parseCustomId } from "../discord/format.js";
 import { flipSign, randomSeed } from "../engine/request.js";
 import type { OutputRecord } from "../store/outputs.js";
-import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, withRedis, type BotContext } from "./context.js";
-import { enqueueGeneration, outsideServerChannels, outsideServerRange } from "./enqueue.js";
+import { answerPrivately, QUEUE_UNAVAILABLE, withRedis, type BotContext } from "./context.js";
+import { enqueueGeneration, outsideServerRange, settingsWhereAllowed } from "./enqueue.js";
 import { handleVote, NO_LONGER_ON_RECORD, VOTES_UNAVAILABLE } from "./votes.js";
 
 export async function handleButton(interaction: ButtonInteraction, ctx: BotContext): Promise<void> {
@@ -35,14 +35,8 @@ async function regenerate(
   output: OutputRecord,
   action: "reroll" | "flip",
 ): Promise<void> {
-  let settings;
-  try {
-    settings = await settingsFor(ctx, interaction.guildId);
-  } catch {
-    return answerPrivately(interaction, QUEUE_UNAVAILABLE);
-  }
-  const elsewhere = outsideServerChannels(interaction, settings);
-  if (elsewhere) return answerPrivately(interaction, elsewhere);
+  const settings = await settingsWhereAllowed(interaction, ctx);
+  if (!settings) return;
   const request = {
     prompt: output.prompt,
     temperature: action === "flip" ? flipSign(output.temperature) : output.temperature,

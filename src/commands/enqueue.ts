@@ -40,11 +40,11 @@ async function admit(
   cooldownSeconds: number,
 ): Promise<{ refusal: string } | { priority: number }> {
   const { queue: settings } = ctx.config;
-  const wait = await ctx.throttle.startCooldown(userId, cooldownSeconds * 1000);
+  const wait = await ctx.throttle.startCooldown(guildId, userId, cooldownSeconds * 1000);
   if (wait > 0) return refuse("cooldown", `Easy there: you can ask again in ${Math.ceil(wait / 1000)} s.`);
   const place = await ctx.throttle.claimPlace(guildId, userId, jobId, settings);
   if (place.ok) return { priority: Math.min(place.count, MAX_PRIORITY) };
-  await ctx.throttle.clearCooldown(userId); // refused by a cap: they may try again as soon as there is room
+  await ctx.throttle.clearCooldown(guildId, userId); // refused by a cap: they may try again as soon as there is room
   return place.full === "everything"
     ? refuse(
         "queue_full",
@@ -97,13 +97,15 @@ export function outsideServerRange(request: WeirdRequest, settings: ServerSettin
  * been told privately why not.
  */
 export async function settingsWhereAllowed(
-  interaction: ChatInputCommandInteraction,
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
   ctx: BotContext,
 ): Promise<ServerSettings | undefined> {
   if (interaction.inGuild() && !interaction.memberPermissions?.has(PermissionFlagsBits.SendMessages)) {
     await answerPrivately(
       interaction,
-      `You can't post messages in this channel, so /${interaction.commandName} can't either.`,
+      interaction.isChatInputCommand()
+        ? `You can't post messages in this channel, so /${interaction.commandName} can't either.`
+        : "You can't post messages in this channel, so this button can't either.",
     );
     refusals.inc({ reason: "no_send_permission" });
     return undefined;
@@ -158,7 +160,15 @@ export async function enqueueGeneration(
   if ("refusal" in admission) return answerPrivately(interaction, admission.refusal);
   const { priority } = admission;
 
-  await interaction.deferReply();
+  try {
+    await interaction.deferReply();
+  } catch (error) {
+    // Discord refused the acknowledgement (too late, or down): no job will come, so give back
+    // what was taken instead of holding a queue place for an hour.
+    await ctx.throttle.freePlace(jobId).catch(() => undefined);
+    await ctx.throttle.clearCooldown(guildId, userId).catch(() => undefined);
+    throw error;
+  }
   const job: WeirdJob = {
     applicationId: interaction.applicationId,
     interactionToken: interaction.token,
@@ -187,7 +197,7 @@ export async function enqueueGeneration(
     // A timeout can come after Redis took the job: only undo what really did not happen.
     if (await ctx.queue.getJob(jobId).catch(() => undefined)) return;
     ctx.log(`enqueue failed: ${(error as Error).message}`, { jobId, guildId });
-    await ctx.throttle.clearCooldown(userId).catch(() => undefined);
+    await ctx.throttle.clearCooldown(guildId, userId).catch(() => undefined);
     await ctx.throttle.freePlace(jobId).catch(() => undefined);
     await interaction.editReply({ content: QUEUE_UNAVAILABLE, allowedMentions: NO_MENTIONS });
   }

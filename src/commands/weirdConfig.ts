@@ -317,7 +317,13 @@ const range = (min: number, max: number) => `${min} … ${max}`;
 export const temperatureText = (t: ServerSettings["temperature"]) =>
   `default T = ${t.default} (β = ${formatBeta(t.default)}), members may ask for ${range(t.min, t.max)}`;
 export const tokensText = (n: ServerSettings["maxTokens"]) => `default ${n.default}, at most ${n.max}`;
-const channelList = (ids: string[]) => ids.map(id => `<#${id}>`).join(", ");
+/** Channels shown in a message: the first few, so a long list cannot push it past 2,000 characters. */
+const LISTED_IN_MESSAGES = 12;
+const channelList = (ids: string[]) =>
+  ids
+    .slice(0, LISTED_IN_MESSAGES)
+    .map(id => `<#${id}>`)
+    .join(", ") + (ids.length > LISTED_IN_MESSAGES ? ` and ${ids.length - LISTED_IN_MESSAGES} more` : "");
 export function channelsText(c: ServerSettings["channels"]): string {
   if (c.allowed.length > 0)
     return `only in ${channelList(c.allowed)}${c.denied.length > 0 ? ` (never in ${channelList(c.denied)})` : ""}`;

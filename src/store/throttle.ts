@@ -40,16 +40,24 @@ export class Throttle {
     private readonly prefix: string,
   ) {}
 
-  /** Starts the member's cooldown; returns 0 if they may go, else the milliseconds left. */
-  async startCooldown(userId: string, cooldownMs: number): Promise<number> {
+  /**
+   * Per member and server (in direct messages, per member alone): each server sets its own
+   * length, so one server's long cooldown must not hold the member back elsewhere.
+   */
+  private cooldownKey(guildId: string | null, userId: string): string {
+    return `${this.prefix}:cooldown:${guildId ?? "dm"}:${userId}`;
+  }
+
+  /** Starts the member's cooldown here; returns 0 if they may go, else the milliseconds left. */
+  async startCooldown(guildId: string | null, userId: string, cooldownMs: number): Promise<number> {
     if (cooldownMs <= 0) return 0;
-    const key = `${this.prefix}:cooldown:${userId}`;
+    const key = this.cooldownKey(guildId, userId);
     if ((await this.redis.set(key, "1", "PX", cooldownMs, "NX")) === "OK") return 0;
     return Math.max(1, await this.redis.pttl(key));
   }
 
-  async clearCooldown(userId: string): Promise<void> {
-    await this.redis.del(`${this.prefix}:cooldown:${userId}`);
+  async clearCooldown(guildId: string | null, userId: string): Promise<void> {
+    await this.redis.del(this.cooldownKey(guildId, userId));
   }
 
   /** Per server; in direct messages per member, so DM users do not share one bucket. */

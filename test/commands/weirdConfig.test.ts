@@ -11,6 +11,7 @@ import {
 } from "discord.js";
 import { QUEUE_UNAVAILABLE, SETTINGS_UNAVAILABLE } from "../../src/commands/context.js";
 import { commands } from "../../src/commands/index.js";
+import { channelsText } from "../../src/commands/weirdConfig.js";
 import type { BotConfig } from "../../src/config.js";
 import type { Engine } from "../../src/engine/engine.js";
 import { parseJob } from "../../src/store/queue.js";
@@ -139,6 +140,15 @@ describe("/weird-config definition", () => {
       policy: ["allow_bytes"],
       reset: ["setting?"],
     });
+  });
+});
+
+describe("channel lists in messages", () => {
+  it("stay short with the most channels a server may list, so no answer passes 2,000 characters", () => {
+    const ids = (from: number) => Array.from({ length: 50 }, (_, i) => String(900000000000001000n + BigInt(from + i)));
+    const text = channelsText({ allowed: ids(0), denied: ids(100) });
+    expect(text.length).toBeLessThan(800);
+    expect(text).toMatch(/ and 38 more\)$/);
   });
 });
 

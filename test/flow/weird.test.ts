@@ -18,6 +18,7 @@ import {
   CHANNEL_ID,
   deleteKeys,
   GUILD_ID,
+  inDirectMessages,
   REDIS_URL,
   slashCommand,
   slashWeird,
@@ -179,7 +180,28 @@ describe("/weird", () => {
       "The queue is full (2 generations waiting or running). Please try again in a minute.",
     );
     // Refused users are not put on cooldown: they may try again as soon as there is room.
-    expect(await bot.redis.exists(`${prefix}:cooldown:800000000000000023`)).toBe(0);
+    expect(await bot.redis.exists(`${prefix}:cooldown:${GUILD_ID}:800000000000000023`)).toBe(0);
+    // Each server sets its own cooldown, so one server's does not hold the member back elsewhere.
+    bot.ctx.config.queue.maxTotal = 50;
+    const dm = slashWeird({ prompt: "f", userId: "800000000000000021" });
+    bot.inject(inDirectMessages(dm));
+    await discord.waitFor(r => originalOf(dm.token).test(r.path));
+  });
+
+  it("gives back the queue place and the cooldown when Discord refuses the deferred reply", async () => {
+    bot = await startBot(botConfig(discord.url, prefix, { cooldownMs: 60_000 }));
+    const raw = slashWeird({ prompt: "a", userId: "800000000000000031" });
+    discord.failures.push({
+      match: r => callbackOf(raw).test(r.path),
+      status: 404,
+      body: { message: "Unknown interaction", code: 10062 },
+      times: 1,
+    });
+    bot.inject(raw);
+    await discord.waitFor(r => callbackOf(raw).test(r.path));
+    await expect.poll(() => bot!.redis.zcard(bot!.ctx.throttle.groupKey(GUILD_ID, "800000000000000031"))).toBe(0);
+    await expect.poll(() => bot!.redis.exists(`${prefix}:cooldown:${GUILD_ID}:800000000000000031`)).toBe(0);
+    expect(await bot.ctx.queue.count()).toBe(0);
   });
 
   it("holds the server cap when many requests arrive at once", async () => {
@@ -340,6 +362,26 @@ describe("buttons", () => {
       expect(final.body?.content).toContain("> Once upon a time");
       expect(final.body?.content).not.toMatch(/seed 7\n/);
     }
+  });
+
+  it("reroll and flip check the member may post in the channel, as /weird does", async () => {
+    bot = await startBot(botConfig(discord.url, prefix));
+    worker = startWorker(engine, discord.url, prefix);
+    const [, reroll, flip] = await firstResult(-1);
+    await completedJobs(bot, 1);
+    for (const button of [reroll!, flip!]) {
+      const press = buttonPress(button.custom_id, { permissions: "0" });
+      bot.inject(press);
+      const reply = await discord.waitFor(r => callbackOf(press).test(r.path));
+      expect(reply.body).toMatchObject({
+        type: InteractionResponseType.ChannelMessageWithSource,
+        data: {
+          content: "You can't post messages in this channel, so this button can't either.",
+          flags: MessageFlags.Ephemeral,
+        },
+      });
+    }
+    expect(await bot.ctx.queue.count()).toBe(0);
   });
 
   it("a button for an output that is not on record answers privately", async () => {
