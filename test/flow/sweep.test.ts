@@ -1,46 +1,13 @@
 // /weird-sweep end to end: the real bot and worker, real Redis, the real engine and chart,
 // the fake Discord.
 import { ApplicationCommandOptionType, InteractionResponseType, MessageFlags } from "discord.js";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEFAULT_SWEEP_TEMPERATURES } from "../../src/engine/sweep.js";
-import type { Engine } from "../../src/engine/engine.js";
-import { loadTestEngine } from "../helpers/engine.js";
-import { FakeDiscord, type RecordedRequest } from "../helpers/fakeDiscord.js";
-import {
-  APPLICATION_ID,
-  botConfig,
-  buttonPress,
-  deleteKeys,
-  slashCommand,
-  startBot,
-  startWorker,
-  testPrefix,
-  type TestBot,
-} from "../helpers/discordBot.js";
+import { type RecordedRequest } from "../helpers/fakeDiscord.js";
+import { useFlow } from "../helpers/flow.js";
+import { APPLICATION_ID, botConfig, buttonPress, slashCommand, startBot, startWorker } from "../helpers/discordBot.js";
 
-let engine: Engine;
-let discord: FakeDiscord;
-let prefix: string;
-let bot: TestBot | undefined;
-let worker: ReturnType<typeof startWorker> | undefined;
-
-beforeAll(async () => {
-  engine = await loadTestEngine();
-});
-afterAll(async () => {
-  await engine?.dispose();
-});
-beforeEach(async () => {
-  discord = await new FakeDiscord().start();
-  prefix = testPrefix();
-});
-afterEach(async () => {
-  await worker?.close();
-  await bot?.close();
-  worker = bot = undefined;
-  await discord.stop();
-  await deleteKeys(prefix);
-});
+const flow = useFlow();
 
 const { String: text, Integer: integer } = ApplicationCommandOptionType;
 const sweep = (prompt: string, maxTokens: number, seed?: number) =>
@@ -53,19 +20,19 @@ const isFinal = (r: RecordedRequest) => Array.isArray(r.body?.components) && r.b
 
 describe("/weird-sweep", () => {
   it("is one job and one message: a row per temperature with its weirdness, the chart, a vote button per row", async () => {
-    bot = await startBot({
-      ...botConfig(discord.url, prefix),
-      queue: { ...botConfig(discord.url, prefix).queue, cooldownMs: 60_000 },
+    flow.bot = await startBot({
+      ...botConfig(flow.discord.url, flow.prefix),
+      queue: { ...botConfig(flow.discord.url, flow.prefix).queue, cooldownMs: 60_000 },
     });
-    worker = startWorker(engine, discord.url, prefix);
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
     const raw = sweep("Once upon a time", 6, 3);
-    bot.inject(raw);
-    const final = await discord.waitFor(
+    flow.bot.inject(raw);
+    const final = await flow.discord.waitFor(
       r =>
         r.method === "PATCH" && r.path === `/webhooks/${APPLICATION_ID}/${raw.token}/messages/@original` && isFinal(r),
       55_000,
     );
-    expect(await bot.ctx.queue.count()).toBeLessThanOrEqual(1);
+    expect(await flow.bot.ctx.queue.count()).toBeLessThanOrEqual(1);
     const content = String(final.body?.content);
     expect(content.length).toBeLessThanOrEqual(2000);
     expect(content).toMatch(/^\*\*Sweep\*\* · 8 temperatures · 6 tokens each/);
@@ -80,7 +47,7 @@ describe("/weird-sweep", () => {
     expect(buttons.map(b => b.label)).toEqual(DEFAULT_SWEEP_TEMPERATURES.map(t => `T = ${t} · 0`));
     // Each row is an output of its own, with its score, so it can be voted on like any other.
     for (const [i, button] of buttons.entries()) {
-      const record = await bot.ctx.outputs.get(button.custom_id.slice("vote:".length));
+      const record = await flow.bot.ctx.outputs.get(button.custom_id.slice("vote:".length));
       expect(record).toMatchObject({
         temperature: DEFAULT_SWEEP_TEMPERATURES[i],
         seed: 3,
@@ -90,8 +57,8 @@ describe("/weird-sweep", () => {
     }
     // A vote on one row keeps the whole sweep's buttons, with that row's count.
     const press = buttonPress(buttons[5]!.custom_id, { userId: "800000000000000009" });
-    bot.inject(press);
-    const voted = await discord.waitFor(r => r.path === `/interactions/${press.id}/${press.token}/callback`);
+    flow.bot.inject(press);
+    const voted = await flow.discord.waitFor(r => r.path === `/interactions/${press.id}/${press.token}/callback`);
     expect(voted.body?.type).toBe(InteractionResponseType.UpdateMessage);
     const labels = (
       voted.body!.data as { components: Array<{ components: Array<{ label: string }> }> }
@@ -99,8 +66,8 @@ describe("/weird-sweep", () => {
     expect(labels).toEqual(DEFAULT_SWEEP_TEMPERATURES.map((t, i) => `T = ${t} · ${i === 5 ? 1 : 0}`));
     // One request against the cooldown.
     const again = sweep("Once upon a time", 6);
-    bot.inject(again);
-    const refused = await discord.waitFor(r => r.path === `/interactions/${again.id}/${again.token}/callback`);
+    flow.bot.inject(again);
+    const refused = await flow.discord.waitFor(r => r.path === `/interactions/${again.id}/${again.token}/callback`);
     expect(refused.body).toMatchObject({
       type: InteractionResponseType.ChannelMessageWithSource,
       data: { content: expect.stringMatching(/^Easy there/), flags: MessageFlags.Ephemeral },

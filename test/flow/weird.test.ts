@@ -6,17 +6,16 @@ import { QueueEvents } from "bullmq";
 import { InteractionResponseType, MessageFlags } from "discord.js";
 import { QUEUE_NAME } from "../../src/store/queue.js";
 import { workerConnection } from "../../src/store/redis.js";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Engine } from "../../src/engine/engine.js";
+import { describe, expect, it } from "vitest";
 import { QUEUE_UNAVAILABLE } from "../../src/commands/context.js";
 import { loadTestEngine, temporaryFolder } from "../helpers/engine.js";
-import { FakeDiscord, type RecordedRequest } from "../helpers/fakeDiscord.js";
+import { type RecordedRequest } from "../helpers/fakeDiscord.js";
+import { useFlow } from "../helpers/flow.js";
 import {
   APPLICATION_ID,
   botConfig,
   buttonPress,
   CHANNEL_ID,
-  deleteKeys,
   GUILD_ID,
   inDirectMessages,
   REDIS_URL,
@@ -24,33 +23,10 @@ import {
   slashWeird,
   startBot,
   startWorker,
-  testPrefix,
   type TestBot,
 } from "../helpers/discordBot.js";
 
-let engine: Engine;
-let discord: FakeDiscord;
-let prefix: string;
-let bot: TestBot | undefined;
-let worker: ReturnType<typeof startWorker> | undefined;
-
-beforeAll(async () => {
-  engine = await loadTestEngine();
-});
-afterAll(async () => {
-  await engine?.dispose();
-});
-beforeEach(async () => {
-  discord = await new FakeDiscord().start();
-  prefix = testPrefix();
-});
-afterEach(async () => {
-  await worker?.close();
-  await bot?.close();
-  worker = bot = undefined;
-  await discord.stop();
-  await deleteKeys(prefix);
-});
+const flow = useFlow();
 
 const originalOf = (token: string) => new RegExp(`^/webhooks/${APPLICATION_ID}/${token}/messages/@original$`);
 const callbackOf = (raw: { id: string; token: string }) =>
@@ -58,12 +34,12 @@ const callbackOf = (raw: { id: string; token: string }) =>
 const isFinal = (r: RecordedRequest) =>
   Array.isArray(r.body?.components) && (r.body.components as unknown[]).length > 0;
 const finalFor = (token: string, timeoutMs?: number) =>
-  discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r), timeoutMs);
+  flow.discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r), timeoutMs);
 /** Waits until this many jobs are marked complete (the final message goes out just before). */
 async function completedJobs(bot: TestBot, count: number): Promise<void> {
   // Through the project's own connection factory, which also speaks Redis Cluster (CI).
   const connection = workerConnection(REDIS_URL);
-  const events = new QueueEvents(QUEUE_NAME, { connection, prefix });
+  const events = new QueueEvents(QUEUE_NAME, { connection, prefix: flow.prefix });
   try {
     await events.waitUntilReady();
     const done = new Promise<void>(resolve => {
@@ -82,15 +58,15 @@ const buttonIds = (r: RecordedRequest) =>
 
 describe("/weird", () => {
   it("defers, queues, streams edits and ends with the result and its buttons", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
-    worker = startWorker(engine, discord.url, prefix);
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
     const raw = slashWeird({ prompt: "Once upon a time", temp: -0.001, maxTokens: 300, seed: 42 });
-    bot.inject(raw);
+    flow.bot.inject(raw);
 
     const final = await finalFor(raw.token);
-    const callbacks = discord.find("POST", callbackOf(raw));
+    const callbacks = flow.discord.find("POST", callbackOf(raw));
     expect(callbacks.map(c => c.body?.type)).toEqual([5]); // deferred channel message
-    const edits = discord.find("PATCH", originalOf(raw.token));
+    const edits = flow.discord.find("PATCH", originalOf(raw.token));
     expect(edits[0]!.body?.content).toMatch(
       /^Queued at \*\*T = -0.001 · β = -1000\*\* \(seed 42\): next in the queue\.$/,
     );
@@ -112,9 +88,9 @@ describe("/weird", () => {
     for (const edit of edits) expect(edit.body?.allowed_mentions).toEqual({ parse: [] });
 
     // The final message goes out just before the job is marked complete.
-    await completedJobs(bot, 1);
+    await completedJobs(flow.bot, 1);
     const outputId = vote!.custom_id.slice("vote:".length);
-    const record = await bot.ctx.outputs.get(outputId);
+    const record = await flow.bot.ctx.outputs.get(outputId);
     expect(record).toMatchObject({
       prompt: "Once upon a time",
       temperature: -0.001,
@@ -126,34 +102,36 @@ describe("/weird", () => {
     });
     // The weirdness score is kept for the leaderboards: "|" is stories260K's least likely piece.
     expect(record!.surprisal).toBeGreaterThan(10);
-    const [onBoard] = await bot.ctx.community.weirdest(raw.guild_id, { period: "day", by: "weirdness" });
+    const [onBoard] = await flow.bot.ctx.community.weirdest(raw.guild_id, { period: "day", by: "weirdness" });
     expect(onBoard).toMatchObject({ outputId, votes: 0 });
-    expect(await bot.redis.zcard(bot.ctx.throttle.groupKey(raw.guild_id, raw.member.user.id))).toBe(0);
-    const [job] = await bot.ctx.queue.getJobs(["completed"]);
+    expect(await flow.bot.redis.zcard(flow.bot.ctx.throttle.groupKey(raw.guild_id, raw.member.user.id))).toBe(0);
+    const [job] = await flow.bot.ctx.queue.getJobs(["completed"]);
     expect(job!.progress).toEqual({ tokens: 300, of: 300, done: true });
   });
 
   it("tells each user their place in the queue", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     const raws = ["1", "2", "3"].map(n => slashWeird({ prompt: "Hi", userId: `80000000000000001${n}` }));
     for (const raw of raws) {
-      bot.inject(raw);
-      await discord.waitFor(r => r.method === "PATCH" && originalOf(raw.token).test(r.path));
+      flow.bot.inject(raw);
+      await flow.discord.waitFor(r => r.method === "PATCH" && originalOf(raw.token).test(r.path));
     }
     const places = raws.map(raw =>
-      String(discord.find("PATCH", originalOf(raw.token))[0]!.body?.content).replace(/^.*: /, ""),
+      String(flow.discord.find("PATCH", originalOf(raw.token))[0]!.body?.content).replace(/^.*: /, ""),
     );
     expect(places).toEqual(["next in the queue.", "#2 in the queue.", "#3 in the queue."]);
   });
 
   it("enforces the per-user cooldown privately, and the server and global caps", async () => {
-    bot = await startBot(botConfig(discord.url, prefix, { cooldownMs: 60_000, maxPerGuild: 2, maxTotal: 3 }));
+    flow.bot = await startBot(
+      botConfig(flow.discord.url, flow.prefix, { cooldownMs: 60_000, maxPerGuild: 2, maxTotal: 3 }),
+    );
     const first = slashWeird({ prompt: "a", userId: "800000000000000021" });
     const again = slashWeird({ prompt: "b", userId: "800000000000000021" });
-    bot.inject(first);
-    await discord.waitFor(r => originalOf(first.token).test(r.path));
-    bot.inject(again);
-    const refusal = await discord.waitFor(r => callbackOf(again).test(r.path));
+    flow.bot.inject(first);
+    await flow.discord.waitFor(r => originalOf(first.token).test(r.path));
+    flow.bot.inject(again);
+    const refusal = await flow.discord.waitFor(r => callbackOf(again).test(r.path));
     expect(refusal.body).toMatchObject({
       type: InteractionResponseType.ChannelMessageWithSource,
       data: { flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } },
@@ -163,73 +141,75 @@ describe("/weird", () => {
     );
 
     const second = slashWeird({ prompt: "c", userId: "800000000000000022" });
-    bot.inject(second);
-    await discord.waitFor(r => originalOf(second.token).test(r.path));
+    flow.bot.inject(second);
+    await flow.discord.waitFor(r => originalOf(second.token).test(r.path));
     const third = slashWeird({ prompt: "d", userId: "800000000000000023" });
-    bot.inject(third);
-    const full = await discord.waitFor(r => callbackOf(third).test(r.path));
+    flow.bot.inject(third);
+    const full = await flow.discord.waitFor(r => callbackOf(third).test(r.path));
     expect((full.body!.data as { content: string }).content).toBe(
       "This server's queue is full (2 of 2 generations waiting or running). Please try again in a minute.",
     );
     // The global cap counts every server's jobs.
-    bot.ctx.config.queue.maxTotal = 2;
+    flow.bot.ctx.config.queue.maxTotal = 2;
     const elsewhere = { ...slashWeird({ prompt: "e", userId: "800000000000000024" }), guild_id: "900000000000000009" };
-    bot.inject(elsewhere);
-    const globalFull = await discord.waitFor(r => callbackOf(elsewhere).test(r.path));
+    flow.bot.inject(elsewhere);
+    const globalFull = await flow.discord.waitFor(r => callbackOf(elsewhere).test(r.path));
     expect((globalFull.body!.data as { content: string }).content).toBe(
       "The queue is full (2 generations waiting or running). Please try again in a minute.",
     );
     // Refused users are not put on cooldown: they may try again as soon as there is room.
-    expect(await bot.redis.exists(`${prefix}:cooldown:${GUILD_ID}:800000000000000023`)).toBe(0);
+    expect(await flow.bot.redis.exists(`${flow.prefix}:cooldown:${GUILD_ID}:800000000000000023`)).toBe(0);
     // Each server sets its own cooldown, so one server's does not hold the member back elsewhere.
-    bot.ctx.config.queue.maxTotal = 50;
+    flow.bot.ctx.config.queue.maxTotal = 50;
     const dm = slashWeird({ prompt: "f", userId: "800000000000000021" });
-    bot.inject(inDirectMessages(dm));
-    await discord.waitFor(r => originalOf(dm.token).test(r.path));
+    flow.bot.inject(inDirectMessages(dm));
+    await flow.discord.waitFor(r => originalOf(dm.token).test(r.path));
   });
 
   it("gives back the queue place and the cooldown when Discord refuses the deferred reply", async () => {
-    bot = await startBot(botConfig(discord.url, prefix, { cooldownMs: 60_000 }));
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { cooldownMs: 60_000 }));
     const raw = slashWeird({ prompt: "a", userId: "800000000000000031" });
-    discord.failures.push({
+    flow.discord.failures.push({
       match: r => callbackOf(raw).test(r.path),
       status: 404,
       body: { message: "Unknown interaction", code: 10062 },
       times: 1,
     });
-    bot.inject(raw);
-    await discord.waitFor(r => callbackOf(raw).test(r.path));
-    await expect.poll(() => bot!.redis.zcard(bot!.ctx.throttle.groupKey(GUILD_ID, "800000000000000031"))).toBe(0);
-    await expect.poll(() => bot!.redis.exists(`${prefix}:cooldown:${GUILD_ID}:800000000000000031`)).toBe(0);
-    expect(await bot.ctx.queue.count()).toBe(0);
+    flow.bot.inject(raw);
+    await flow.discord.waitFor(r => callbackOf(raw).test(r.path));
+    await expect
+      .poll(() => flow.bot!.redis.zcard(flow.bot!.ctx.throttle.groupKey(GUILD_ID, "800000000000000031")))
+      .toBe(0);
+    await expect.poll(() => flow.bot!.redis.exists(`${flow.prefix}:cooldown:${GUILD_ID}:800000000000000031`)).toBe(0);
+    expect(await flow.bot.ctx.queue.count()).toBe(0);
   });
 
   it("holds the server cap when many requests arrive at once", async () => {
-    bot = await startBot(botConfig(discord.url, prefix, { maxPerGuild: 3 }));
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { maxPerGuild: 3 }));
     const raws = Array.from({ length: 10 }, (_, i) =>
       slashWeird({ prompt: "x", userId: String(800000000000000100n + BigInt(i)) }),
     );
-    raws.forEach(raw => bot!.inject(raw));
-    const answers = await Promise.all(raws.map(raw => discord.waitFor(r => callbackOf(raw).test(r.path))));
+    raws.forEach(raw => flow.bot!.inject(raw));
+    const answers = await Promise.all(raws.map(raw => flow.discord.waitFor(r => callbackOf(raw).test(r.path))));
     expect(answers.filter(a => a.body?.type === InteractionResponseType.DeferredChannelMessageWithSource)).toHaveLength(
       3,
     );
     expect(answers.filter(a => a.body?.type === InteractionResponseType.ChannelMessageWithSource)).toHaveLength(7);
-    await discord.waitFor(() => discord.requests.filter(r => r.method === "PATCH").length === 3);
+    await flow.discord.waitFor(() => flow.discord.requests.filter(r => r.method === "PATCH").length === 3);
     await new Promise(resolve => setTimeout(resolve, 200));
-    expect(await bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(3);
+    expect(await flow.bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(3);
   });
 
   it("answers invalid options privately and queues nothing", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     const raw = slashWeird({ prompt: "   ", temp: -1 });
-    bot.inject(raw);
-    const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
+    flow.bot.inject(raw);
+    const reply = await flow.discord.waitFor(r => callbackOf(raw).test(r.path));
     expect(reply.body).toMatchObject({
       type: InteractionResponseType.ChannelMessageWithSource,
       data: { content: "The prompt is empty.", flags: MessageFlags.Ephemeral },
     });
-    expect(await bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(0);
+    expect(await flow.bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(0);
   });
 
   it.each([
@@ -246,44 +226,44 @@ describe("/weird", () => {
     ],
   ])("refuses %s privately at the bot, whatever the client let through", async (_case, options, message) => {
     // Discord's own min/max/length are checked by its clients, not by every proxy or client.
-    bot = await startBot(botConfig(discord.url, prefix));
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     const raw = slashWeird({ prompt: "Once upon a time", ...options });
-    bot.inject(raw);
-    const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
+    flow.bot.inject(raw);
+    const reply = await flow.discord.waitFor(r => callbackOf(raw).test(r.path));
     expect(reply.body).toMatchObject({
       type: InteractionResponseType.ChannelMessageWithSource,
       data: { content: message, flags: MessageFlags.Ephemeral },
     });
-    expect(await bot.ctx.queue.count()).toBe(0);
+    expect(await flow.bot.ctx.queue.count()).toBe(0);
   });
 
   it("refuses a prompt too long for the worker's context privately, and frees its queue place", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
-    worker = startWorker(engine, discord.url, prefix);
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
     // 2,000 characters of markdown symbols are ~2,000 tokens: more than the test engine's context.
     const raw = slashWeird({ prompt: "#*_~`|>-[](){}".repeat(143).slice(0, 2000), maxTokens: 8 });
-    bot.inject(raw);
-    const followUp = await discord.waitFor(
+    flow.bot.inject(raw);
+    const followUp = await flow.discord.waitFor(
       r => r.method === "POST" && r.path === `/webhooks/${APPLICATION_ID}/${raw.token}`,
     );
     expect(followUp.body).toMatchObject({ flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } });
     expect(String(followUp.body?.content)).toMatch(
       /^Sorry, that can't be generated: The prompt \\\(\d+ tokens\\\) plus 8 new tokens does not fit the \d+\\-token context\\\.$/,
     );
-    await discord.waitFor(r => r.method === "DELETE" && originalOf(raw.token).test(r.path));
+    await flow.discord.waitFor(r => r.method === "DELETE" && originalOf(raw.token).test(r.path));
     // Nothing about it in public: the "queued" reply is gone and never said "failed".
-    expect(discord.find("PATCH", originalOf(raw.token)).map(r => String(r.body?.content))).not.toContainEqual(
+    expect(flow.discord.find("PATCH", originalOf(raw.token)).map(r => String(r.body?.content))).not.toContainEqual(
       expect.stringMatching(/Sorry/),
     );
-    await completedJobs(bot, 1);
-    expect(await bot.redis.zcard(bot.ctx.throttle.groupKey(raw.guild_id, raw.member.user.id))).toBe(0);
+    await completedJobs(flow.bot, 1);
+    expect(await flow.bot.redis.zcard(flow.bot.ctx.throttle.groupKey(raw.guild_id, raw.member.user.id))).toBe(0);
   });
 
   it("checks the member's permission in the handler, not only in the command's defaults", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     const raw = slashWeird({ prompt: "hi", permissions: "0" });
-    bot.inject(raw);
-    const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
+    flow.bot.inject(raw);
+    const reply = await flow.discord.waitFor(r => callbackOf(raw).test(r.path));
     expect(reply.body).toMatchObject({
       type: InteractionResponseType.ChannelMessageWithSource,
       data: {
@@ -291,16 +271,16 @@ describe("/weird", () => {
         flags: MessageFlags.Ephemeral,
       },
     });
-    expect(await bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(0);
+    expect(await flow.bot.ctx.queue.getJobCountByTypes("waiting", "prioritized")).toBe(0);
   });
 
   it("never lets a prompt full of mentions ping anyone", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
-    worker = startWorker(engine, discord.url, prefix);
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
     const raw = slashWeird({ prompt: "@everyone @here <@123456789012345678> <@&223456789012345678> hi", maxTokens: 8 });
-    bot.inject(raw);
+    flow.bot.inject(raw);
     const final = await finalFor(raw.token);
-    for (const request of discord.requests.filter(r => r.body && r.method !== "POST"))
+    for (const request of flow.discord.requests.filter(r => r.body && r.method !== "POST"))
       expect(request.body?.allowed_mentions).toEqual({ parse: [] });
     expect(final.body?.content).toContain(
       "> \\@everyone \\@here \\<\\@123456789012345678\\> \\<\\@&223456789012345678\\> hi",
@@ -308,10 +288,10 @@ describe("/weird", () => {
   });
 
   it("/weird-help explains negative temperature privately", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     const raw = slashCommand("weird-help");
-    bot.inject(raw);
-    const reply = await discord.waitFor(r => callbackOf(raw).test(r.path));
+    flow.bot.inject(raw);
+    const reply = await flow.discord.waitFor(r => callbackOf(raw).test(r.path));
     expect(reply.body).toMatchObject({
       type: InteractionResponseType.ChannelMessageWithSource,
       data: { flags: MessageFlags.Ephemeral },
@@ -323,20 +303,20 @@ describe("/weird", () => {
 describe("buttons", () => {
   async function firstResult(temp: number) {
     const raw = slashWeird({ prompt: "Once upon a time", temp, maxTokens: 12, seed: 7 });
-    bot!.inject(raw);
+    flow.bot!.inject(raw);
     const final = await finalFor(raw.token);
     return buttonIds(final);
   }
 
   it("vote toggles the member's vote and shows the count on the label", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
-    worker = startWorker(engine, discord.url, prefix);
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
     const [vote] = await firstResult(-1);
     const labels: string[] = [];
     for (const userId of ["800000000000000031", "800000000000000032", "800000000000000031"]) {
       const press = buttonPress(vote!.custom_id, { userId });
-      bot.inject(press);
-      const update = await discord.waitFor(r => callbackOf(press).test(r.path));
+      flow.bot.inject(press);
+      const update = await flow.discord.waitFor(r => callbackOf(press).test(r.path));
       expect(update.body?.type).toBe(7); // update the message the button is on
       labels.push(
         (update.body!.data as { components: Array<{ components: Array<{ label: string }> }> }).components[0]!
@@ -347,17 +327,17 @@ describe("buttons", () => {
   });
 
   it("reroll queues the same prompt and T with a new seed; flip queues it at −T; each result is a new message", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
-    worker = startWorker(engine, discord.url, prefix);
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
     const [, reroll, flip] = await firstResult(-1);
     for (const [button, expected] of [
       [reroll!, "T = -1 · β = -1"],
       [flip!, "T = 1 · β = 1"],
     ] as const) {
       const press = buttonPress(button.custom_id);
-      bot.inject(press);
+      flow.bot.inject(press);
       const final = await finalFor(press.token);
-      expect(discord.find("POST", callbackOf(press)).map(c => c.body?.type)).toEqual([5]);
+      expect(flow.discord.find("POST", callbackOf(press)).map(c => c.body?.type)).toEqual([5]);
       expect(final.body?.content).toContain(`**${expected}**`);
       expect(final.body?.content).toContain("> Once upon a time");
       expect(final.body?.content).not.toMatch(/seed 7\n/);
@@ -365,14 +345,14 @@ describe("buttons", () => {
   });
 
   it("reroll and flip check the member may post in the channel, as /weird does", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
-    worker = startWorker(engine, discord.url, prefix);
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
     const [, reroll, flip] = await firstResult(-1);
-    await completedJobs(bot, 1);
+    await completedJobs(flow.bot, 1);
     for (const button of [reroll!, flip!]) {
       const press = buttonPress(button.custom_id, { permissions: "0" });
-      bot.inject(press);
-      const reply = await discord.waitFor(r => callbackOf(press).test(r.path));
+      flow.bot.inject(press);
+      const reply = await flow.discord.waitFor(r => callbackOf(press).test(r.path));
       expect(reply.body).toMatchObject({
         type: InteractionResponseType.ChannelMessageWithSource,
         data: {
@@ -381,14 +361,14 @@ describe("buttons", () => {
         },
       });
     }
-    expect(await bot.ctx.queue.count()).toBe(0);
+    expect(await flow.bot.ctx.queue.count()).toBe(0);
   });
 
   it("a button for an output that is not on record answers privately", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     const press = buttonPress("reroll:no-such-output");
-    bot.inject(press);
-    const reply = await discord.waitFor(r => callbackOf(press).test(r.path));
+    flow.bot.inject(press);
+    const reply = await flow.discord.waitFor(r => callbackOf(press).test(r.path));
     expect(reply.body).toMatchObject({
       type: InteractionResponseType.ChannelMessageWithSource,
       data: { content: "That output is no longer on record.", flags: MessageFlags.Ephemeral },
@@ -398,17 +378,17 @@ describe("buttons", () => {
 
 describe("when things go wrong", () => {
   it("Redis down at command time: a clear private answer, and the bot keeps running", async () => {
-    bot = await startBot(botConfig(discord.url, prefix, {}, "redis://127.0.0.1:1"), false);
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, {}, "redis://127.0.0.1:1"), false);
     const raw = slashWeird({ prompt: "hello" });
-    bot.inject(raw);
-    const reply = await discord.waitFor(r => callbackOf(raw).test(r.path), 5000);
+    flow.bot.inject(raw);
+    const reply = await flow.discord.waitFor(r => callbackOf(raw).test(r.path), 5000);
     expect(reply.body).toMatchObject({
       type: InteractionResponseType.ChannelMessageWithSource,
       data: { content: QUEUE_UNAVAILABLE, flags: MessageFlags.Ephemeral },
     });
     const help = slashCommand("weird-help");
-    bot.inject(help);
-    await discord.waitFor(r => callbackOf(help).test(r.path), 5000);
+    flow.bot.inject(help);
+    await flow.discord.waitFor(r => callbackOf(help).test(r.path), 5000);
   });
 
   it("Redis going away and coming back: refused while down, queued again once it returns", async () => {
@@ -423,30 +403,30 @@ describe("when things go wrong", () => {
     };
     let redis = startRedis();
     try {
-      bot = await startBot(botConfig(discord.url, prefix, {}, `redis://127.0.0.1:${port}`));
+      flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, {}, `redis://127.0.0.1:${port}`));
       redis.kill("SIGKILL");
-      await waitUntil(() => !bot!.ctx.redisReady());
+      await waitUntil(() => !flow.bot!.ctx.redisReady());
       const whileDown = slashWeird({ prompt: "hello" });
-      bot.inject(whileDown);
-      const refused = await discord.waitFor(r => callbackOf(whileDown).test(r.path), 5000);
+      flow.bot.inject(whileDown);
+      const refused = await flow.discord.waitFor(r => callbackOf(whileDown).test(r.path), 5000);
       expect(refused.body).toMatchObject({
         type: InteractionResponseType.ChannelMessageWithSource,
         data: { content: QUEUE_UNAVAILABLE },
       });
 
       redis = startRedis();
-      await waitUntil(() => bot!.ctx.redisReady());
+      await waitUntil(() => flow.bot!.ctx.redisReady());
       // Like a user, try again a few times: the first command may race the reconnection.
       let queued;
       for (let attempt = 0; attempt < 5 && !queued; attempt++) {
         const afterwards = slashWeird({ prompt: "hello again" });
-        bot.inject(afterwards);
-        const answer = await discord.waitFor(
+        flow.bot.inject(afterwards);
+        const answer = await flow.discord.waitFor(
           r => callbackOf(afterwards).test(r.path) || originalOf(afterwards.token).test(r.path),
           5000,
         );
         if (answer.body?.type === InteractionResponseType.DeferredChannelMessageWithSource)
-          queued = await discord.waitFor(r => originalOf(afterwards.token).test(r.path), 5000);
+          queued = await flow.discord.waitFor(r => originalOf(afterwards.token).test(r.path), 5000);
         else await new Promise(resolve => setTimeout(resolve, 300));
       }
       expect(queued?.body?.content).toMatch(/^Queued at/);
@@ -456,25 +436,25 @@ describe("when things go wrong", () => {
   });
 
   it("an expired interaction token: the result is posted as a channel message instead", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     const raw = slashWeird({ prompt: "Once upon a time", maxTokens: 40, at: Date.now() - 20 * 60 * 1000 });
-    bot.inject(raw);
-    await discord.waitFor(r => originalOf(raw.token).test(r.path));
-    worker = startWorker(engine, discord.url, prefix, { editIntervalMs: 5 });
-    const final = await discord.waitFor(r => /^\/channels\/\d+\/messages(\/\d+)?$/.test(r.path) && isFinal(r));
-    const posts = discord.find("POST", new RegExp(`^/channels/${CHANNEL_ID}/messages$`));
+    flow.bot.inject(raw);
+    await flow.discord.waitFor(r => originalOf(raw.token).test(r.path));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { editIntervalMs: 5 });
+    const final = await flow.discord.waitFor(r => /^\/channels\/\d+\/messages(\/\d+)?$/.test(r.path) && isFinal(r));
+    const posts = flow.discord.find("POST", new RegExp(`^/channels/${CHANNEL_ID}/messages$`));
     expect(posts).toHaveLength(1);
     expect(posts[0]!.body).toMatchObject({ enforce_nonce: true, allowed_mentions: { parse: [] } });
     expect(final.body?.content).toContain("|".repeat(40));
-    expect(discord.find("PATCH", originalOf(raw.token))).toHaveLength(1); // only the bot's "queued" edit
+    expect(flow.discord.find("PATCH", originalOf(raw.token))).toHaveLength(1); // only the bot's "queued" edit
   });
 
   it("retries Discord 429 (honouring retry-after) and 5xx, then delivers", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
-    worker = startWorker(engine, discord.url, prefix, { editIntervalMs: 60_000 });
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { editIntervalMs: 60_000 });
     const raw = slashWeird({ prompt: "Once", maxTokens: 5 });
     const finalEdit = (r: RecordedRequest) => r.method === "PATCH" && originalOf(raw.token).test(r.path) && isFinal(r);
-    discord.failures.push(
+    flow.discord.failures.push(
       {
         match: finalEdit,
         status: 429,
@@ -484,51 +464,51 @@ describe("when things go wrong", () => {
       },
       { match: finalEdit, status: 502, times: 1 },
     );
-    bot.inject(raw);
+    flow.bot.inject(raw);
     const started = Date.now();
-    await discord.waitFor(
-      r => finalEdit(r) && discord.find("PATCH", originalOf(raw.token)).filter(isFinal).length === 3,
+    await flow.discord.waitFor(
+      r => finalEdit(r) && flow.discord.find("PATCH", originalOf(raw.token)).filter(isFinal).length === 3,
     );
-    const attempts = discord.find("PATCH", originalOf(raw.token)).filter(isFinal);
+    const attempts = flow.discord.find("PATCH", originalOf(raw.token)).filter(isFinal);
     expect(attempts).toHaveLength(3);
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(250);
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it("a permanent Discord error fails the job once, with a log line, and the worker keeps serving", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
-    worker = startWorker(engine, discord.url, prefix, { editIntervalMs: 60_000 });
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { editIntervalMs: 60_000 });
     const doomed = slashWeird({ prompt: "Once", maxTokens: 3 });
-    discord.failures.push({
+    flow.discord.failures.push({
       match: r => r.path.includes(doomed.token) && isFinal(r),
       status: 403,
       body: { message: "Missing Access", code: 50001 },
       times: 10,
     });
-    bot.inject(doomed);
-    await discord.waitFor(r => r.path.includes(doomed.token) && isFinal(r));
+    flow.bot.inject(doomed);
+    await flow.discord.waitFor(r => r.path.includes(doomed.token) && isFinal(r));
     const fine = slashWeird({ prompt: "Once", maxTokens: 3 });
-    bot.inject(fine);
+    flow.bot.inject(fine);
     await finalFor(fine.token);
-    const [failed] = await bot.ctx.queue.getJobs(["failed"]);
+    const [failed] = await flow.bot.ctx.queue.getJobs(["failed"]);
     expect(failed!.failedReason).toBe("Discord refused the result (403 Missing Access)");
     expect(failed!.attemptsMade).toBe(1);
-    expect(discord.find("PATCH", originalOf(doomed.token)).filter(isFinal)).toHaveLength(1);
-    expect(worker.logs.some(line => line.includes("failed: Discord refused the result (403 Missing Access)"))).toBe(
-      true,
-    );
-    expect(worker.logs.join("\n")).not.toContain(doomed.token); // tokens never reach the logs
+    expect(flow.discord.find("PATCH", originalOf(doomed.token)).filter(isFinal)).toHaveLength(1);
+    expect(
+      flow.worker.logs.some(line => line.includes("failed: Discord refused the result (403 Missing Access)")),
+    ).toBe(true);
+    expect(flow.worker.logs.join("\n")).not.toContain(doomed.token); // tokens never reach the logs
   });
 
   it("a job that fails validation in the worker tells its member and frees its queue place", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
-    worker = startWorker(engine, discord.url, prefix);
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
     // A job as an older or buggy bot would have queued it: its place taken, its seed out of range.
     const raw = slashWeird({ prompt: "Once upon a time" });
     const userId = raw.member.user.id;
     const caps = { maxPerGuild: 5, maxTotal: 50 };
-    expect(await bot.ctx.throttle.claimPlace(GUILD_ID, userId, "bad-seed", caps)).toMatchObject({ ok: true });
-    await bot.ctx.queue.add(
+    expect(await flow.bot.ctx.throttle.claimPlace(GUILD_ID, userId, "bad-seed", caps)).toMatchObject({ ok: true });
+    await flow.bot.ctx.queue.add(
       "weird",
       {
         applicationId: APPLICATION_ID,
@@ -544,22 +524,22 @@ describe("when things go wrong", () => {
       },
       { jobId: "bad-seed", attempts: 3 },
     );
-    const notice = await discord.waitFor(r => r.method === "PATCH" && originalOf(raw.token).test(r.path));
+    const notice = await flow.discord.waitFor(r => r.method === "PATCH" && originalOf(raw.token).test(r.path));
     expect(notice.body?.content).toBe(
       "Sorry, this generation failed: Malformed job\\: Seed must be a whole number from 0 to 4294967295, got \\-1\\.",
     );
     expect(notice.body?.allowed_mentions).toEqual({ parse: [] });
-    expect(await bot.redis.zcard(bot.ctx.throttle.groupKey(GUILD_ID, userId))).toBe(0);
+    expect(await flow.bot.redis.zcard(flow.bot.ctx.throttle.groupKey(GUILD_ID, userId))).toBe(0);
   });
 
   it("a malformed job fails with a clear reason and the worker keeps serving", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
-    worker = startWorker(engine, discord.url, prefix);
-    const bad = await bot.ctx.queue.add("weird", { prompt: 42 }, { attempts: 3 });
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
+    const bad = await flow.bot.ctx.queue.add("weird", { prompt: 42 }, { attempts: 3 });
     const raw = slashWeird({ prompt: "Once upon a time", maxTokens: 4 });
-    bot.inject(raw);
+    flow.bot.inject(raw);
     await finalFor(raw.token);
-    const failed = await bot.ctx.queue.getJob(bad.id!);
+    const failed = await flow.bot.ctx.queue.getJob(bad.id!);
     expect(await failed!.getState()).toBe("failed");
     expect(failed!.failedReason).toBe("Malformed job: applicationId must be a string");
     expect(failed!.attemptsMade).toBe(1); // not retried: it can never succeed
@@ -568,10 +548,10 @@ describe("when things go wrong", () => {
 
 describe("a worker killed mid-job", () => {
   it("the job is picked up again and the user gets exactly one final result", async () => {
-    bot = await startBot(botConfig(discord.url, prefix));
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     const raw = slashWeird({ prompt: "Once upon a time", temp: -1, maxTokens: 50, seed: 5 });
     // Hold the first streaming edit, so the doomed worker is certainly mid-job when killed.
-    discord.failures.push({
+    flow.discord.failures.push({
       match: r => r.method === "PATCH" && String(r.body?.content).includes("generating…"),
       status: 200,
       delayMs: 3000,
@@ -582,24 +562,24 @@ describe("a worker killed mid-job", () => {
     const doomed = spawn(process.execPath, ["--import", "tsx", join(root, "test/helpers/workerProcess.ts")], {
       env: {
         ...process.env,
-        BZ_API_URL: discord.url,
-        BZ_PREFIX: prefix,
+        BZ_API_URL: flow.discord.url,
+        BZ_PREFIX: flow.prefix,
         BZ_LOCK_MS: "1500",
         BZ_CACHE_DIR: temporaryFolder(),
       },
       stdio: ["ignore", "pipe", "inherit"],
     });
     await new Promise(resolve => doomed.stdout.once("data", resolve));
-    bot.inject(raw);
-    await discord.waitFor(r => String(r.body?.content).includes("generating…"));
+    flow.bot.inject(raw);
+    await flow.discord.waitFor(r => String(r.body?.content).includes("generating…"));
     const killedAt = Date.now();
     doomed.kill("SIGKILL");
     await new Promise(resolve => doomed.once("exit", resolve));
 
-    worker = startWorker(engine, discord.url, prefix, { stalledIntervalMs: 500 });
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { stalledIntervalMs: 500 });
     const final = await finalFor(raw.token);
     await new Promise(resolve => setTimeout(resolve, 1500)); // time for any duplicate to show up
-    expect(discord.find("PATCH", originalOf(raw.token)).filter(isFinal)).toEqual([final]);
+    expect(flow.discord.find("PATCH", originalOf(raw.token)).filter(isFinal)).toEqual([final]);
     expect(final.at).toBeGreaterThan(killedAt); // delivered by the second worker
     expect(final.body?.content).toContain("seed 5");
   }, 60_000);
@@ -608,15 +588,15 @@ describe("a worker killed mid-job", () => {
 describe("long output", () => {
   it("is cut to fit the message and attached in full as a text file", async () => {
     const roomy = await loadTestEngine({ contextSize: 2048, limits: { maxTokensCap: 2000 } });
-    const config = botConfig(discord.url, prefix);
-    bot = await startBot({ ...config, limits: { ...config.limits, maxTokensCap: 2000 } });
-    worker = startWorker(roomy, discord.url, prefix);
+    const config = botConfig(flow.discord.url, flow.prefix);
+    flow.bot = await startBot({ ...config, limits: { ...config.limits, maxTokensCap: 2000 } });
+    flow.worker = startWorker(roomy, flow.discord.url, flow.prefix);
     // "|" is one character per token; 2000 of them cannot fit next to the header.
     const raw = slashWeird({ prompt: "Once upon a time", temp: -0.001, maxTokens: 2000 });
-    bot.inject(raw);
+    flow.bot.inject(raw);
     const final = await finalFor(raw.token, 55_000); // 2,000 tokens take a while on a busy machine
-    await worker.close();
-    worker = undefined;
+    await flow.worker.close();
+    flow.worker = undefined;
     await roomy.dispose();
     expect(String(final.body?.content).length).toBeLessThanOrEqual(2000);
     expect(final.body?.attachments).toEqual([{ id: 0, filename: expect.stringMatching(/^belowzero-.+\.txt$/) }]);
