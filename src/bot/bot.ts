@@ -1,6 +1,6 @@
 // The gateway client: the fewest intents that work (slash commands and buttons arrive as
 // interactions, which need none beyond Guilds), and one router for every interaction.
-import { Client, GatewayIntentBits, MessageFlags, type Interaction } from "discord.js";
+import { Client, GatewayIntentBits, MessageFlags, Partials, type Interaction } from "discord.js";
 import { handleButton } from "../commands/buttons.js";
 import { commands } from "../commands/index.js";
 import { HALL_CLAIM_LEASE_MS, recoverHallOfFame } from "../commands/hallOfFame.js";
@@ -11,6 +11,9 @@ import type { BotContext } from "../commands/context.js";
 export function createBot(ctx: BotContext): Client {
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
+    // Every interaction carries its channel. Caching it even when the gateway never sent that
+    // channel (a private thread the bot is not in) lets handlers see a thread and its parent.
+    partials: [Partials.Channel],
     rest: { api: ctx.config.discord.apiUrl },
     allowedMentions: NO_MENTIONS,
   });

@@ -56,6 +56,12 @@ async function admit(
       );
 }
 
+/** Undoes an admission whose job will never run: the queue place, and the cooldown it started. */
+async function giveBack(ctx: BotContext, guildId: string | null, userId: string, jobId: string): Promise<void> {
+  await ctx.throttle.freePlace(jobId).catch(() => undefined);
+  await ctx.throttle.clearCooldown(guildId, userId).catch(() => undefined);
+}
+
 function refuse(reason: RefusalReason, refusal: string): { refusal: string } {
   refusals.inc({ reason });
   return { refusal };
@@ -72,8 +78,17 @@ export function outsideServerChannels(
   interaction: ChatInputCommandInteraction | ButtonInteraction,
   settings: ServerSettings,
 ): string | undefined {
-  const thread = interaction.channel?.isThread() ? interaction.channel : undefined;
-  if (channelAllowed(settings.channels, interaction.channelId, thread?.parentId ?? null)) return undefined;
+  const { channel } = interaction;
+  const parentId = channel?.isThread() ? channel.parentId : null;
+  // A thread whose parent is unknown could sit under a denied channel: with a channel list in
+  // force, not knowing the channel means no.
+  const unknown = interaction.inGuild() && channel === null;
+  const listed = settings.channels.allowed.length > 0 || settings.channels.denied.length > 0;
+  if (unknown && listed) {
+    refusals.inc({ reason: "channel_not_allowed" });
+    return `I can't tell which channel this is, so I can't check it against this server's list: /weird works ${channelsText(settings.channels)}. Please try it in another channel.`;
+  }
+  if (channelAllowed(settings.channels, interaction.channelId, parentId)) return undefined;
   refusals.inc({ reason: "channel_not_allowed" });
   return `/weird and its buttons don't work in this channel. On this server they work ${channelsText(settings.channels)}.`;
 }
@@ -100,7 +115,11 @@ export async function settingsWhereAllowed(
   interaction: ChatInputCommandInteraction | ButtonInteraction,
   ctx: BotContext,
 ): Promise<ServerSettings | undefined> {
-  if (interaction.inGuild() && !interaction.memberPermissions?.has(PermissionFlagsBits.SendMessages)) {
+  // In a thread, posting takes Send Messages in Threads; Send Messages is the parent's.
+  const posting = interaction.channel?.isThread()
+    ? PermissionFlagsBits.SendMessagesInThreads
+    : PermissionFlagsBits.SendMessages;
+  if (interaction.inGuild() && !interaction.memberPermissions?.has(posting)) {
     await answerPrivately(
       interaction,
       interaction.isChatInputCommand()
@@ -150,9 +169,20 @@ export async function enqueueGeneration(
   const guildId = interaction.guildId;
   const jobId = randomUUID();
   let admission: { refusal: string } | { priority: number };
+  let admitting: Promise<typeof admission> | undefined;
   try {
-    admission = await withRedis(ctx, () => admit(ctx, userId, guildId, jobId, settings.cooldownSeconds));
+    admission = await withRedis(ctx, () => (admitting = admit(ctx, userId, guildId, jobId, settings.cooldownSeconds)));
   } catch (error) {
+    // Past the deadline Redis may still take the cooldown and the place: the member is told
+    // nothing was queued, so whatever it takes later is given back.
+    void admitting?.then(
+      async late => {
+        if (!("priority" in late)) return;
+        await giveBack(ctx, guildId, userId, jobId);
+        ctx.log("gave back a queue place Redis took after the deadline", { jobId, guildId });
+      },
+      () => giveBack(ctx, guildId, userId, jobId),
+    );
     ctx.log(`redis unavailable at command time: ${(error as Error).message}`, { guildId });
     refusals.inc({ reason: "redis_unavailable" });
     return answerPrivately(interaction, QUEUE_UNAVAILABLE);
@@ -165,8 +195,7 @@ export async function enqueueGeneration(
   } catch (error) {
     // Discord refused the acknowledgement (too late, or down): no job will come, so give back
     // what was taken instead of holding a queue place for an hour.
-    await ctx.throttle.freePlace(jobId).catch(() => undefined);
-    await ctx.throttle.clearCooldown(guildId, userId).catch(() => undefined);
+    await giveBack(ctx, guildId, userId, jobId);
     throw error;
   }
   const job: WeirdJob = {
@@ -197,8 +226,7 @@ export async function enqueueGeneration(
     // A timeout can come after Redis took the job: only undo what really did not happen.
     if (await ctx.queue.getJob(jobId).catch(() => undefined)) return;
     ctx.log(`enqueue failed: ${(error as Error).message}`, { jobId, guildId });
-    await ctx.throttle.clearCooldown(guildId, userId).catch(() => undefined);
-    await ctx.throttle.freePlace(jobId).catch(() => undefined);
+    await giveBack(ctx, guildId, userId, jobId);
     await interaction.editReply({ content: QUEUE_UNAVAILABLE, allowedMentions: NO_MENTIONS });
   }
 }

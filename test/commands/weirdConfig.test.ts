@@ -76,6 +76,15 @@ async function bot(config: BotConfig = botConfig(discord.url, prefix), waitForRe
   return started;
 }
 
+/** The bot as the gateway leaves it: the test server and its text channel in discord.js's cache. */
+function serverCached(target: TestBot): TestBot {
+  target.dispatch(
+    "GUILD_CREATE",
+    guildCreate(GUILD_ID, [{ id: CHANNEL_ID, name: "general", type: ChannelType.GuildText }]),
+  );
+  return target;
+}
+
 const definitionOf = (config: BotConfig) => commands({ config }).find(c => c.name === "weird-config")!.json;
 const callbackOf = (raw: { id: string; token: string }) =>
   new RegExp(`^/interactions/${raw.id}/${raw.token}/callback$`);
@@ -235,7 +244,7 @@ describe("/weird-config", () => {
   });
 
   it("channel: allow, deny and clear decide where /weird works; elsewhere members are told where", async () => {
-    const b = await bot();
+    const b = serverCached(await bot());
     expect(await config(b, "channel", { action: "allow" })).toBe("Name the channel to allow. Nothing was changed.");
     expect(await config(b, "channel", { action: "allow", channel: textChannel(OTHER_CHANNEL) })).toBe(
       `Channels: only in <#${OTHER_CHANNEL}>.`,
@@ -279,14 +288,79 @@ describe("/weird-config", () => {
       ),
     );
     await config(b, "channel", { action: "allow", channel: textChannel(CHANNEL_ID) });
-    const inThread = slashWeird({ prompt: "hi", channelId: thread });
+    const inThread = slashWeird({
+      prompt: "hi",
+      channelId: thread,
+      thread: { parentId: CHANNEL_ID, type: ChannelType.PublicThread },
+    });
     b.inject(inThread);
     expect((await discord.waitFor(r => callbackOf(inThread).test(r.path))).body?.type).toBe(
       InteractionResponseType.DeferredChannelMessageWithSource,
     );
     await config(b, "channel", { action: "deny", channel: textChannel(CHANNEL_ID) });
-    expect(await privateAnswer(b, slashWeird({ prompt: "hi", channelId: thread, userId: MEMBER }))).toBe(
+    expect(
+      await privateAnswer(
+        b,
+        slashWeird({
+          prompt: "hi",
+          channelId: thread,
+          thread: { parentId: CHANNEL_ID, type: ChannelType.PublicThread },
+          userId: MEMBER,
+        }),
+      ),
+    ).toBe(
       `/weird and its buttons don't work in this channel. On this server they work everywhere except <#${CHANNEL_ID}>.`,
+    );
+  });
+
+  it("channel: a private thread the bot has never seen still counts as its parent", async () => {
+    const b = await bot();
+    // The gateway sends no private thread the bot is not in: only the interaction names it.
+    b.dispatch(
+      "GUILD_CREATE",
+      guildCreate(GUILD_ID, [{ id: CHANNEL_ID, name: "general", type: ChannelType.GuildText }]),
+    );
+    await config(b, "channel", { action: "deny", channel: textChannel(CHANNEL_ID) });
+    const secret = { channelId: "900000000000000015", thread: { parentId: CHANNEL_ID } };
+    expect(await privateAnswer(b, slashWeird({ prompt: "hi", userId: MEMBER, ...secret }))).toBe(
+      `/weird and its buttons don't work in this channel. On this server they work everywhere except <#${CHANNEL_ID}>.`,
+    );
+    await config(b, "channel", { action: "clear", channel: textChannel(CHANNEL_ID) });
+    const allowed = slashWeird({ prompt: "hi", userId: MEMBER, ...secret });
+    b.inject(allowed);
+    expect((await discord.waitFor(r => callbackOf(allowed).test(r.path))).body?.type).toBe(
+      InteractionResponseType.DeferredChannelMessageWithSource,
+    );
+  });
+
+  it("channel: with a channel list in force, a channel the bot cannot place is refused", async () => {
+    const b = await bot(); // no GUILD_CREATE: discord.js cannot build the channel
+    await config(b, "channel", { action: "deny", channel: textChannel(OTHER_CHANNEL) });
+    expect(await privateAnswer(b, slashWeird({ prompt: "hi", userId: MEMBER }))).toBe(
+      `I can't tell which channel this is, so I can't check it against this server's list: /weird works everywhere except <#${OTHER_CHANNEL}>. Please try it in another channel.`,
+    );
+  });
+
+  it("a thread takes Send Messages in Threads, not Send Messages", async () => {
+    const b = await bot();
+    b.dispatch(
+      "GUILD_CREATE",
+      guildCreate(GUILD_ID, [{ id: CHANNEL_ID, name: "general", type: ChannelType.GuildText }]),
+    );
+    const inThread = { channelId: "900000000000000016", thread: { parentId: CHANNEL_ID }, userId: MEMBER };
+    const base = PermissionFlagsBits.ViewChannel | PermissionFlagsBits.UseApplicationCommands;
+    const withoutThreads = (base | PermissionFlagsBits.SendMessages).toString();
+    expect(await privateAnswer(b, slashWeird({ prompt: "hi", ...inThread, permissions: withoutThreads }))).toBe(
+      "You can't post messages in this channel, so /weird can't either.",
+    );
+    const onlyThreads = slashWeird({
+      prompt: "hi",
+      ...inThread,
+      permissions: (base | PermissionFlagsBits.SendMessagesInThreads).toString(),
+    });
+    b.inject(onlyThreads);
+    expect((await discord.waitFor(r => callbackOf(onlyThreads).test(r.path))).body?.type).toBe(
+      InteractionResponseType.DeferredChannelMessageWithSource,
     );
   });
 
@@ -538,7 +612,7 @@ describe("settings in generations and buttons", () => {
   });
 
   it("reroll respects a range narrowed since; flip says when it would leave the range; buttons follow the channel list", async () => {
-    const b = await bot();
+    const b = serverCached(await bot());
     worker = startWorker(engine!, discord.url, prefix);
     const [, reroll, flip] = buttons(await result(b, -1));
     await config(b, "temperature", { default: -1, min: -1, max: 0 });

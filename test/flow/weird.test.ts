@@ -18,6 +18,7 @@ import {
   CHANNEL_ID,
   GUILD_ID,
   inDirectMessages,
+  pauseRedisWrites,
   REDIS_URL,
   slashCommand,
   slashWeird,
@@ -182,6 +183,32 @@ describe("/weird", () => {
       .toBe(0);
     await expect.poll(() => flow.bot!.redis.exists(`${flow.prefix}:cooldown:${GUILD_ID}:800000000000000031`)).toBe(0);
     expect(await flow.bot.ctx.queue.count()).toBe(0);
+  });
+
+  it("gives back the place and the cooldown Redis takes after the member was told it is unavailable", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { cooldownMs: 60_000 }));
+    const member = "800000000000000032";
+    const places = () => flow.bot!.redis.zcard(flow.bot!.ctx.throttle.groupKey(GUILD_ID, member));
+    // Writes wait 3 s: past the bot's deadlines, after which Redis still carries them out.
+    await pauseRedisWrites(3000);
+    const pauseOver = new Promise(resolve => setTimeout(resolve, 3500));
+    const raw = slashWeird({ prompt: "a", userId: member });
+    flow.bot.inject(raw);
+    const refused = await flow.discord.waitFor(r => callbackOf(raw).test(r.path), 5000);
+    expect(refused.body).toMatchObject({
+      type: InteractionResponseType.ChannelMessageWithSource,
+      data: { content: QUEUE_UNAVAILABLE, flags: MessageFlags.Ephemeral },
+    });
+    await pauseOver;
+    expect(await places()).toBe(0);
+    expect(await flow.bot.redis.exists(`${flow.prefix}:cooldown:${GUILD_ID}:${member}`)).toBe(0);
+    // Told to try again, the member can: no cooldown, and the place is free.
+    const again = slashWeird({ prompt: "b", userId: member });
+    flow.bot.inject(again);
+    expect((await flow.discord.waitFor(r => callbackOf(again).test(r.path))).body?.type).toBe(
+      InteractionResponseType.DeferredChannelMessageWithSource,
+    );
+    expect(await places()).toBe(1);
   });
 
   it("holds the server cap when many requests arrive at once", async () => {

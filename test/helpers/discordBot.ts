@@ -40,6 +40,7 @@ export const CHANNEL_ID = "900000000000000003";
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const EVERYTHING = (
   PermissionFlagsBits.SendMessages |
+  PermissionFlagsBits.SendMessagesInThreads |
   PermissionFlagsBits.ViewChannel |
   PermissionFlagsBits.UseApplicationCommands
 ).toString();
@@ -169,6 +170,15 @@ export async function deleteKeys(prefix: string): Promise<void> {
   redis.disconnect();
 }
 
+/** Holds every write to Redis for `ms` (CLIENT PAUSE), as a Redis busy with a slow command would. */
+export async function pauseRedisWrites(ms: number): Promise<void> {
+  const redis = workerConnection(REDIS_URL);
+  const cluster: unknown = redis;
+  const nodes = cluster instanceof Cluster ? cluster.nodes("master") : [redis];
+  for (const node of nodes) await node.call("CLIENT", "PAUSE", String(ms), "WRITE");
+  redis.disconnect();
+}
+
 let counter = 0;
 function user(id: string, bot = false) {
   return { id, username: `user${id.slice(-3)}`, discriminator: "0", avatar: null, global_name: null, bot };
@@ -180,6 +190,8 @@ interface InteractionOptions {
   permissions?: string;
   /** The channel the interaction comes from (default CHANNEL_ID). */
   channelId?: string;
+  /** That channel is a thread under this parent; private unless said otherwise. */
+  thread?: { parentId: string; type?: ChannelType.PrivateThread | ChannelType.PublicThread };
   /** The member is a bot account. */
   bot?: boolean;
   /** For buttons: the message the button is on. */
@@ -198,7 +210,22 @@ function base(type: InteractionType, options: InteractionOptions) {
     version: 1,
     guild_id: GUILD_ID,
     channel_id: channelId,
-    channel: { id: channelId, type: ChannelType.GuildText, guild_id: GUILD_ID },
+    // Discord sends the channel with every interaction (a thread with its parent).
+    channel: options.thread
+      ? {
+          id: channelId,
+          type: options.thread.type ?? ChannelType.PrivateThread,
+          guild_id: GUILD_ID,
+          parent_id: options.thread.parentId,
+          name: "a thread",
+          thread_metadata: {
+            archived: false,
+            auto_archive_duration: 60,
+            archive_timestamp: new Date(0).toISOString(),
+            locked: false,
+          },
+        }
+      : { id: channelId, type: ChannelType.GuildText, guild_id: GUILD_ID },
     member: {
       user: user(userId, options.bot),
       roles: [],
