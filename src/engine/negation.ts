@@ -9,6 +9,7 @@ import { basename, dirname, join } from "node:path";
 import {
   GgmlType,
   encodeMetadata,
+  metadataWithout,
   readGguf,
   writeGguf,
   type GgufFile,
@@ -22,7 +23,8 @@ import { DEFAULT_NEGATION } from "./defaults.js";
 
 /** The LoRA scale that turns W into −W (alpha/rank is 1). */
 export const NEGATION_SCALE = -2;
-const FORMAT_VERSION = 1;
+/** 2: tensors 64-byte aligned (files of version 1 are rewritten). */
+const FORMAT_VERSION = 2;
 
 export class CannotInvertError extends Error {
   constructor(model: string, reason: string) {
@@ -106,8 +108,8 @@ async function writeModelCopy(
     .sort((a, b) => a.offset - b.offset)
     .map(t => ({ name: t.name, dims: t.dims, type: t.type, data: tensorData(source, t) }));
   tensors.push(output);
-  const metadata = { raw: Buffer.concat([source.rawMetadata, extra.raw]), count: source.metadata.size + extra.count };
-  await writeGguf(target, metadata, tensors, source.alignment);
+  const kept = metadataWithout(source, ["general.alignment"]); // written anew by writeGguf
+  await writeGguf(target, { raw: Buffer.concat([kept.raw, extra.raw]), count: kept.count + extra.count }, tensors);
 }
 
 function tensorData(file: GgufFile, tensor: GgufTensorInfo): TensorSource {
@@ -127,20 +129,15 @@ async function writeAdapter(model: GgufFile, target: string, fingerprint: Finger
     ["adapter.lora.alpha", { type: "f32", value: embeddingLength }],
     ...fingerprintMetadata("belowzero.negate", fingerprint),
   ]);
-  await writeGguf(
-    target,
-    metadata,
-    [
-      { name: "output.weight.lora_a", dims: [embeddingLength, embeddingLength], type: GgmlType.F32, data: identity },
-      {
-        name: "output.weight.lora_b",
-        dims: output.dims,
-        type: output.type,
-        data: tensorData(model, output),
-      },
-    ],
-    model.alignment,
-  );
+  await writeGguf(target, metadata, [
+    { name: "output.weight.lora_a", dims: [embeddingLength, embeddingLength], type: GgmlType.F32, data: identity },
+    {
+      name: "output.weight.lora_b",
+      dims: output.dims,
+      type: output.type,
+      data: tensorData(model, output),
+    },
+  ]);
 }
 
 /**

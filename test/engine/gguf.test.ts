@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { encodeMetadata, GgmlType, hasGgufMagic, readGguf, writeGguf } from "../../src/engine/gguf.js";
+import { encodeMetadata, GgmlType, hasGgufMagic, metadataWithout, readGguf, writeGguf } from "../../src/engine/gguf.js";
 import { temporaryFolder } from "../helpers/engine.js";
 
 describe("GGUF files", () => {
@@ -36,10 +36,17 @@ describe("GGUF files", () => {
       strings: ["a", "▁b"],
       floats: [1.5, -2],
       ints: [3, -4],
+      "general.alignment": 64,
     });
-    expect(file.tensors.get("a")).toMatchObject({ dims: [3], type: 0, offset: 0, span: 32 });
-    expect(file.tensors.get("b")).toMatchObject({ dims: [8], type: 24, offset: 32 });
-    expect(file.dataOffset % 32).toBe(0);
+    // Every tensor on a cache line of its own (see WRITE_ALIGNMENT).
+    expect(file.tensors.get("a")).toMatchObject({ dims: [3], type: 0, offset: 0, span: 64 });
+    expect(file.tensors.get("b")).toMatchObject({ dims: [8], type: 24, offset: 64 });
+    expect(file.dataOffset % 64).toBe(0);
+    // A copy can leave a key out, keeping the others byte for byte.
+    const without = metadataWithout(file, ["u", "general.alignment"]);
+    const copy = `${path}.copy`;
+    await writeGguf(copy, without, []);
+    expect(readGguf(copy).metadata).toEqual(new Map([...file.metadata].filter(([key]) => key !== "u")));
     expect(hasGgufMagic(path)).toBe(true);
     expect(hasGgufMagic(source)).toBe(false);
   });

@@ -7,7 +7,7 @@ import { Engine } from "../../src/engine/engine.js";
 import { readGguf, type GgmlTypeName } from "../../src/engine/gguf.js";
 import { negationDeviation } from "../../src/engine/readout.js";
 import { CannotInvertError, prepareNegation, type NegationRoute } from "../../src/engine/negation.js";
-import { temporaryFolder } from "../helpers/engine.js";
+import { temporaryFolder, testModelPath } from "../helpers/engine.js";
 import { writeSyntheticModel, type SyntheticModelOptions } from "../helpers/syntheticModel.js";
 
 async function syntheticModel(options: SyntheticModelOptions = {}): Promise<string> {
@@ -139,6 +139,27 @@ describe("the derived files", () => {
       const second = derivedFile(await prepareNegation(model, cache, { route, copyMaxBytes: 0 }));
       expect(second).toBe(first);
       expect(statSync(second).mtimeMs).toBe(written);
+    },
+  );
+
+  it.each(["adapter", "copy"] as const)(
+    "start every tensor on a 64-byte boundary, whatever the model's own alignment (%s)",
+    async route => {
+      const model = join(temporaryFolder(), "stories260K.gguf"); // its tensors sit at 32 mod 64
+      copyFileSync(testModelPath(), model);
+      const source = readGguf(model);
+      expect(source.dataOffset % 64).toBe(32);
+      const derived = readGguf(
+        derivedFile(await prepareNegation(model, temporaryFolder(), { route, copyMaxBytes: 0 })),
+      );
+      expect(derived.metadata.get("general.alignment")).toBe(64);
+      for (const tensor of derived.tensors.values()) expect((derived.dataOffset + tensor.offset) % 64).toBe(0);
+      if (route === "copy") {
+        // The copy keeps every other metadata entry as it was.
+        expect(new Map([...derived.metadata].filter(([key]) => !key.startsWith("belowzero.")))).toEqual(
+          new Map([...source.metadata, ["general.alignment", 64]]),
+        );
+      }
     },
   );
 
