@@ -1,6 +1,9 @@
 # belowzero images. Targets:
 #   app          (default for the CPU) the bot and the CPU worker: compiled JavaScript, production
 #                dependencies, Node 22.   docker build --target app -t belowzero .
+#   worker-native  the CPU worker on node-llama-cpp's CPU backend built from source for the
+#                building machine's CPU, with OpenMP (faster; not portable to other CPUs).
+#                                         docker build --target worker-native -t belowzero:native .
 #   worker-cuda  the GPU worker, with node-llama-cpp's CUDA backend built from source for
 #                CUDA_ARCHITECTURES.      docker build --target worker-cuda -t belowzero:cuda .
 # The CPU stages come first: the legacy builder (no BuildKit) builds every stage up to the
@@ -57,6 +60,29 @@ EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD ["node", "dist/healthcheck.js"]
 # node itself is PID 1 (no npm in between), so SIGTERM reaches the graceful shutdown.
 CMD ["node", "dist/bot/shards.js"]
+
+# ---- cpu-build: node-llama-cpp's CPU backend built for this machine's CPU, with OpenMP -----------
+FROM node AS cpu-build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake g++ make git ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
+COPY scripts/build-cpu-backend.sh ./scripts/
+RUN scripts/build-cpu-backend.sh
+
+# ---- worker-native: the CPU worker on that build (runs only on CPUs with the builder's instructions;
+# elsewhere node-llama-cpp falls back to the prebuilt backend with a warning) -------------------------
+FROM app AS worker-native
+USER root
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libgomp1 \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=cpu-build /app/node_modules/node-llama-cpp/llama/localBuilds ./node_modules/node-llama-cpp/llama/localBuilds
+USER node
+HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 CMD ["node", "dist/healthcheck.js"]
+CMD ["node", "dist/worker/main.js"]
 
 # ---- cuda-build: node-llama-cpp's CUDA backend for CUDA_ARCHITECTURES ---------------------------
 FROM nvidia/cuda:${CUDA_VERSION}-devel-${CUDA_UBUNTU} AS cuda-build

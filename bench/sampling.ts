@@ -15,6 +15,7 @@ import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { renderSweepChart } from "../src/chart/sweepChart.js";
+import { formatBackend } from "../src/engine/backend.js";
 import { defaultThreads, Engine, type EngineOptions } from "../src/engine/engine.js";
 import type { NegationRoute } from "../src/engine/negation.js";
 import { DEFAULT_TOKEN_POLICY } from "../src/engine/defaults.js";
@@ -296,9 +297,14 @@ const MODELS = [
 ] as const;
 const SYNTHETIC_LABEL = MODELS[1][0];
 
+const probe = await loadEngine(testModelPath());
+const backend = formatBackend(await probe.backend());
+await probe.dispose();
 console.log(
-  `belowzero benchmark: CPU, ${CORES} cores, ${TOKENS} tokens per generation unless noted, median of ${ROUNDS} interleaved rounds.\n`,
+  `belowzero benchmark: CPU, ${CORES} cores, ${TOKENS} tokens per generation unless noted, median of ${ROUNDS} interleaved rounds.`,
 );
+// The prebuilt backend unless \`npm run build:cpu-backend\` built one for this CPU.
+console.log(`${backend}\n`);
 
 if (SECTIONS.has("routes")) {
   console.log("Negation routes, 1 thread:\n");
