@@ -63,14 +63,19 @@ CMD ["node", "dist/bot/shards.js"]
 
 # ---- cpu-build: node-llama-cpp's CPU backend built for this machine's CPU, with OpenMP -----------
 FROM node AS cpu-build
+# With ninja, cmake-js compiles on every core (with make, on one).
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake g++ make git ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake ninja-build g++ make git ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 COPY scripts/build-cpu-backend.sh ./scripts/
-RUN scripts/build-cpu-backend.sh
+# node-llama-cpp loads a local build from its Release folder once buildDone.status is there;
+# the sources and intermediates stay behind.
+RUN scripts/build-cpu-backend.sh \
+ && find node_modules/node-llama-cpp/llama/localBuilds/* -mindepth 1 -maxdepth 1 \
+      ! -name Release ! -name buildDone.status -exec rm -rf {} +
 
 # ---- worker-native: the CPU worker on that build (runs only on CPUs with the builder's instructions;
 # elsewhere node-llama-cpp falls back to the prebuilt backend with a warning) -------------------------
@@ -78,7 +83,7 @@ FROM app AS worker-native
 USER root
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libgomp1 \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 COPY --from=cpu-build /app/node_modules/node-llama-cpp/llama/localBuilds ./node_modules/node-llama-cpp/llama/localBuilds
 USER node
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 CMD ["node", "dist/healthcheck.js"]

@@ -17,7 +17,8 @@
 # here runs only on CPUs with the same instructions; on any other, node-llama-cpp finds the
 # build unusable and falls back to the prebuilt backend with a warning.
 #
-# Needs cmake ≥ 3.14, a C++ compiler with OpenMP (g++ has it) and git. Takes ~10 minutes on 2 cores.
+# Needs cmake ≥ 3.14, a C++ compiler with OpenMP (g++ has it) and git; with ninja it compiles on
+# every core (~6 minutes on 2), with make on one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

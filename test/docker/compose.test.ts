@@ -1,6 +1,8 @@
 // The images and the compose stack, for real: build them, start Redis and the CPU worker with
 // the test model mounted, queue a /weird through the real bot code into the stack's Redis, and
-// see the worker container generate it and post it to the fake Discord.
+// see the worker container generate it and post it to the fake Discord. With
+// BELOWZERO_DOCKER_WORKER=native (npm run test:docker:native) the worker is worker-native, on
+// the CPU backend built in its image.
 import { execFile, execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -15,6 +17,8 @@ const root = resolve(import.meta.dirname, "../..");
 const project = `belowzero-dockertest-${process.pid}`;
 const tag = "dockertest";
 const prefix = "{bzdocker}";
+const native = process.env.BELOWZERO_DOCKER_WORKER === "native";
+const WORKER = native ? "worker-native" : "worker";
 
 /** Compose v1 (docker-compose, installed here) or v2 (docker compose). */
 const composeCommand: string[] = (() => {
@@ -34,7 +38,8 @@ const measured: string[] = [];
 async function compose(...args: string[]): Promise<string> {
   const [command, ...rest] = composeCommand;
   const files = ["-f", join(root, "docker-compose.yml"), "-f", join(root, "test/docker/compose.test.yml")];
-  const { stdout } = await run(command!, [...rest, "-p", project, ...files, ...args], {
+  const profiles = native ? ["--profile", "native"] : [];
+  const { stdout } = await run(command!, [...rest, "-p", project, ...files, ...profiles, ...args], {
     cwd: root,
     maxBuffer: 64 * 1024 * 1024,
     env: {
@@ -94,9 +99,15 @@ beforeAll(async () => {
   const size = Number(await docker("image", "inspect", "--format", "{{.Size}}", `belowzero:${tag}`));
   measured.push(`belowzero:${tag} image: ${(size / 1e6).toFixed(0)} MB`);
 
+  if (native) {
+    started = Date.now();
+    await compose("build", WORKER);
+    measured.push(`build ${WORKER} image: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+
   started = Date.now();
-  await compose("up", "-d", "--no-build", "redis", "worker");
-  await untilHealthy("worker");
+  await compose("up", "-d", "--no-build", "redis", WORKER);
+  await untilHealthy(WORKER);
   measured.push(`up to healthy worker: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });
 
@@ -123,14 +134,16 @@ describe("the compose stack", () => {
     expect(final.body?.content).toMatch(/ · stories260K\\?\.gguf · seed 42\n/);
     expect(final.body?.content).toContain("|".repeat(20));
     expect(final.body?.allowed_mentions).toEqual({ parse: [] });
-    const logs = await compose("logs", "--no-color", "worker");
-    expect(logs).toMatch(/"msg":"backend: CPU; prebuilt llama\.cpp/);
+    const logs = await compose("logs", "--no-color", WORKER);
+    expect(logs).toMatch(
+      native ? /"msg":"backend: CPU; localBuild llama\.cpp/ : /"msg":"backend: CPU; prebuilt llama\.cpp/,
+    );
     expect(logs).toMatch(new RegExp(`"jobId":"[\\w-]+","guildId":"${GUILD_ID}","msg":"job [\\w-]+ completed"`));
     expect(logs).not.toContain("test-token");
   });
 
   it("runs the worker as a non-root user with production dependencies only, caching negation files in /cache", async () => {
-    const worker = await containerOf("worker");
+    const worker = await containerOf(WORKER);
     expect(await docker("exec", worker, "id", "-u")).not.toBe("0");
     expect(
       await docker(
