@@ -2,7 +2,8 @@
 #   app          (default for the CPU) the bot and the CPU worker: compiled JavaScript, production
 #                dependencies, Node 22.   docker build --target app -t belowzero .
 #   worker-native  the CPU worker on node-llama-cpp's CPU backend built from source for the
-#                building machine's CPU, with OpenMP (faster; not portable to other CPUs).
+#                building machine's CPU, with OpenMP (scales with threads; runs only on CPUs
+#                with the builder's instructions).
 #                                         docker build --target worker-native -t belowzero:native .
 #   worker-cuda  the GPU worker, with node-llama-cpp's CUDA backend built from source for
 #                CUDA_ARCHITECTURES.      docker build --target worker-cuda -t belowzero:cuda .
@@ -77,8 +78,8 @@ RUN scripts/build-cpu-backend.sh \
  && find node_modules/node-llama-cpp/llama/localBuilds/* -mindepth 1 -maxdepth 1 \
       ! -name Release ! -name buildDone.status -exec rm -rf {} +
 
-# ---- worker-native: the CPU worker on that build (runs only on CPUs with the builder's instructions;
-# elsewhere node-llama-cpp falls back to the prebuilt backend with a warning) -------------------------
+# ---- worker-native: the CPU worker on that build. Build it on the machine that runs it: on a CPU
+# without the builder's instructions it dies of an illegal instruction at the first step. ----------
 FROM app AS worker-native
 USER root
 RUN apt-get update \

@@ -4,18 +4,19 @@
 #
 #   npm ci && npm run build:cpu-backend
 #
-# Why: the prebuilt CPU backend is built for any x64 CPU and without OpenMP. Measured on a
-# 2-core AVX-512 machine (npm run bench, same run): at 1 thread the source build decodes
-# ~1.5× faster; at 2 threads the prebuilt one collapses (ggml's own thread pool spin-waits)
-# while this one scales; 8 generations batched gain ×1.5 instead of nothing.
+# Why: the prebuilt CPU backend is built for any x64 CPU and without OpenMP, and ggml's own
+# thread pool spin-waits: measured on a 2-core machine (npm run bench, same run), 2 threads
+# collapse to 84–108 tokens/s on it, where this build keeps 234–535. At 1 thread the two are
+# about the same.
 #
 # No configuration afterwards: it is built with node-llama-cpp's default options (native
 # instructions, and ggml's default of OpenMP), so it lands in llama/localBuilds/linux-<arch>
 # and node-llama-cpp loads it instead of the prebuilt backend, for the worker, the CLI, the
 # tests and the benchmark alike (the worker logs "localBuild"). `npm ci` removes it with
-# node_modules: build again after each. Built for this CPU (-march=native): an image built
-# here runs only on CPUs with the same instructions; on any other, node-llama-cpp finds the
-# build unusable and falls back to the prebuilt backend with a warning.
+# node_modules: build again after each. Built for this CPU (-march=native): run it only on
+# CPUs with the same instructions. node-llama-cpp tests a local build before loading it only
+# when the OS differs, so on an older CPU it loads and dies of an illegal instruction at the
+# first step: build on the machine that runs it (an image too).
 #
 # Needs cmake ≥ 3.14, a C++ compiler with OpenMP (g++ has it) and git; with ninja it compiles on
 # every core (~6 minutes on 2), with make on one.
