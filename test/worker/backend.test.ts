@@ -38,7 +38,13 @@ function runWorker(env: Record<string, string>, until: RegExp): Promise<{ output
 describe("worker backend", () => {
   it("logs the backend it loaded", async () => {
     const { output } = await runWorker({ LLAMA_GPU: "cpu" }, /backend: .*\n/);
-    expect(output).toMatch(/"service":"worker","msg":"backend: CPU; prebuilt llama\.cpp \S+"/);
+    // The prebuilt backend, unless npm run build:cpu-backend built one for this checkout.
+    const built = existsSync(
+      resolve(root, `node_modules/node-llama-cpp/llama/localBuilds/linux-${process.arch}/buildDone.status`),
+    );
+    expect(output).toMatch(
+      new RegExp(`"service":"worker","msg":"backend: CPU; ${built ? "localBuild" : "prebuilt"} llama\\.cpp \\S+"`),
+    );
   });
 
   // On a machine with an NVIDIA GPU this would (rightly) start.
