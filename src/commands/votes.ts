@@ -35,21 +35,51 @@ export async function handleVote(interaction: ButtonInteraction, ctx: BotContext
   }
 }
 
+/** How long a click that may or may not have counted makes the member's next click a plain vote. */
+const UNSURE_MS = 10 * 60_000;
+
+/**
+ * Per bot process: clicks whose toggle went to Redis and got no answer. It may still have
+ * counted, but the member was told it did not, so their next click means "vote", not
+ * "take it back". (A guild's clicks reach one shard, so one process sees the retry.)
+ */
+const unsureClicks = new WeakMap<BotContext, Map<string, number>>();
+
+function unsureOf(ctx: BotContext): Map<string, number> {
+  let clicks = unsureClicks.get(ctx);
+  if (!clicks) unsureClicks.set(ctx, (clicks = new Map<string, number>()));
+  return clicks;
+}
+
 async function vote(
   interaction: ButtonInteraction,
   ctx: BotContext,
   output: OutputRecord,
   guildId: string | null,
 ): Promise<boolean> {
+  const click = `${output.id}:${interaction.user.id}`;
+  const unsure = unsureOf(ctx);
+  const now = Date.now();
+  for (const [key, at] of unsure) if (now - at > UNSURE_MS) unsure.delete(key);
   let result;
   try {
     // Outside a server (a direct message) only the author is there to vote.
     const selfVotes = guildId ? (await settingsFor(ctx, guildId)).selfVotes : true;
-    result = await withRedis(ctx, () => ctx.outputs.toggleVote(output.id, interaction.user.id, { selfVotes }));
+    const addOnly = unsure.has(click);
+    const sent = ctx.redisReady(); // withRedis sends nothing while the connection is down
+    try {
+      result = await withRedis(ctx, () =>
+        ctx.outputs.toggleVote(output.id, interaction.user.id, { selfVotes, addOnly }),
+      );
+    } catch (error) {
+      if (sent) unsure.set(click, now); // it may have run
+      throw error;
+    }
   } catch {
     await answerPrivately(interaction, VOTES_UNAVAILABLE);
     return false;
   }
+  unsure.delete(click);
   if (result.outcome === "expired") {
     await answerPrivately(interaction, NO_LONGER_ON_RECORD);
     return false;

@@ -149,7 +149,7 @@ return 1
 export const TOGGLE_VOTE =
   COMMON +
   `
-local voter, selfVotes, now = ARGV[2], ARGV[3] == "1", tonumber(ARGV[4])
+local voter, selfVotes, now, addOnly = ARGV[2], ARGV[3] == "1", tonumber(ARGV[4]), ARGV[5] == "1"
 local raw = redis.call("GET", KEYS[1])
 if not raw then return {1, 0, 0} end
 local output = cjson.decode(raw)
@@ -157,7 +157,10 @@ if not selfVotes and output.authorId == voter and redis.call("SISMEMBER", KEYS[2
   return {2, redis.call("SCARD", KEYS[2]), 0}
 end
 local added = redis.call("SADD", KEYS[2], voter)
-if added == 0 then redis.call("SREM", KEYS[2], voter) end
+if added == 0 then
+  if addOnly then return {0, redis.call("SCARD", KEYS[2]), 1} end
+  redis.call("SREM", KEYS[2], voter)
+end
 local ttl = redis.call("PTTL", KEYS[1])
 if ttl > 0 then redis.call("PEXPIRE", KEYS[2], ttl) end
 local count = redis.call("SCARD", KEYS[2])

@@ -124,17 +124,20 @@ export class OutputStore {
     return raws.map(raw => (raw === null ? undefined : (JSON.parse(raw) as OutputRecord)));
   }
 
-  /** Adds the member's vote, or takes it back if it was there, in one atomic step with the boards. */
+  /**
+   * Adds the member's vote, or takes it back if it was there, in one atomic step with the
+   * boards. With addOnly a vote already there stays (and counts as "voted").
+   */
   async toggleVote(
     outputId: string,
     memberId: string,
-    options: { selfVotes: boolean; now?: number },
+    options: { selfVotes: boolean; addOnly?: boolean; now?: number },
   ): Promise<VoteResult> {
     const [code, count, added] = (await runScript(
       this.redis,
       TOGGLE_VOTE,
       [this.key("output", outputId), this.key("votes", outputId)],
-      [this.prefix, memberId, options.selfVotes ? "1" : "0", options.now ?? Date.now()],
+      [this.prefix, memberId, options.selfVotes ? "1" : "0", options.now ?? Date.now(), options.addOnly ? "1" : "0"],
     )) as [number, number, number];
     if (code === 1) return { outcome: "expired" };
     if (code === 2) return { outcome: "refused-self", count };

@@ -10,6 +10,7 @@ import {
 } from "discord.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { recoverHallOfFame } from "../../src/commands/hallOfFame.js";
+import { VOTES_UNAVAILABLE } from "../../src/commands/votes.js";
 import { definition as weirdConfigDefinition } from "../../src/commands/weirdConfig.js";
 import { resultButtons } from "../../src/discord/format.js";
 import type { ServerSettings } from "../../src/store/settings.js";
@@ -21,6 +22,7 @@ import {
   CHANNEL_ID,
   deleteKeys,
   GUILD_ID,
+  pauseRedisWrites,
   slashCommand,
   slashSubcommand,
   startBot,
@@ -134,6 +136,28 @@ describe("votes", () => {
     expect(await one.ctx.outputs.voteCount(output.id)).toBe(30);
     expect(label(output.messageId)).toBe("Weird! · 30");
     expectNoPings();
+  });
+
+  it("a click told 'unavailable' that counted after all: the member's retry keeps the vote instead of taking it back", async () => {
+    const one = await bot();
+    const output = await result(one);
+    press(one, output, voter(2));
+    await one.ctx.refreshes.settled(); // Redis knows the vote script now
+    await pauseRedisWrites(3000); // the next vote's command times out in the bot, then runs
+    const pauseOver = new Promise(resolve => setTimeout(resolve, 3500));
+    expect(contentOf(await answerTo(press(one, output, voter(1))))).toBe(VOTES_UNAVAILABLE);
+    await pauseOver;
+    expect(await one.ctx.outputs.voteCount(output.id)).toBe(2); // it did count
+
+    const retry = press(one, output, voter(1));
+    expect((await answerTo(retry)).body?.type).toBe(InteractionResponseType.UpdateMessage);
+    await one.ctx.refreshes.settled();
+    expect(await one.ctx.outputs.voteCount(output.id)).toBe(2);
+    expect(label(output.messageId)).toBe("Weird! · 2");
+    // From then on a click toggles again.
+    press(one, output, voter(1));
+    await one.ctx.refreshes.settled();
+    expect(await one.ctx.outputs.voteCount(output.id)).toBe(1);
   });
 
   it("a lone vote is shown by its own answer, with no follow-up edit", async () => {

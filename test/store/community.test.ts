@@ -70,6 +70,12 @@ describe("votes", () => {
     });
     const [top] = await community.weirdest(GUILD, { period: "all", by: "votes", now: T0 });
     expect(top).toMatchObject({ outputId: record.id, votes: 49 });
+    // addOnly (a retry after a click that may have counted) adds, and never takes back.
+    const retry = { selfVotes: false, addOnly: true };
+    expect(await outputs.toggleVote(record.id, "810000000000000000", retry)).toEqual({ outcome: "voted", count: 50 });
+    expect(await outputs.toggleVote(record.id, "810000000000000000", retry)).toEqual({ outcome: "voted", count: 50 });
+    const [again] = await community.weirdest(GUILD, { period: "all", by: "votes", now: T0 });
+    expect(again).toMatchObject({ outputId: record.id, votes: 50 });
   });
 
   it("self-votes follow the setting, and taking one back is always allowed", async () => {
