@@ -177,7 +177,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     ...(request.sweep && { sweepRows: rowIds }),
   }));
   const body = request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!);
-  for (const record of records) await deps.outputs.save(record);
+  await Promise.all(records.map(record => deps.outputs.save(record)));
   let message;
   try {
     message = await reply.show(body);
@@ -186,7 +186,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
       throw new UnrecoverableError(`Discord refused the result (${error.status} ${error.message})`);
     throw error;
   }
-  for (const record of records) await deps.outputs.save({ ...record, messageId: message.id });
+  await Promise.all(records.map(record => deps.outputs.save({ ...record, messageId: message.id })));
   await deps.throttle.freePlace(outputId);
   const tokens = results.reduce((n, result) => n + result.tokens.length, 0);
   await job.updateProgress({ tokens, of: request.maxTokens * results.length, done: true });

@@ -47,7 +47,10 @@ describe("/weird-sweep", () => {
     expect(buttons.map(b => b.label)).toEqual(DEFAULT_SWEEP_TEMPERATURES.map(t => `T = ${t} · 0`));
     // Each row is an output of its own, with its score, so it can be voted on like any other.
     for (const [i, button] of buttons.entries()) {
-      const record = await flow.bot.ctx.outputs.get(button.custom_id.slice("vote:".length));
+      const id = button.custom_id.slice("vote:".length);
+      // The rows learn the message's id once Discord has answered the post.
+      await expect.poll(async () => (await flow.bot!.ctx.outputs.get(id))?.messageId).toBe(`original-${raw.token}`);
+      const record = await flow.bot.ctx.outputs.get(id);
       expect(record).toMatchObject({
         temperature: DEFAULT_SWEEP_TEMPERATURES[i],
         seed: 3,
