@@ -41,9 +41,19 @@ export function producerConnection(url: string): Redis {
   return redis;
 }
 
-/** Workers wait for Redis instead of failing: BullMQ requires maxRetriesPerRequest null. */
-export function workerConnection(url: string): Redis {
+/**
+ * Workers wait for Redis instead of failing: BullMQ requires maxRetriesPerRequest null.
+ * Errors go to `report` (the worker's structured log); each reconnection attempt repeats the
+ * same error, so each is said once until the connection is ready again.
+ */
+export function workerConnection(url: string, report: (message: string) => void = console.error): Redis {
   const redis = connect(url, { maxRetriesPerRequest: null });
-  redis.on("error", error => console.error(`redis: ${error.message}`));
+  const said = new Set<string>();
+  redis.on("error", (error: Error) => {
+    if (said.has(error.message)) return;
+    said.add(error.message);
+    report(`redis: ${error.message}`);
+  });
+  redis.on("ready", () => said.clear());
   return redis;
 }

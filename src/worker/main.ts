@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const backend = await engine.backend();
   log(formatBackend(backend));
   checkBackend(config.engine.gpu, backend);
-  const connection = workerConnection(config.queue.redisUrl);
+  const connection = workerConnection(config.queue.redisUrl, message => logger.warn(message));
   const { worker, shutdown } = createWorker({
     engine,
     rest: createRest(config.discord.token, config.discord.apiUrl),
