@@ -7,6 +7,8 @@
 //   threads    default settings beside a busy-looping process, against every thread setting
 //   batch      aggregate tokens/s with 1, 2, 4 and 8 generations at once (sequences of one context)
 //   weirdness  the cost of the weirdness score at 64 tokens, and the sweep chart's render time
+//   profile    where a step's time goes (node-llama-cpp's native jobs against stock llama.cpp's
+//              own split), and the weirdness score's
 //
 //   npm run bench                 (BENCH_SECTIONS=stock,threads…, BENCH_TOKENS, BENCH_ROUNDS)
 import { execFile, spawn } from "node:child_process";
@@ -17,6 +19,7 @@ import { promisify } from "node:util";
 import { renderSweepChart } from "../src/chart/sweepChart.js";
 import { formatBackend } from "../src/engine/backend.js";
 import { defaultThreads, Engine, type EngineOptions } from "../src/engine/engine.js";
+import type { ContextPool } from "../src/engine/contextPool.js";
 import type { NegationRoute } from "../src/engine/negation.js";
 import { DEFAULT_TOKEN_POLICY } from "../src/engine/defaults.js";
 import { oracleGenerate } from "../test/helpers/oracle.js";
@@ -26,7 +29,7 @@ import { writeSyntheticModel } from "../test/helpers/syntheticModel.js";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? "routes,stock,threads,batch,weirdness").split(","));
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? "routes,stock,threads,batch,weirdness,profile").split(","));
 const PROMPT = "Once upon a time";
 const CORES = availableParallelism();
 const STOCK_CACHE =
@@ -123,10 +126,15 @@ async function routes(label: string, modelPath: string): Promise<void> {
 }
 
 /**
- * Stock llama.cpp's own generation rate: generated tokens over its eval plus sampling time.
+ * Stock llama.cpp's own timings: its eval time over its generated tokens, and its sampling time.
  * Its log thread sometimes loses the last lines at exit on a busy machine: then it runs again.
  */
-async function stockTokensPerSecond(modelPath: string, threads: number, seed: number, attempt = 1): Promise<number> {
+async function stockTimings(
+  modelPath: string,
+  threads: number,
+  seed: number,
+  attempt = 1,
+): Promise<{ tokens: number; evalMs: number; samplingMs: number }> {
   const { stderr, stdout } = await promisify(execFile)(
     STOCK_BINARY,
     [
@@ -140,10 +148,25 @@ async function stockTokensPerSecond(modelPath: string, threads: number, seed: nu
   const evaluation = /\s eval time =\s*([\d.]+) ms \/\s*(\d+) runs/.exec(log);
   const sampling = /sampling time =\s*([\d.]+) ms/.exec(log);
   if (!evaluation || !sampling) {
-    if (attempt < 3) return stockTokensPerSecond(modelPath, threads, seed, attempt + 1);
+    if (attempt < 3) return stockTimings(modelPath, threads, seed, attempt + 1);
     throw new Error(`llama-completion printed no timings:\n${log.slice(-2000)}`);
   }
-  return Number(evaluation[2]) / ((Number(evaluation[1]) + Number(sampling[1])) / 1000);
+  return { tokens: Number(evaluation[2]), evalMs: Number(evaluation[1]), samplingMs: Number(sampling[1]) };
+}
+
+/** Stock llama.cpp's own generation rate: generated tokens over its eval plus sampling time. */
+async function stockTokensPerSecond(modelPath: string, threads: number, seed: number): Promise<number> {
+  const { tokens, evalMs, samplingMs } = await stockTimings(modelPath, threads, seed);
+  return tokens / ((evalMs + samplingMs) / 1000);
+}
+
+/**
+ * The first decode after llama-completion exits runs up to 3× slower (measured: a 64-token
+ * scoring pass 117–130 ms right after it, 41–58 ms from the second on). llama-completion
+ * warms up before it times itself, so belowzero does too.
+ */
+async function settleAfterStock(engine: Engine): Promise<void> {
+  for (const temperature of [1, -1]) await tokensPerSecond(engine, temperature, 0, 8);
 }
 
 async function againstStock(label: string, modelPath: string): Promise<void> {
@@ -155,6 +178,7 @@ async function againstStock(label: string, modelPath: string): Promise<void> {
       const runs = { stock: [] as number[], positive: [] as number[], negative: [] as number[] };
       for (let round = 0; round < ROUNDS; round++) {
         runs.stock.push(await stockTokensPerSecond(modelPath, threads, round));
+        await settleAfterStock(engine);
         runs.positive.push(await tokensPerSecond(engine, 1, round));
         runs.negative.push(await tokensPerSecond(engine, -1, round));
       }
@@ -262,6 +286,95 @@ async function weirdnessCost(label: string, modelPath: string): Promise<void> {
   }
 }
 
+type NativeCall = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * Timers around the two native calls node-llama-cpp makes for the engine's contexts (the
+ * decode job and the sample job; private fields, for this profile only).
+ */
+async function timeNativeCalls(engine: Engine) {
+  const timers = { decode: 0, sample: 0, samples: 0 };
+  const pool = (engine as unknown as { pool: ContextPool }).pool;
+  for (const sign of ["positive", "negated"] as const) {
+    const native = ((await pool.contextOf(sign)) as unknown as { _ctx: Record<string, NativeCall> })._ctx;
+    for (const [name, key] of [
+      ["decodeBatch", "decode"],
+      ["sampleToken", "sample"],
+    ] as const) {
+      const call = native[name]!;
+      Object.defineProperty(native, name, {
+        value: async (...args: unknown[]) => {
+          const started = performance.now();
+          try {
+            return await call.apply(native, args);
+          } finally {
+            timers[key] += performance.now() - started;
+            if (key === "sample") timers.samples++;
+          }
+        },
+      });
+    }
+  }
+  return {
+    timers,
+    reset: () => Object.assign(timers, { decode: 0, sample: 0, samples: 0 }),
+  };
+}
+
+/** Where a step's time goes, against stock llama.cpp's own split; and the weirdness score's. */
+async function profile(label: string, modelPath: string): Promise<void> {
+  const engine = await loadEngine(modelPath);
+  try {
+    for (const temperature of [1, -1]) await tokensPerSecond(engine, temperature, 0, 8); // both contexts exist
+    const { timers, reset } = await timeNativeCalls(engine);
+    const steps = { total: [] as number[], decode: [] as number[], sample: [] as number[] };
+    const stock = { total: [] as number[], decode: [] as number[], sample: [] as number[] };
+    const scoring = { total: [] as number[], decode: [] as number[], sample: [] as number[], calls: [] as number[] };
+    for (let round = 0; round < Math.max(ROUNDS, 5); round++) {
+      reset();
+      let started = performance.now();
+      const result = await engine.generate(
+        { prompt: PROMPT, temperature: -1, maxTokens: TOKENS, seed: round },
+        { score: false },
+      );
+      const n = result.tokens.length;
+      steps.total.push((performance.now() - started) / n);
+      steps.decode.push(timers.decode / n);
+      steps.sample.push(timers.sample / n);
+      const short = await engine.generate(
+        { prompt: PROMPT, temperature: -1, maxTokens: 64, seed: round },
+        { score: false },
+      );
+      reset();
+      started = performance.now();
+      await engine.surprisals(engine.promptTokens(PROMPT), short.tokens);
+      scoring.total.push(performance.now() - started);
+      scoring.decode.push(timers.decode);
+      scoring.sample.push(timers.sample);
+      scoring.calls.push(timers.samples);
+      if (existsSync(STOCK_BINARY)) {
+        const own = await stockTimings(modelPath, 1, round);
+        stock.decode.push(own.evalMs / own.tokens);
+        stock.sample.push(own.samplingMs / own.tokens);
+        stock.total.push((own.evalMs + own.samplingMs) / own.tokens);
+        await settleAfterStock(engine);
+        await engine.surprisals(engine.promptTokens(PROMPT), short.tokens);
+      }
+    }
+    const ms = (values: number[]) => (values.length > 0 ? fixed(median(values), 2) : "–");
+    const rest = (parts: typeof steps) => parts.total.map((total, i) => total - parts.decode[i]! - parts.sample[i]!);
+    row([`stock llama.cpp, ${label}`, ms(stock.total), ms(stock.decode), ms(stock.sample), "–"]);
+    row([`belowzero T=−1, ${label}`, ms(steps.total), ms(steps.decode), ms(steps.sample), ms(rest(steps))]);
+    console.log(
+      `\nThe weirdness score at 64 tokens (${label}), median ms: ${ms(scoring.total)} in all; ` +
+        `${ms(scoring.decode)} in the batched decode job, ${ms(scoring.sample)} in ${median(scoring.calls)} sample jobs ` +
+        `(one per position, ${fixed(median(scoring.sample) / median(scoring.calls), 2)} each), ${ms(rest(scoring))} besides.`,
+    );
+  } finally {
+    await engine.dispose();
+  }
+}
+
 async function chartTime(): Promise<void> {
   const engine = await loadEngine(testModelPath());
   try {
@@ -353,5 +466,12 @@ if (SECTIONS.has("weirdness")) {
   header(["model", "generation", "scoring", "scoring ÷ generation"]);
   await weirdnessCost(SYNTHETIC_LABEL, synthetic);
   await chartTime();
+}
+if (SECTIONS.has("profile")) {
+  console.log(
+    `\nWhere a step goes, ms per token (1 thread, ${TOKENS} tokens; stock: its eval and sampling time; belowzero: timers around node-llama-cpp's native jobs):\n`,
+  );
+  header(["", "total", "decode (llama_decode / its job)", "sampling (its job)", "between the jobs"]);
+  await profile(SYNTHETIC_LABEL, synthetic);
 }
 removeTemporaryFolders();
