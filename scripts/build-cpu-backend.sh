@@ -6,7 +6,7 @@
 #
 # Why: the prebuilt CPU backend is built for any x64 CPU and without OpenMP, and ggml's own
 # thread pool spin-waits: measured on a 2-core machine (npm run bench, same run), 2 threads
-# collapse to 84–108 tokens/s on it, where this build keeps 234–535. At 1 thread the two are
+# collapse to 74–108 tokens/s on it, where this build keeps 234–587. At 1 thread the two are
 # about the same.
 #
 # No configuration afterwards: it is built with node-llama-cpp's default options (native
