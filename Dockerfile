@@ -14,7 +14,8 @@ ARG CUDA_VERSION=12.8.1
 ARG CUDA_UBUNTU=ubuntu24.04
 # Ampere (A100 = 80, RTX 30xx/A10/A40 = 86), Ada (89), Hopper (H100/H200 = 90).
 ARG CUDA_ARCHITECTURES="80;86;89;90"
-# belowzero's contexts do not use flash attention; its kernels multiply the CUDA build time.
+# Flash attention's kernels multiply the CUDA build time; without them llama.cpp's automatic
+# choice (node-llama-cpp's default) leaves flash attention off.
 ARG GGML_CUDA_FA=OFF
 
 FROM ${NODE_IMAGE} AS node

@@ -14,8 +14,8 @@
 # with the same NODE_LLAMA_CPP_CMAKE_OPTION_* environment: the script prints it at the end.
 #
 # Env: CUDA_ARCHITECTURES (default "80;86;89;90": Ampere A100, Ampere GA10x, Ada, Hopper),
-#      GGML_CUDA_FA (default OFF: belowzero's contexts do not use flash attention, and its
-#      kernels multiply the build time).
+#      GGML_CUDA_FA (default OFF: its kernels multiply the build time; without them
+#      llama.cpp's automatic choice leaves flash attention off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -120,8 +120,6 @@ export class Engine {
           threads,
           sequences,
           lora,
-          // As llama.cpp's own tools: flash attention wherever the backend has it (8% a step on CPU).
-          flashAttention: "auto",
         });
       },
       Math.max(1, options.concurrency ?? 1),
