@@ -11,6 +11,7 @@ import {
   encodeMetadata,
   metadataWithout,
   readGguf,
+  WRITE_ALIGNMENT,
   writeGguf,
   type GgufFile,
   type GgufTensorInfo,
@@ -109,7 +110,8 @@ async function writeModelCopy(
     .map(t => ({ name: t.name, dims: t.dims, type: t.type, data: tensorData(source, t) }));
   tensors.push(output);
   const kept = metadataWithout(source, ["general.alignment"]); // written anew by writeGguf
-  await writeGguf(target, { raw: Buffer.concat([kept.raw, extra.raw]), count: kept.count + extra.count }, tensors);
+  const metadata = { raw: Buffer.concat([kept.raw, extra.raw]), count: kept.count + extra.count };
+  await writeGguf(target, metadata, tensors, alignmentFor(source));
 }
 
 function tensorData(file: GgufFile, tensor: GgufTensorInfo): TensorSource {
@@ -129,15 +131,29 @@ async function writeAdapter(model: GgufFile, target: string, fingerprint: Finger
     ["adapter.lora.alpha", { type: "f32", value: embeddingLength }],
     ...fingerprintMetadata("belowzero.negate", fingerprint),
   ]);
-  await writeGguf(target, metadata, [
-    { name: "output.weight.lora_a", dims: [embeddingLength, embeddingLength], type: GgmlType.F32, data: identity },
-    {
-      name: "output.weight.lora_b",
-      dims: output.dims,
-      type: output.type,
-      data: tensorData(model, output),
-    },
-  ]);
+  await writeGguf(
+    target,
+    metadata,
+    [
+      { name: "output.weight.lora_a", dims: [embeddingLength, embeddingLength], type: GgmlType.F32, data: identity },
+      {
+        name: "output.weight.lora_b",
+        dims: output.dims,
+        type: output.type,
+        data: tensorData(model, output),
+      },
+    ],
+    alignmentFor(model),
+  );
+}
+
+/**
+ * Tensors copied from a file keep its padding (their spans), so a copy needs an alignment
+ * that is a multiple of the source's: 64 (WRITE_ALIGNMENT), or the source's own when larger
+ * (both are powers of two). llama.cpp checks every offset against it.
+ */
+function alignmentFor(source: GgufFile): number {
+  return Math.max(WRITE_ALIGNMENT, source.alignment);
 }
 
 /**

@@ -163,6 +163,22 @@ describe("the derived files", () => {
     },
   );
 
+  it.each(["adapter", "copy"] as const)(
+    "keep a larger alignment of the model's, and load in llama.cpp exactly negated (%s)",
+    async route => {
+      // 16-wide rows: tensor sizes that are not multiples of 128, so the padding matters.
+      const model = await syntheticModel({ alignment: 128, embeddingLength: 16, heads: 2, tied: true });
+      const files = await prepareNegation(model, temporaryFolder(), { route, copyMaxBytes: 0 });
+      for (const path of [files.modelPath, derivedFile(files)]) {
+        const derived = readGguf(path);
+        expect(derived.alignment).toBe(128);
+        for (const tensor of derived.tensors.values()) expect((derived.dataOffset + tensor.offset) % 128).toBe(0);
+      }
+      const { worst } = await withEngine(model, negationError, route);
+      expect(worst).toBeLessThan(1e-4);
+    },
+  );
+
   it("are written next to the model when that folder is writable", async () => {
     const model = await syntheticModel();
     const adapterPath = derivedFile(await prepareNegation(model, temporaryFolder(), ADAPTER));

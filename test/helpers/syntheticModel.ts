@@ -25,6 +25,8 @@ export interface SyntheticModelOptions {
   /** Add an output.bias tensor, which the sign flip cannot negate. */
   outputBias?: boolean;
   seed?: number;
+  /** GGUF alignment of the tensor data (default: what writeGguf writes). */
+  alignment?: number;
 }
 
 const BYTE_TOKENS = 256;
@@ -180,5 +182,5 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
     tensors.push({ name: "output.weight", dims: [n, vocabularySize], type, data });
   }
   if (outputBias) tensors.push(f32("output.bias", [vocabularySize], randomMatrix(random, vocabularySize, 1)));
-  await writeGguf(path, metadata, tensors);
+  await writeGguf(path, metadata, tensors, options.alignment);
 }
