@@ -84,7 +84,8 @@ export function outsideServerChannels(
   // force, not knowing the channel means no.
   const unknown = interaction.inGuild() && channel === null;
   const listed = settings.channels.allowed.length > 0 || settings.channels.denied.length > 0;
-  if (unknown && listed) {
+  // A channel on the allow list is a channel, never a thread: no parent to worry about.
+  if (unknown && listed && !settings.channels.allowed.includes(interaction.channelId)) {
     refusals.inc({ reason: "channel_not_allowed" });
     return `I can't tell which channel this is, so I can't check it against this server's list: /weird works ${channelsText(settings.channels)}. Please try it in another channel.`;
   }

@@ -11,6 +11,7 @@ import {
   renameSync,
   rmSync,
 } from "node:fs";
+import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 
@@ -388,7 +389,8 @@ export async function writeGguf(
     ...directory,
   ]);
 
-  const temporary = `${path}.${process.pid}.partial`;
+  // Unique per writer: two containers sharing a cache volume both run as PID 1.
+  const temporary = `${path}.${randomUUID()}.partial`;
   const out = createWriteStream(temporary);
   try {
     await writeAll(out, header);
