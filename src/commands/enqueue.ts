@@ -40,11 +40,11 @@ async function admit(
   cooldownSeconds: number,
 ): Promise<{ refusal: string } | { priority: number }> {
   const { queue: settings } = ctx.config;
-  const wait = await ctx.throttle.startCooldown(guildId, userId, cooldownSeconds * 1000);
+  const wait = await ctx.throttle.startCooldown(guildId, userId, jobId, cooldownSeconds * 1000);
   if (wait > 0) return refuse("cooldown", `Easy there: you can ask again in ${Math.ceil(wait / 1000)} s.`);
   const place = await ctx.throttle.claimPlace(guildId, userId, jobId, settings);
   if (place.ok) return { priority: Math.min(place.count, MAX_PRIORITY) };
-  await ctx.throttle.clearCooldown(guildId, userId); // refused by a cap: they may try again as soon as there is room
+  await ctx.throttle.clearCooldown(guildId, userId, jobId); // refused by a cap: they may try again as soon as there is room
   return place.full === "everything"
     ? refuse(
         "queue_full",
@@ -59,7 +59,7 @@ async function admit(
 /** Undoes an admission whose job will never run: the queue place, and the cooldown it started. */
 async function giveBack(ctx: BotContext, guildId: string | null, userId: string, jobId: string): Promise<void> {
   await ctx.throttle.freePlace(jobId).catch(() => undefined);
-  await ctx.throttle.clearCooldown(guildId, userId).catch(() => undefined);
+  await ctx.throttle.clearCooldown(guildId, userId, jobId).catch(() => undefined);
 }
 
 function refuse(reason: RefusalReason, refusal: string): { refusal: string } {

@@ -34,6 +34,8 @@ export interface QueueCaps {
   maxTotal: number;
 }
 
+const CLEAR_OWN = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
+
 export class Throttle {
   constructor(
     private readonly redis: Redis,
@@ -48,16 +50,23 @@ export class Throttle {
     return `${this.prefix}:cooldown:${guildId ?? "dm"}:${userId}`;
   }
 
-  /** Starts the member's cooldown here; returns 0 if they may go, else the milliseconds left. */
-  async startCooldown(guildId: string | null, userId: string, cooldownMs: number): Promise<number> {
+  /**
+   * Starts the member's cooldown here for the request `jobId`; returns 0 if they may go, else
+   * the milliseconds left.
+   */
+  async startCooldown(guildId: string | null, userId: string, jobId: string, cooldownMs: number): Promise<number> {
     if (cooldownMs <= 0) return 0;
     const key = this.cooldownKey(guildId, userId);
-    if ((await this.redis.set(key, "1", "PX", cooldownMs, "NX")) === "OK") return 0;
+    if ((await this.redis.set(key, jobId, "PX", cooldownMs, "NX")) === "OK") return 0;
     return Math.max(1, await this.redis.pttl(key));
   }
 
-  async clearCooldown(guildId: string | null, userId: string): Promise<void> {
-    await this.redis.del(this.cooldownKey(guildId, userId));
+  /**
+   * Ends the cooldown that request `jobId` started, and no other: when Redis timed out, the
+   * request may never have started one, and the cooldown there is an earlier request's.
+   */
+  async clearCooldown(guildId: string | null, userId: string, jobId: string): Promise<void> {
+    await this.redis.eval(CLEAR_OWN, 1, this.cooldownKey(guildId, userId), jobId);
   }
 
   /** Per server; in direct messages per member, so DM users do not share one bucket. */

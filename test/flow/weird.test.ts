@@ -200,8 +200,8 @@ describe("/weird", () => {
       data: { content: QUEUE_UNAVAILABLE, flags: MessageFlags.Ephemeral },
     });
     await pauseOver;
+    await expect.poll(() => flow.bot!.redis.exists(`${flow.prefix}:cooldown:${GUILD_ID}:${member}`)).toBe(0);
     expect(await places()).toBe(0);
-    expect(await flow.bot.redis.exists(`${flow.prefix}:cooldown:${GUILD_ID}:${member}`)).toBe(0);
     // Told to try again, the member can: no cooldown, and the place is free.
     const again = slashWeird({ prompt: "b", userId: member });
     flow.bot.inject(again);
@@ -209,6 +209,34 @@ describe("/weird", () => {
       InteractionResponseType.DeferredChannelMessageWithSource,
     );
     expect(await places()).toBe(1);
+  });
+
+  it("a late give-back never ends the cooldown of the member's earlier request", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { cooldownMs: 60_000 }));
+    const member = "800000000000000033";
+    const cooldown = `${flow.prefix}:cooldown:${GUILD_ID}:${member}`;
+    const first = slashWeird({ prompt: "a", userId: member });
+    flow.bot.inject(first);
+    await flow.discord.waitFor(r => originalOf(first.token).test(r.path));
+    const held = await flow.bot.redis.get(cooldown);
+    // A second request while Redis stalls: its cooldown check times out in the bot, so it is
+    // given back — but the cooldown there is the first request's.
+    await pauseRedisWrites(3000);
+    const pauseOver = new Promise(resolve => setTimeout(resolve, 3500));
+    const stalled = slashWeird({ prompt: "b", userId: member });
+    flow.bot.inject(stalled);
+    expect(
+      ((await flow.discord.waitFor(r => callbackOf(stalled).test(r.path), 5000)).body?.data as { content: string })
+        .content,
+    ).toBe(QUEUE_UNAVAILABLE);
+    await pauseOver;
+    await new Promise(resolve => setTimeout(resolve, 300));
+    expect(await flow.bot.redis.get(cooldown)).toBe(held);
+    const third = slashWeird({ prompt: "c", userId: member });
+    flow.bot.inject(third);
+    expect(
+      ((await flow.discord.waitFor(r => callbackOf(third).test(r.path))).body?.data as { content: string }).content,
+    ).toMatch(/^Easy there: you can ask again in \d+ s\.$/);
   });
 
   it("holds the server cap when many requests arrive at once", async () => {
