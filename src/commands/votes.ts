@@ -8,6 +8,7 @@ import { NO_MENTIONS, resultButtons, sweepButtons } from "../discord/format.js";
 import type { OutputRecord } from "../store/outputs.js";
 import { answerPrivately, settingsFor, withRedis, type BotContext } from "./context.js";
 import { updateHallOfFame } from "./hallOfFame.js";
+import { CLICK_MEMORY_MS } from "../store/communityScripts.js";
 
 export const NO_LONGER_ON_RECORD = "That output is no longer on record.";
 export const VOTES_UNAVAILABLE = "Votes are unavailable right now (cannot reach Redis). Please try again in a minute.";
@@ -35,19 +36,17 @@ export async function handleVote(interaction: ButtonInteraction, ctx: BotContext
   }
 }
 
-/** How long a click that may or may not have counted makes the member's next click a plain vote. */
-const UNSURE_MS = 10 * 60_000;
-
 /**
- * Per bot process: clicks whose toggle went to Redis and got no answer. It may still have
- * counted, but the member was told it did not, so their next click means "vote", not
- * "take it back". (A guild's clicks reach one shard, so one process sees the retry.)
+ * Per bot process: the last click of a member on an output that was sent to Redis and got no
+ * answer. It may still have run, but the member was told it did not; their next click says
+ * which click it retries, and counts only if that one never ran. (A guild's clicks reach
+ * one shard, so one process sees the retry.)
  */
-const unsureClicks = new WeakMap<BotContext, Map<string, number>>();
+const unansweredClicks = new WeakMap<BotContext, Map<string, { click: string; at: number }>>();
 
-function unsureOf(ctx: BotContext): Map<string, number> {
-  let clicks = unsureClicks.get(ctx);
-  if (!clicks) unsureClicks.set(ctx, (clicks = new Map<string, number>()));
+function unansweredOf(ctx: BotContext): Map<string, { click: string; at: number }> {
+  let clicks = unansweredClicks.get(ctx);
+  if (!clicks) unansweredClicks.set(ctx, (clicks = new Map<string, { click: string; at: number }>()));
   return clicks;
 }
 
@@ -57,29 +56,27 @@ async function vote(
   output: OutputRecord,
   guildId: string | null,
 ): Promise<boolean> {
-  const click = `${output.id}:${interaction.user.id}`;
-  const unsure = unsureOf(ctx);
+  const member = `${output.id}:${interaction.user.id}`;
+  const unanswered = unansweredOf(ctx);
   const now = Date.now();
-  for (const [key, at] of unsure) if (now - at > UNSURE_MS) unsure.delete(key);
+  for (const [key, { at }] of unanswered) if (now - at > CLICK_MEMORY_MS) unanswered.delete(key);
   let result;
   try {
     // Outside a server (a direct message) only the author is there to vote.
     const selfVotes = guildId ? (await settingsFor(ctx, guildId)).selfVotes : true;
-    const addOnly = unsure.has(click);
+    const options = { selfVotes, click: interaction.id, retryOf: unanswered.get(member)?.click };
     const sent = ctx.redisReady(); // withRedis sends nothing while the connection is down
     try {
-      result = await withRedis(ctx, () =>
-        ctx.outputs.toggleVote(output.id, interaction.user.id, { selfVotes, addOnly }),
-      );
+      result = await withRedis(ctx, () => ctx.outputs.toggleVote(output.id, interaction.user.id, options));
     } catch (error) {
-      if (sent) unsure.set(click, now); // it may have run
+      if (sent) unanswered.set(member, { click: interaction.id, at: now }); // it may have run
       throw error;
     }
   } catch {
     await answerPrivately(interaction, VOTES_UNAVAILABLE);
     return false;
   }
-  unsure.delete(click);
+  unanswered.delete(member);
   if (result.outcome === "expired") {
     await answerPrivately(interaction, NO_LONGER_ON_RECORD);
     return false;

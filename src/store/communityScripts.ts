@@ -146,21 +146,27 @@ return 1
  * selfVotes ("1" allowed), now. Returns {code, count, voted}: code 0 done, 1 no record (expired),
  * 2 a self-vote refused (taking back an earlier one is always allowed).
  */
+/** How long a vote click is remembered, for a retry of a click that got no answer. */
+export const CLICK_MEMORY_MS = 10 * 60_000;
+
 export const TOGGLE_VOTE =
   COMMON +
   `
-local voter, selfVotes, now, addOnly = ARGV[2], ARGV[3] == "1", tonumber(ARGV[4]), ARGV[5] == "1"
+local voter, selfVotes, now, click, unsure = ARGV[2], ARGV[3] == "1", tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local raw = redis.call("GET", KEYS[1])
 if not raw then return {1, 0, 0} end
 local output = cjson.decode(raw)
+-- A retry of a click that got no answer: if that click did run, the state is already what
+-- the member asked for.
+if unsure ~= "" and redis.call("GET", KEYS[3]) == unsure then
+  return {0, redis.call("SCARD", KEYS[2]), redis.call("SISMEMBER", KEYS[2], voter)}
+end
 if not selfVotes and output.authorId == voter and redis.call("SISMEMBER", KEYS[2], voter) == 0 then
   return {2, redis.call("SCARD", KEYS[2]), 0}
 end
 local added = redis.call("SADD", KEYS[2], voter)
-if added == 0 then
-  if addOnly then return {0, redis.call("SCARD", KEYS[2]), 1} end
-  redis.call("SREM", KEYS[2], voter)
-end
+if added == 0 then redis.call("SREM", KEYS[2], voter) end
+if click ~= "" then redis.call("SET", KEYS[3], click, "PX", ${CLICK_MEMORY_MS}) end
 local ttl = redis.call("PTTL", KEYS[1])
 if ttl > 0 then redis.call("PEXPIRE", KEYS[2], ttl) end
 local count = redis.call("SCARD", KEYS[2])

@@ -126,18 +126,27 @@ export class OutputStore {
 
   /**
    * Adds the member's vote, or takes it back if it was there, in one atomic step with the
-   * boards. With addOnly a vote already there stays (and counts as "voted").
+   * boards. `click` names this click; `retryOf` names an earlier click of the member's on
+   * this output that got no answer: if it did run, nothing changes (the member asked for
+   * the state it made).
    */
   async toggleVote(
     outputId: string,
     memberId: string,
-    options: { selfVotes: boolean; addOnly?: boolean; now?: number },
+    options: { selfVotes: boolean; click?: string; retryOf?: string; now?: number },
   ): Promise<VoteResult> {
     const [code, count, added] = (await runScript(
       this.redis,
       TOGGLE_VOTE,
-      [this.key("output", outputId), this.key("votes", outputId)],
-      [this.prefix, memberId, options.selfVotes ? "1" : "0", options.now ?? Date.now(), options.addOnly ? "1" : "0"],
+      [this.key("output", outputId), this.key("votes", outputId), this.key("vote-click", `${outputId}:${memberId}`)],
+      [
+        this.prefix,
+        memberId,
+        options.selfVotes ? "1" : "0",
+        options.now ?? Date.now(),
+        options.click ?? "",
+        options.retryOf ?? "",
+      ],
     )) as [number, number, number];
     if (code === 1) return { outcome: "expired" };
     if (code === 2) return { outcome: "refused-self", count };

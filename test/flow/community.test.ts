@@ -138,7 +138,7 @@ describe("votes", () => {
     expectNoPings();
   });
 
-  it("a click told 'unavailable' that counted after all: the member's retry keeps the vote instead of taking it back", async () => {
+  it("a click told 'unavailable' that counted after all: the member's retry does not undo it", async () => {
     const one = await bot();
     const output = await result(one);
     press(one, output, voter(2));
@@ -158,6 +158,17 @@ describe("votes", () => {
     press(one, output, voter(1));
     await one.ctx.refreshes.settled();
     expect(await one.ctx.outputs.voteCount(output.id)).toBe(1);
+
+    // The same for taking a vote back: the retry keeps it taken back.
+    await pauseRedisWrites(3000);
+    const secondPause = new Promise(resolve => setTimeout(resolve, 3500));
+    expect(contentOf(await answerTo(press(one, output, voter(2))))).toBe(VOTES_UNAVAILABLE);
+    await secondPause;
+    await expect.poll(() => one.ctx.outputs.voteCount(output.id)).toBe(0);
+    press(one, output, voter(2));
+    await one.ctx.refreshes.settled();
+    expect(await one.ctx.outputs.voteCount(output.id)).toBe(0);
+    expect(label(output.messageId)).toBe("Weird! · 0");
   });
 
   it("a lone vote is shown by its own answer, with no follow-up edit", async () => {

@@ -70,12 +70,22 @@ describe("votes", () => {
     });
     const [top] = await community.weirdest(GUILD, { period: "all", by: "votes", now: T0 });
     expect(top).toMatchObject({ outputId: record.id, votes: 49 });
-    // addOnly (a retry after a click that may have counted) adds, and never takes back.
-    const retry = { selfVotes: false, addOnly: true };
-    expect(await outputs.toggleVote(record.id, "810000000000000000", retry)).toEqual({ outcome: "voted", count: 50 });
-    expect(await outputs.toggleVote(record.id, "810000000000000000", retry)).toEqual({ outcome: "voted", count: 50 });
+    // A retry of a click that got no answer changes nothing if that click ran, else toggles.
+    const alice = "810000000000000000";
+    expect(await outputs.toggleVote(record.id, alice, { selfVotes: false, click: "c1" })).toEqual({
+      outcome: "voted",
+      count: 50,
+    });
+    const retry = { selfVotes: false, click: "c2", retryOf: "c1" };
+    expect(await outputs.toggleVote(record.id, alice, retry)).toEqual({ outcome: "voted", count: 50 });
     const [again] = await community.weirdest(GUILD, { period: "all", by: "votes", now: T0 });
     expect(again).toMatchObject({ outputId: record.id, votes: 50 });
+    const neverRan = { selfVotes: false, click: "c3", retryOf: "lost" };
+    expect(await outputs.toggleVote(record.id, alice, neverRan)).toEqual({ outcome: "unvoted", count: 49 });
+    expect(await outputs.toggleVote(record.id, alice, { ...retry, click: "c4", retryOf: "c3" })).toEqual({
+      outcome: "unvoted",
+      count: 49,
+    });
   });
 
   it("self-votes follow the setting, and taking one back is always allowed", async () => {
