@@ -43,17 +43,26 @@ export function producerConnection(url: string): Redis {
 
 /**
  * Workers wait for Redis instead of failing: BullMQ requires maxRetriesPerRequest null.
- * Errors go to `report` (the worker's structured log); each reconnection attempt repeats the
- * same error, so each is said once until the connection is ready again.
+ * Errors go to `report` (the worker's structured log), once per outage.
  */
 export function workerConnection(url: string, report: (message: string) => void = console.error): Redis {
   const redis = connect(url, { maxRetriesPerRequest: null });
-  const said = new Set<string>();
-  redis.on("error", (error: Error) => {
-    if (said.has(error.message)) return;
-    said.add(error.message);
-    report(`redis: ${error.message}`);
-  });
-  redis.on("ready", () => said.clear());
+  const say = oncePerOutage(redis, report);
+  redis.on("error", (error: Error) => say(`redis: ${error.message}`));
   return redis;
+}
+
+/**
+ * A reporter that says each message once until `connection` is ready again: every
+ * reconnection attempt repeats the same error, on the connection and on whatever is built on
+ * it (BullMQ forwards them all).
+ */
+export function oncePerOutage(connection: Redis, report: (message: string) => void): (message: string) => void {
+  const said = new Set<string>();
+  connection.on("ready", () => said.clear());
+  return message => {
+    if (said.has(message)) return;
+    said.add(message);
+    report(message);
+  };
 }

@@ -8,7 +8,7 @@ import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
 import { QUEUE_NAME } from "../store/queue.js";
-import { workerConnection } from "../store/redis.js";
+import { oncePerOutage, workerConnection } from "../store/redis.js";
 import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
 import { createRest } from "./reply.js";
@@ -46,6 +46,8 @@ async function main(): Promise<void> {
   if (port > 0) {
     // A queue handle only for BullMQ's metrics (depth by state, completed and failed counts).
     const queue = new Queue(QUEUE_NAME, { connection, prefix: config.queue.prefix });
+    const sayError = oncePerOutage(connection, message => logger.warn(message));
+    queue.on("error", error => sayError(`queue: ${error.message}`));
     const health = () => ({ redis: connection.status === "ready", worker: worker.isRunning() });
     await startObservabilityServer(port, health, [() => queue.exportPrometheusMetrics()]);
   }

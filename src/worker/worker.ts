@@ -25,6 +25,7 @@ import {
 import type { Throttle } from "../store/throttle.js";
 import type { OutputRecord, OutputStore } from "../store/outputs.js";
 import { parseJob, QUEUE_NAME, readDelivery, type WeirdJob } from "../store/queue.js";
+import { oncePerOutage } from "../store/redis.js";
 import type { Log, LogFields } from "../observability/log.js";
 import { isPermanentDiscordError, ReplyTarget } from "./reply.js";
 
@@ -302,7 +303,8 @@ export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () =
         })
         .catch(error => deps.log?.(`job ${jobId}: ${(error as Error).message}`, { jobId })),
   );
-  worker.on("error", error => deps.log?.(`worker: ${error.message}`));
+  const sayError = oncePerOutage(deps.connection, message => deps.log?.(message));
+  worker.on("error", error => sayError(`worker: ${error.message}`));
 
   const shutdown = async () => {
     // Let running generations finish for up to 30 s, then abort them; their jobs are retried.
