@@ -8,7 +8,7 @@ import {
   type ChatInputCommandInteraction,
   type SlashCommandStringOption,
 } from "discord.js";
-import type { RequestLimits } from "../engine/request.js";
+import { InvalidRequestError, type RequestLimits } from "../engine/request.js";
 import { formatTemperature, NO_MENTIONS } from "../discord/format.js";
 import type { WeirdJob, WeirdRequest } from "../store/queue.js";
 import { refusals, type RefusalReason } from "../observability/metrics.js";
@@ -157,6 +157,29 @@ export function promptOption(option: SlashCommandStringOption, limits: RequestLi
     .setDescription("The text to continue")
     .setRequired(true)
     .setMaxLength(Math.min(limits.maxPromptCharacters, DISCORD_MAX_OPTION_LENGTH));
+}
+
+/**
+ * For a slash command: the request read from its options (an invalid option throws
+ * InvalidRequestError), checked against the server's range, then queued. Every problem is
+ * answered privately.
+ */
+export async function enqueueFromOptions(
+  ctx: BotContext,
+  interaction: ChatInputCommandInteraction,
+  settings: ServerSettings,
+  readRequest: () => WeirdRequest,
+): Promise<void> {
+  let request: WeirdRequest;
+  try {
+    request = readRequest();
+  } catch (error) {
+    if (!(error instanceof InvalidRequestError)) throw error;
+    return answerPrivately(interaction, error.message);
+  }
+  const outside = outsideServerRange(request, settings);
+  if (outside) return answerPrivately(interaction, outside);
+  await enqueueGeneration(ctx, interaction, request, settings);
 }
 
 export async function enqueueGeneration(

@@ -1,16 +1,8 @@
 // /weird prompt:… temp:… max_tokens:… seed:…
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { enqueueGeneration, outsideServerRange, promptOption, settingsWhereAllowed } from "./enqueue.js";
-import { answerPrivately, type BotContext } from "./context.js";
-import type { WeirdRequest } from "../store/queue.js";
-import {
-  checkMaxTokens,
-  checkPrompt,
-  checkTemperature,
-  InvalidRequestError,
-  MAX_SEED,
-  checkSeed,
-} from "../engine/request.js";
+import { enqueueFromOptions, promptOption, settingsWhereAllowed } from "./enqueue.js";
+import type { BotContext } from "./context.js";
+import { checkMaxTokens, checkPrompt, checkTemperature, MAX_SEED, checkSeed } from "../engine/request.js";
 
 export function definition(ctx: Pick<BotContext, "config">) {
   const { limits } = ctx.config;
@@ -42,21 +34,12 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   if (!settings) return;
   const { limits } = ctx.config;
   const { options } = interaction;
-  let request: WeirdRequest;
   // Every option is checked here: Discord's own min/max/length are not enforced by every client or proxy.
   // Options left out take the server's defaults; what the member typed must also fit the server's range.
-  try {
-    request = {
-      prompt: checkPrompt(options.getString("prompt", true), limits),
-      temperature: checkTemperature(options.getNumber("temp") ?? settings.temperature.default, limits),
-      maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? settings.maxTokens.default, limits),
-      seed: checkSeed(options.getInteger("seed") ?? undefined),
-    };
-  } catch (error) {
-    if (!(error instanceof InvalidRequestError)) throw error;
-    return answerPrivately(interaction, error.message);
-  }
-  const outside = outsideServerRange(request, settings);
-  if (outside) return answerPrivately(interaction, outside);
-  await enqueueGeneration(ctx, interaction, request, settings);
+  await enqueueFromOptions(ctx, interaction, settings, () => ({
+    prompt: checkPrompt(options.getString("prompt", true), limits),
+    temperature: checkTemperature(options.getNumber("temp") ?? settings.temperature.default, limits),
+    maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? settings.maxTokens.default, limits),
+    seed: checkSeed(options.getInteger("seed") ?? undefined),
+  }));
 }

@@ -3,11 +3,10 @@
 // against β = 1/T. It counts as one request against cooldowns and caps.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { DEFAULT_SWEEP_TEMPERATURES } from "../engine/sweep.js";
-import { checkMaxTokens, checkPrompt, checkSeed, InvalidRequestError, MAX_SEED } from "../engine/request.js";
+import { checkMaxTokens, checkPrompt, checkSeed, MAX_SEED } from "../engine/request.js";
 import type { ServerSettings } from "../store/settings.js";
-import type { WeirdRequest } from "../store/queue.js";
 import { answerPrivately, type BotContext } from "./context.js";
-import { enqueueGeneration, outsideServerRange, promptOption, settingsWhereAllowed } from "./enqueue.js";
+import { enqueueFromOptions, promptOption, settingsWhereAllowed } from "./enqueue.js";
 
 export function definition(ctx: Pick<BotContext, "config">) {
   const { limits } = ctx.config;
@@ -45,20 +44,12 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     );
   }
   const { options } = interaction;
-  let request: WeirdRequest;
-  try {
-    request = {
-      prompt: checkPrompt(options.getString("prompt", true), ctx.config.limits),
-      temperature: ladder[0]!,
-      maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? settings.maxTokens.default, ctx.config.limits),
-      seed: checkSeed(options.getInteger("seed") ?? undefined),
-      sweep: ladder,
-    };
-  } catch (error) {
-    if (!(error instanceof InvalidRequestError)) throw error;
-    return answerPrivately(interaction, error.message);
-  }
-  const outside = outsideServerRange(request, settings);
-  if (outside) return answerPrivately(interaction, outside);
-  await enqueueGeneration(ctx, interaction, request, settings);
+  const { limits } = ctx.config;
+  await enqueueFromOptions(ctx, interaction, settings, () => ({
+    prompt: checkPrompt(options.getString("prompt", true), limits),
+    temperature: ladder[0]!,
+    maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? settings.maxTokens.default, limits),
+    seed: checkSeed(options.getInteger("seed") ?? undefined),
+    sweep: ladder,
+  }));
 }
