@@ -143,8 +143,7 @@ describe("votes", () => {
     const output = await result(one);
     press(one, output, voter(2));
     await one.ctx.refreshes.settled(); // Redis knows the vote script now
-    await pauseRedisWrites(3000); // the next vote's command times out in the bot, then runs
-    const pauseOver = new Promise(resolve => setTimeout(resolve, 3500));
+    const { ended: pauseOver } = await pauseRedisWrites(3000); // the next vote's command times out in the bot, then runs
     expect(contentOf(await answerTo(press(one, output, voter(1))))).toBe(VOTES_UNAVAILABLE);
     await pauseOver;
     expect(await one.ctx.outputs.voteCount(output.id)).toBe(2); // it did count
@@ -160,8 +159,7 @@ describe("votes", () => {
     expect(await one.ctx.outputs.voteCount(output.id)).toBe(1);
 
     // The same for taking a vote back: the retry keeps it taken back.
-    await pauseRedisWrites(3000);
-    const secondPause = new Promise(resolve => setTimeout(resolve, 3500));
+    const { ended: secondPause } = await pauseRedisWrites(3000);
     expect(contentOf(await answerTo(press(one, output, voter(2))))).toBe(VOTES_UNAVAILABLE);
     await secondPause;
     await expect.poll(() => one.ctx.outputs.voteCount(output.id)).toBe(0);

@@ -190,8 +190,7 @@ describe("/weird", () => {
     const member = "800000000000000032";
     const places = () => flow.bot!.redis.zcard(flow.bot!.ctx.throttle.groupKey(GUILD_ID, member));
     // Writes wait 3 s: past the bot's deadlines, after which Redis still carries them out.
-    await pauseRedisWrites(3000);
-    const pauseOver = new Promise(resolve => setTimeout(resolve, 3500));
+    const { ended: pauseOver } = await pauseRedisWrites(3000);
     const raw = slashWeird({ prompt: "a", userId: member });
     flow.bot.inject(raw);
     const refused = await flow.discord.waitFor(r => callbackOf(raw).test(r.path), 5000);
@@ -221,8 +220,7 @@ describe("/weird", () => {
     const held = await flow.bot.redis.get(cooldown);
     // A second request while Redis stalls: its cooldown check times out in the bot, so it is
     // given back — but the cooldown there is the first request's.
-    await pauseRedisWrites(3000);
-    const pauseOver = new Promise(resolve => setTimeout(resolve, 3500));
+    const { ended: pauseOver } = await pauseRedisWrites(3000);
     const stalled = slashWeird({ prompt: "b", userId: member });
     flow.bot.inject(stalled);
     expect(

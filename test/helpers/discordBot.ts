@@ -170,15 +170,20 @@ export async function deleteKeys(prefix: string): Promise<void> {
   redis.disconnect();
 }
 
-/** Holds every write to Redis for `ms` (CLIENT PAUSE), as a Redis busy with a slow command would. */
-export async function pauseRedisWrites(ms: number): Promise<void> {
+/**
+ * Holds every write to Redis for `ms` (CLIENT PAUSE), as a Redis busy with a slow command
+ * would. `ended` resolves once the pause is over and the held writes have had time to run.
+ */
+export async function pauseRedisWrites(ms: number): Promise<{ ended: Promise<void> }> {
   const redis = workerConnection(REDIS_URL);
   // A cluster knows its nodes once it is ready.
   if (redis.status !== "ready") await new Promise(resolve => redis.once("ready", resolve));
   const cluster: unknown = redis;
   const nodes = cluster instanceof Cluster ? cluster.nodes("master") : [redis];
   for (const node of nodes) await node.call("CLIENT", "PAUSE", String(ms), "WRITE");
+  const ended = new Promise<void>(resolve => setTimeout(resolve, ms + 500));
   redis.disconnect();
+  return { ended };
 }
 
 let counter = 0;
