@@ -1,25 +1,11 @@
 // The sweep chart: weirdness (mean surprisal at T = 1) against β = 1/T, one smooth descent
 // through β = 0 from the anti-greedy chain to the greedy one. Drawn in process by Chart.js on
-// a Skia canvas (@napi-rs/canvas, prebuilt binaries from npm, no browser); the font ships in
-// the dejavu-fonts-ttf package, so the text renders in a slim Docker image with no system fonts.
-import { createRequire } from "node:module";
-import { createCanvas, GlobalFonts } from "@napi-rs/canvas";
+// a Skia canvas (@napi-rs/canvas, prebuilt binaries from npm, no browser).
+import { createCanvas } from "@napi-rs/canvas";
 import { Chart, registerables, type ChartConfiguration, type Scale, type ScriptableScaleContext } from "chart.js";
+import { FONT_FAMILY, formatNumber, registerChartFont } from "./font.js";
 
 Chart.register(...registerables);
-
-const FONT_FAMILY = "DejaVu Sans";
-let fontRegistered = false;
-
-function registerFont(): void {
-  if (fontRegistered) return;
-  const resolve = createRequire(import.meta.url).resolve;
-  for (const file of ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]) {
-    const path = resolve(`dejavu-fonts-ttf/ttf/${file}`);
-    if (!GlobalFonts.registerFromPath(path, FONT_FAMILY)) throw new Error(`Could not load the chart font ${path}`);
-  }
-  fontRegistered = true;
-}
 
 /** One row of a sweep, as the chart needs it (a GenerationResult fits). */
 export interface SweepPoint {
@@ -45,13 +31,9 @@ const POSITIVE = "#2471a3";
 const toAxis = (beta: number) => Math.asinh(5 * beta);
 const fromAxis = (x: number) => Math.sinh(x) / 5;
 
-function formatNumber(value: number): string {
-  return String(Number(value.toPrecision(4))).replace("-", "−");
-}
-
 /** Renders the chart as a PNG. Throws when no row has a finite β and a score. */
 export async function renderSweepChart(rows: readonly SweepPoint[], options: SweepChartOptions = {}): Promise<Buffer> {
-  registerFont();
+  registerChartFont();
   const points = rows
     .filter((row): row is SweepPoint & { surprisal: number } => Number.isFinite(row.beta) && row.surprisal !== null)
     .map(row => ({ x: toAxis(row.beta), y: row.surprisal, temperature: row.temperature, beta: row.beta }))

@@ -17,6 +17,9 @@ Options:
   --sweep            compare the continuation and its weirdness side by side at
                      ${DEFAULT_SWEEP_TEMPERATURES.join(", ")} (or at the given --temp values)
   --chart FILE.png   with --sweep: also draw weirdness against β = 1/T into a PNG file
+  --chart-tokens FILE.png
+                     draw where the output turned weird: each token's surprisal at T = 1,
+                     its text, and the temperature it was sampled at (one output only)
   --max-tokens N     tokens to generate (default $DEFAULT_MAX_TOKENS, else 64)
   --seed N           seed for reproducible sampling (default: random, printed)
   --allow-bytes      let raw byte tokens be sampled
@@ -57,6 +60,7 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
       temp: { type: "string", multiple: true },
       sweep: { type: "boolean", default: false },
       chart: { type: "string" },
+      "chart-tokens": { type: "string" },
       "max-tokens": { type: "string" },
       seed: { type: "string" },
       "allow-bytes": { type: "boolean", default: false },
@@ -71,12 +75,15 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
   const temperatures =
     given.length > 0 ? given : values.sweep ? [...DEFAULT_SWEEP_TEMPERATURES] : [defaults.temperature];
   if (values.chart !== undefined && !values.sweep) throw new UsageError("--chart draws a sweep: add --sweep.");
+  if (values["chart-tokens"] !== undefined && temperatures.length !== 1)
+    throw new UsageError("--chart-tokens draws one output: give one temperature, without --sweep.");
   return {
     prompt,
     model: values.model,
     temperatures,
     sweep: values.sweep,
     chart: values.chart,
+    chartTokens: values["chart-tokens"],
     maxTokens:
       values["max-tokens"] === undefined ? defaults.maxTokens : parseNumber("Max tokens", values["max-tokens"]),
     seed: values.seed === undefined ? undefined : parseNumber("Seed", values.seed),
@@ -186,6 +193,20 @@ async function main(argv: string[]): Promise<number> {
       writeFileSync(options.chart, png);
       const took = (performance.now() - started).toFixed(0);
       (options.json ? process.stderr : process.stdout).write(`chart: ${options.chart} (${took} ms)\n`);
+    }
+    if (options.chartTokens !== undefined && results[0] !== undefined) {
+      const { renderTokenChart } = await import("../chart/tokenChart.js");
+      const { tokenPieces } = await import("../engine/detokenizer.js");
+      const result = results[0];
+      const started = performance.now();
+      const pieces = tokenPieces(engine.model, engine.promptTokens(result.prompt), result.tokens);
+      const png = await renderTokenChart(
+        pieces.map((text, i) => ({ text, surprisal: result.surprisals[i]!, temperature: result.temperature })),
+        { title: `"${result.prompt}" · T = ${result.temperature} · seed ${seed} · ${engine.modelName}` },
+      );
+      writeFileSync(options.chartTokens, png);
+      const took = (performance.now() - started).toFixed(0);
+      (options.json ? process.stderr : process.stdout).write(`token chart: ${options.chartTokens} (${took} ms)\n`);
     }
   } finally {
     await engine.dispose();

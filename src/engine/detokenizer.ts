@@ -44,3 +44,15 @@ export class StreamingDetokenizer {
     return text;
   }
 }
+
+/**
+ * Each token's own text as it reads after the tokens before it (SentencePiece spacing included):
+ * labels for a chart, not a way to rebuild the text (a byte token alone is part of a character).
+ */
+export function tokenPieces(model: LlamaModel, promptTokens: readonly Token[], tokens: readonly Token[]): string[] {
+  const all = [...promptTokens, ...tokens];
+  return tokens.map((token, i) => {
+    const at = promptTokens.length + i;
+    return model.detokenize([token], false, all.slice(Math.max(0, at - CONTEXT_TOKENS), at));
+  });
+}

@@ -137,6 +137,25 @@ describe("weird --json", () => {
     const png = readFileSync(chart);
     expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
   });
+
+  it("draws where one output turned weird into a PNG sized for its tokens", async () => {
+    const chart = join(temporaryFolder(), "tokens.png");
+    const { code, stdout } = await weird([
+      "--model",
+      testModelPath(),
+      "--temp=-0.001",
+      "--max-tokens",
+      "100",
+      "--chart-tokens",
+      chart,
+      "Once upon a time",
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`token chart: ${chart} \\(\\d+ ms\\)`));
+    const png = readFileSync(chart);
+    expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
+    expect(png.readUInt32BE(16)).toBe(120 + 16 * 100); // one column per generated token
+  });
 });
 
 describe("weird with bad input", () => {
@@ -149,6 +168,7 @@ describe("weird with bad input", () => {
     [["--seed", "-1", "hi"], /^weird: Seed must be a whole number from 0 to 4294967295, got -1\.$/],
     [["--temp", "1"], /^weird: No prompt given\./],
     [["--chart", "x.png", "hi"], /^weird: --chart draws a sweep: add --sweep\.$/],
+    [["--sweep", "--chart-tokens", "x.png", "hi"], /^weird: --chart-tokens draws one output: give one temperature/],
   ])("%j fails with one clear line and exit code 2", async (args, message) => {
     const { code, stderr } = await weird(["--model", testModelPath(), ...args]);
     expect(code).toBe(2);
