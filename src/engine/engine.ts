@@ -3,14 +3,23 @@ import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token, type TokenBias } from "node-llama-cpp";
 import { describeBackend, type BackendInfo } from "./backend.js";
-import { ContextPool, type Sign } from "./contextPool.js";
+import { ContextPool, type Sign, type Slot } from "./contextPool.js";
 import { DEFAULT_CONTEXT_SIZE, DEFAULT_LIMITS, DEFAULT_NEGATION, DEFAULT_TOKEN_POLICY } from "./defaults.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
 import { resolveModel } from "./modelFile.js";
 import { NEGATION_SCALE, prepareNegation, type NegationFiles, type NegationOptions } from "./negation.js";
 import { excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
 import { limitToken, negationDeviation, readLogits } from "./readout.js";
-import { betaOf, checkRequest, InvalidRequestError, type GenerationInput, type RequestLimits } from "./request.js";
+import {
+  betaOf,
+  checkRequest,
+  InvalidRequestError,
+  type GenerationInput,
+  type GenerationRequest,
+  type RequestLimits,
+} from "./request.js";
+import { temperaturesOf, type Schedule } from "./schedule.js";
+import { generateStepwise, type Lane } from "./stepwise.js";
 import { meanSurprisal, surprisalsOf } from "./weirdness.js";
 
 export type GpuSetting = "auto" | false | "cuda" | "vulkan" | "metal";
@@ -53,6 +62,10 @@ export interface GenerationResult {
   beta: number;
   seed: number;
   model: string;
+  /** The schedule the tokens were sampled on, or null for one temperature. */
+  schedule: Schedule | null;
+  /** The temperature each generated token was sampled at. */
+  temperatures: number[];
   /** Generated token ids (the prompt not included). */
   tokens: Token[];
   text: string;
@@ -87,6 +100,23 @@ export function defaultThreads(cores = availableParallelism()): number {
 // Logits of the negated context must sum with the positive ones to a constant. The readout
 // itself is exact to ~1e-5 (float32 ln p, times R = 100); a failed negation is off by 2|z|.
 const NEGATION_TOLERANCE = 1e-3;
+
+type StopReasonOfStream = "maxTokens" | "endOfGeneration" | "aborted";
+
+/** Tokens as they are generated, and afterwards why they stopped. */
+interface TokenStream extends AsyncIterable<Token> {
+  stopReason(): StopReasonOfStream;
+}
+
+function tokenStream(generator: AsyncGenerator<Token, StopReasonOfStream>): TokenStream {
+  let reason: StopReasonOfStream = "endOfGeneration";
+  return {
+    stopReason: () => reason,
+    async *[Symbol.asyncIterator]() {
+      reason = yield* generator;
+    },
+  };
+}
 
 export class Engine {
   readonly modelName: string;
@@ -166,10 +196,11 @@ export class Engine {
         `The prompt (${promptTokens.length} tokens) plus ${request.maxTokens} new tokens does not fit the ${this.contextSize}-token context.`,
       );
     }
-    const belowZero = request.temperature < 0;
     const result: GenerationResult = {
       prompt: request.prompt,
       temperature: request.temperature,
+      schedule: request.schedule ?? null,
+      temperatures: [],
       beta: betaOf(request.temperature),
       seed: request.seed,
       model: this.modelName,
@@ -186,38 +217,92 @@ export class Engine {
       hooks.onText?.(chunk, result.tokens.length);
     };
 
-    const slot = await this.pool.acquire(belowZero ? "negated" : "positive", hooks.signal);
     const started = performance.now();
-    try {
-      const detokenizer = new StreamingDetokenizer(this.model, promptTokens);
-      const tokens = slot.sequence.evaluate(promptTokens, {
-        ...this.samplingOptions(),
-        temperature: Math.abs(request.temperature),
-        seed: request.seed,
-        tokenBias: this.biasFor(request.tokenPolicy, belowZero),
-      });
-      for await (const token of tokens) {
-        if (hooks.signal?.aborted) {
-          result.stopReason = "aborted";
-          break;
-        }
-        result.tokens.push(token);
-        emit(detokenizer.push(token));
-        if (result.tokens.length >= request.maxTokens) {
-          result.stopReason = "maxTokens";
-          break;
-        }
-      }
-      emit(detokenizer.flush());
-    } finally {
-      await this.pool.release(slot);
+    const detokenizer = new StreamingDetokenizer(this.model, promptTokens);
+    const generated = request.schedule
+      ? this.sampleSchedule(promptTokens, request, hooks.signal)
+      : this.sampleFixed(promptTokens, request, hooks.signal);
+    for await (const token of generated) {
+      result.tokens.push(token);
+      emit(detokenizer.push(token));
     }
+    result.stopReason = generated.stopReason();
+    emit(detokenizer.flush());
+    result.temperatures = request.schedule
+      ? temperaturesOf(request.schedule, request.maxTokens, this.limits).slice(0, result.tokens.length)
+      : result.tokens.map(() => request.temperature);
     result.tokensPerSecond = result.tokens.length / ((performance.now() - started) / 1000);
     if (hooks.score !== false) {
       result.surprisals = await this.surprisals(promptTokens, result.tokens);
       result.surprisal = meanSurprisal(result.surprisals);
     }
     return result;
+  }
+
+  /** One temperature for the whole reply: one evaluate() on a context of its sign. */
+  private sampleFixed(promptTokens: Token[], request: GenerationRequest, signal?: AbortSignal): TokenStream {
+    const belowZero = request.temperature < 0;
+    return tokenStream(
+      async function* (this: Engine) {
+        const slot = await this.pool.acquire(belowZero ? "negated" : "positive", signal);
+        try {
+          const tokens = slot.sequence.evaluate(promptTokens, {
+            ...this.samplingOptions(),
+            temperature: Math.abs(request.temperature),
+            seed: request.seed,
+            tokenBias: this.biasFor(request.tokenPolicy, belowZero),
+          });
+          let count = 0;
+          for await (const token of tokens) {
+            if (signal?.aborted) return "aborted";
+            yield token;
+            if (++count >= request.maxTokens) return "maxTokens";
+          }
+          return "endOfGeneration";
+        } finally {
+          await this.pool.release(slot);
+        }
+      }.call(this),
+    );
+  }
+
+  /**
+   * A temperature per token: one step at a time (stepwise.ts), on a sequence of each sign the
+   * schedule needs. Slots are taken positive first, so two such requests never wait on each other.
+   */
+  private sampleSchedule(promptTokens: Token[], request: GenerationRequest, signal?: AbortSignal): TokenStream {
+    const temperatures = temperaturesOf(request.schedule!, request.maxTokens, this.limits);
+    const signs = (["positive", "negated"] as const).filter(sign =>
+      temperatures.some(t => (sign === "negated" ? t < 0 : t >= 0)),
+    );
+    return tokenStream(
+      async function* (this: Engine) {
+        const slots: Slot[] = [];
+        try {
+          for (const sign of signs) slots.push(await this.pool.acquire(sign, signal));
+          const lanes = new Map<Sign, Lane>(
+            slots.map(slot => [
+              slot.sign,
+              {
+                sequence: slot.sequence,
+                samplerTemperature: Math.abs,
+                bias: () => this.biasFor(request.tokenPolicy, slot.sign === "negated"),
+              },
+            ]),
+          );
+          return yield* generateStepwise(this.model, promptTokens, {
+            temperatures,
+            laneFor: t => lanes.get(t < 0 ? "negated" : "positive")!,
+            lanes: [...lanes.values()],
+            seed: request.seed,
+            sampling: this.samplingOptions(),
+            signal,
+          });
+        } finally {
+          for (const slot of slots) await this.pool.release(slot);
+        }
+      }.call(this),
+    );
   }
 
   /**

@@ -1,19 +1,26 @@
 // What a generation asks for, and the checks that turn user input into a valid request.
 import { randomInt } from "node:crypto";
 import type { TokenPolicy } from "./policy.js";
+import { checkSchedule, namedTemperatures, type Schedule } from "./schedule.js";
 
 export interface GenerationInput {
   prompt: string;
-  /** Any finite number within the configured bound; below zero samples the least likely tokens. */
+  /**
+   * Any finite number within the configured bound; below zero samples the least likely tokens.
+   * With a schedule, the schedule's first temperature (the engine sets it so).
+   */
   temperature: number;
+  /** A temperature per token instead of one (schedule.ts). */
+  schedule?: Schedule;
   maxTokens: number;
   /** Chosen by the caller so a retry reproduces the text; random when left out. */
   seed?: number;
   tokenPolicy?: Partial<TokenPolicy>;
 }
 
-export interface GenerationRequest extends Required<Omit<GenerationInput, "tokenPolicy">> {
+export interface GenerationRequest extends Required<Omit<GenerationInput, "tokenPolicy" | "schedule">> {
   tokenPolicy: TokenPolicy;
+  schedule?: Schedule;
 }
 
 export interface RequestLimits {
@@ -105,9 +112,11 @@ export function checkRequest(
   limits: RequestLimits,
   defaultPolicy: TokenPolicy,
 ): GenerationRequest {
+  const schedule = input.schedule && checkSchedule(input.schedule, limits);
   return {
     prompt: checkPrompt(input.prompt, limits),
-    temperature: checkTemperature(input.temperature, limits),
+    temperature: schedule ? namedTemperatures(schedule)[0]! : checkTemperature(input.temperature, limits),
+    ...(schedule && { schedule }),
     maxTokens: checkMaxTokens(input.maxTokens, limits),
     seed: checkSeed(input.seed),
     tokenPolicy: { ...defaultPolicy, ...input.tokenPolicy },
