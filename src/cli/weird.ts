@@ -6,6 +6,7 @@ import { EnvReader, readEngineOptions, readRequestDefaults, type RequestDefaults
 import { DEFAULT_LIMITS } from "../engine/defaults.js";
 import type { GenerationResult } from "../engine/engine.js";
 import { checkMaxTokens, checkSeed, checkTemperature, formatBeta, InvalidRequestError } from "../engine/request.js";
+import { formatSchedule, parseSchedule, zeroCrossings } from "../engine/schedule.js";
 import { DEFAULT_SWEEP_TEMPERATURES } from "../engine/sweep.js";
 import { visibleText } from "../visibleText.js";
 
@@ -14,6 +15,8 @@ const USAGE = `Usage: npm run weird -- [options] "prompt"
 Options:
   --model PATH|URI   GGUF file or model URI (default: $MODEL)
   --temp T           temperature, repeatable; below zero samples the least likely tokens (default $DEFAULT_TEMPERATURE, else -0.001)
+  --schedule S       a temperature per token instead of one: A..B anneals from T = A to T = B
+                     linearly in β = 1/T (1..-1), A/B@N puts every Nth token at T = B (0.8/-0.001@4)
   --sweep            compare the continuation and its weirdness side by side at
                      ${DEFAULT_SWEEP_TEMPERATURES.join(", ")} (or at the given --temp values)
   --chart FILE.png   with --sweep: also draw weirdness against β = 1/T into a PNG file
@@ -30,7 +33,7 @@ class UsageError extends Error {}
 
 /** parseArgs rejects "--temp -1"; rewrite a negative number after a value option as "--temp=-1". */
 function joinNegativeValues(args: string[]): string[] {
-  const valueOptions = new Set(["--temp", "--seed", "--max-tokens"]);
+  const valueOptions = new Set(["--temp", "--seed", "--max-tokens", "--schedule"]);
   const joined: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const next = args[i + 1];
@@ -58,6 +61,7 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
     options: {
       model: { type: "string" },
       temp: { type: "string", multiple: true },
+      schedule: { type: "string" },
       sweep: { type: "boolean", default: false },
       chart: { type: "string" },
       "chart-tokens": { type: "string" },
@@ -74,6 +78,8 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
   const given = (values.temp ?? []).map(raw => parseNumber("Temperature", raw));
   const temperatures =
     given.length > 0 ? given : values.sweep ? [...DEFAULT_SWEEP_TEMPERATURES] : [defaults.temperature];
+  if (values.schedule !== undefined && (values.sweep || given.length > 0))
+    throw new UsageError("--schedule replaces the temperature: leave out --temp and --sweep.");
   if (values.chart !== undefined && !values.sweep) throw new UsageError("--chart draws a sweep: add --sweep.");
   if (values["chart-tokens"] !== undefined && temperatures.length !== 1)
     throw new UsageError("--chart-tokens draws one output: give one temperature, without --sweep.");
@@ -81,6 +87,7 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
     prompt,
     model: values.model,
     temperatures,
+    schedule: values.schedule,
     sweep: values.sweep,
     chart: values.chart,
     chartTokens: values["chart-tokens"],
@@ -104,6 +111,7 @@ function toJsonLine(result: GenerationResult): string {
     prompt,
     temperature,
     beta: Number.isFinite(beta) ? beta : null,
+    ...(result.schedule && { schedule: formatSchedule(result.schedule), temperatures: result.temperatures }),
     seed,
     model,
     tokens,
@@ -145,7 +153,8 @@ async function main(argv: string[]): Promise<number> {
   reader.check();
   const limits = { ...DEFAULT_LIMITS, ...engineOptions.limits };
   // Check every number before spending seconds on loading the model.
-  options.temperatures.forEach(t => checkTemperature(t, limits));
+  const schedule = options.schedule === undefined ? undefined : parseSchedule(options.schedule, limits);
+  if (schedule === undefined) options.temperatures.forEach(t => checkTemperature(t, limits));
   checkMaxTokens(options.maxTokens, limits);
   const seed = checkSeed(options.seed);
   const model = options.model ?? engineOptions.model;
@@ -158,23 +167,28 @@ async function main(argv: string[]): Promise<number> {
   process.once("SIGINT", () => abort.abort());
   try {
     const results: GenerationResult[] = [];
-    for (const temperature of options.temperatures) {
+    for (const temperature of schedule ? [NaN] : options.temperatures) {
       const streaming = !options.json && !options.sweep;
-      if (streaming)
-        process.stdout.write(`T = ${temperature}  β = ${formatBeta(temperature)}  seed ${seed}\n${options.prompt}`);
+      const heading = schedule
+        ? `schedule ${formatSchedule(schedule)}`
+        : `T = ${temperature}  β = ${formatBeta(temperature)}`;
+      if (streaming) process.stdout.write(`${heading}  seed ${seed}\n${options.prompt}`);
       const result = await engine.generate(
         {
           prompt: options.prompt,
-          temperature,
+          temperature: schedule ? 1 : temperature,
+          ...(schedule && { schedule }),
           maxTokens: options.maxTokens,
           seed,
           tokenPolicy: { allowBytes: options.allowBytes },
         },
         { signal: abort.signal, onText: streaming ? chunk => process.stdout.write(visibleText(chunk)) : undefined },
       );
+      const crossings = zeroCrossings(result.temperatures);
+      const crossed = crossings.length === 0 ? "" : `, crosses zero at token ${crossings.slice(0, 8).join(", ")}`;
       if (streaming)
         process.stdout.write(
-          `\n[${result.tokens.length} tokens, ${result.stopReason}, ${result.tokensPerSecond.toFixed(0)} tokens/s, weirdness ${formatWeirdness(result.surprisal)} nats/token]\n\n`,
+          `\n[${result.tokens.length} tokens${crossed}, ${result.stopReason}, ${result.tokensPerSecond.toFixed(0)} tokens/s, weirdness ${formatWeirdness(result.surprisal)} nats/token]\n\n`,
         );
       if (options.json) process.stdout.write(toJsonLine(result) + "\n");
       results.push(result);
@@ -201,8 +215,10 @@ async function main(argv: string[]): Promise<number> {
       const started = performance.now();
       const pieces = tokenPieces(engine.model, engine.promptTokens(result.prompt), result.tokens);
       const png = await renderTokenChart(
-        pieces.map((text, i) => ({ text, surprisal: result.surprisals[i]!, temperature: result.temperature })),
-        { title: `"${result.prompt}" · T = ${result.temperature} · seed ${seed} · ${engine.modelName}` },
+        pieces.map((text, i) => ({ text, surprisal: result.surprisals[i]!, temperature: result.temperatures[i]! })),
+        {
+          title: `"${result.prompt}" · ${result.schedule ? `schedule ${formatSchedule(result.schedule)}` : `T = ${result.temperature}`} · seed ${seed} · ${engine.modelName}`,
+        },
       );
       writeFileSync(options.chartTokens, png);
       const took = (performance.now() - started).toFixed(0);

@@ -138,6 +138,29 @@ describe("weird --json", () => {
     expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
   });
 
+  it("samples on a schedule, says where it crosses zero and charts it", async () => {
+    const chart = join(temporaryFolder(), "schedule.png");
+    const { code, stdout } = await weird([
+      "--model",
+      testModelPath(),
+      "--schedule",
+      "0.001/-0.001@2",
+      "--max-tokens",
+      "6",
+      "--seed",
+      "1",
+      "--chart-tokens",
+      chart,
+      "Once upon a time",
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^schedule 0\.001\/-0\.001@2 {2}seed 1\n/);
+    expect(stdout).toContain("[6 tokens, crosses zero at token 2, 3, 4, 5, 6, maxTokens");
+    expect(readFileSync(chart).subarray(1, 4).toString("latin1")).toBe("PNG");
+    const json = await weird(["--model", testModelPath(), "--json", "--schedule=1..-1", "--max-tokens", "3", "hi"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ schedule: "1..-1", temperatures: [1, 100, -1], temperature: 1 });
+  });
+
   it("draws where one output turned weird into a PNG sized for its tokens", async () => {
     const chart = join(temporaryFolder(), "tokens.png");
     const { code, stdout } = await weird([
@@ -168,6 +191,8 @@ describe("weird with bad input", () => {
     [["--seed", "-1", "hi"], /^weird: Seed must be a whole number from 0 to 4294967295, got -1\.$/],
     [["--temp", "1"], /^weird: No prompt given\./],
     [["--chart", "x.png", "hi"], /^weird: --chart draws a sweep: add --sweep\.$/],
+    [["--schedule", "1..", "hi"], /^weird: "1\.\." is not a schedule\. Write A\.\.B/],
+    [["--schedule", "1..-1", "--temp", "1", "hi"], /^weird: --schedule replaces the temperature/],
     [["--sweep", "--chart-tokens", "x.png", "hi"], /^weird: --chart-tokens draws one output: give one temperature/],
   ])("%j fails with one clear line and exit code 2", async (args, message) => {
     const { code, stderr } = await weird(["--model", testModelPath(), ...args]);
