@@ -7,6 +7,8 @@
 //   threads    default settings beside a busy-looping process, against every thread setting
 //   batch      aggregate tokens/s with 1, 2, 4 and 8 generations at once (sequences of one context)
 //   weirdness  the cost of the weirdness score at 64 tokens, and the sweep chart's render time
+//   schedules  a temperature per token (one sign, and crossing zero) against one temperature,
+//              and the token chart's render time
 //   profile    where a step's time goes (node-llama-cpp's native jobs against stock llama.cpp's
 //              own split), and the weirdness score's
 //
@@ -17,6 +19,9 @@ import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { renderSweepChart } from "../src/chart/sweepChart.js";
+import { renderTokenChart } from "../src/chart/tokenChart.js";
+import { tokenPieces } from "../src/engine/detokenizer.js";
+import { parseSchedule } from "../src/engine/schedule.js";
 import { formatBackend } from "../src/engine/backend.js";
 import { defaultThreads, Engine, type EngineOptions } from "../src/engine/engine.js";
 import type { ContextPool } from "../src/engine/contextPool.js";
@@ -29,7 +34,9 @@ import { writeSyntheticModel } from "../test/helpers/syntheticModel.js";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? "routes,stock,threads,batch,weirdness,profile").split(","));
+const SECTIONS = new Set(
+  (process.env.BENCH_SECTIONS ?? "routes,stock,threads,batch,weirdness,schedules,profile").split(","),
+);
 const PROMPT = "Once upon a time";
 const CORES = availableParallelism();
 const STOCK_CACHE =
@@ -396,6 +403,65 @@ async function chartTime(): Promise<void> {
   }
 }
 
+async function schedules(label: string, modelPath: string): Promise<void> {
+  const engine = await loadEngine(modelPath, { concurrency: 1 });
+  try {
+    const rate = async (temperature: number, schedule: string | undefined, seed: number) =>
+      (
+        await engine.generate(
+          {
+            prompt: PROMPT,
+            temperature,
+            maxTokens: TOKENS,
+            seed,
+            ...(schedule && { schedule: parseSchedule(schedule, engine.limits) }),
+          },
+          { score: false },
+        )
+      ).tokensPerSecond;
+    const sides = { fixed: [] as number[], oneSign: [] as number[], crossing: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      sides.fixed.push(await rate(-1, undefined, round));
+      sides.oneSign.push(await rate(-1, "-1/-0.5@2", round));
+      sides.crossing.push(await rate(-1, "1/-1@2", round));
+    }
+    const [f, o, c] = [median(sides.fixed), median(sides.oneSign), median(sides.crossing)];
+    row([label, fixed(f), fixed(o), fixed(o / f, 2), fixed(c), fixed(c / f, 2)]);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function tokenChartTime(): Promise<void> {
+  const engine = await loadEngine(testModelPath());
+  try {
+    const result = await engine.generate({
+      prompt: PROMPT,
+      temperature: 1,
+      maxTokens: 128,
+      seed: 7,
+      schedule: parseSchedule("0.8/-0.001@4", engine.limits),
+    });
+    const pieces = tokenPieces(engine.model, engine.promptTokens(PROMPT), result.tokens);
+    const points = pieces.map((text, i) => ({
+      text,
+      surprisal: result.surprisals[i]!,
+      temperature: result.temperatures[i]!,
+    }));
+    const times: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const started = performance.now();
+      await renderTokenChart(points, { title: PROMPT });
+      times.push(performance.now() - started);
+    }
+    console.log(
+      `\nToken chart (128 tokens, 2168×560 PNG): first render ${fixed(times[0]!)} ms, then median ${fixed(median(times.slice(1)))} ms.`,
+    );
+  } finally {
+    await engine.dispose();
+  }
+}
+
 const synthetic = join(temporaryFolder("belowzero-bench-"), "synthetic-32000.gguf");
 await writeSyntheticModel(synthetic, {
   vocabularySize: 32000,
@@ -466,6 +532,12 @@ if (SECTIONS.has("weirdness")) {
   header(["model", "generation", "scoring", "scoring ÷ generation"]);
   await weirdnessCost(SYNTHETIC_LABEL, synthetic);
   await chartTime();
+}
+if (SECTIONS.has("schedules")) {
+  console.log(`\nSchedules against one temperature (1 thread, ${TOKENS} tokens, tok/s):\n`);
+  header(["model", "T=−1", "−1/−0.5@2 (one sign)", "÷ T=−1", "1/−1@2 (crosses zero)", "÷ T=−1"]);
+  for (const [label, path] of MODELS) await schedules(label, path);
+  await tokenChartTime();
 }
 if (SECTIONS.has("profile")) {
   console.log(
