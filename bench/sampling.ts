@@ -419,14 +419,20 @@ async function schedules(label: string, modelPath: string): Promise<void> {
           { score: false },
         )
       ).tokensPerSecond;
-    const sides = { fixed: [] as number[], oneSign: [] as number[], crossing: [] as number[] };
+    const sides = { fixed: [] as number[], oneSign: [] as number[], crossing: [] as number[], anneal: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
       sides.fixed.push(await rate(-1, undefined, round));
       sides.oneSign.push(await rate(-1, "-1/-0.5@2", round));
       sides.crossing.push(await rate(-1, "1/-1@2", round));
+      sides.anneal.push(await rate(-1, "1..-1", round));
     }
-    const [f, o, c] = [median(sides.fixed), median(sides.oneSign), median(sides.crossing)];
-    row([label, fixed(f), fixed(o), fixed(o / f, 2), fixed(c), fixed(c / f, 2)]);
+    const [f, o, c, a] = [sides.fixed, sides.oneSign, sides.crossing, sides.anneal].map(median) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    row([label, fixed(f), fixed(o), fixed(o / f, 2), fixed(c), fixed(c / f, 2), fixed(a), fixed(a / f, 2)]);
   } finally {
     await engine.dispose();
   }
@@ -535,7 +541,16 @@ if (SECTIONS.has("weirdness")) {
 }
 if (SECTIONS.has("schedules")) {
   console.log(`\nSchedules against one temperature (1 thread, ${TOKENS} tokens, tok/s):\n`);
-  header(["model", "T=−1", "−1/−0.5@2 (one sign)", "÷ T=−1", "1/−1@2 (crosses zero)", "÷ T=−1"]);
+  header([
+    "model",
+    "T=−1",
+    "−1/−0.5@2 (one sign)",
+    "÷ T=−1",
+    "1/−1@2 (crosses 199×)",
+    "÷ T=−1",
+    "1..−1 (once)",
+    "÷ T=−1",
+  ]);
   for (const [label, path] of MODELS) await schedules(label, path);
   await tokenChartTime();
 }

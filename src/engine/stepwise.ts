@@ -2,8 +2,8 @@
 // takes one temperature for the whole generator, but controlledEvaluate() takes sampling
 // options per input token: each step is one controlledEvaluate of the previous token, sampled
 // with that step's temperature. A schedule whose temperatures have both signs runs on one
-// sequence of each sign's context, fed the same tokens so both caches stay at the same place;
-// each step samples in the one its sign needs (two contexts decode in parallel on two cores).
+// sequence of each sign's context, fed the same tokens; a lane catches up only when a step
+// needs it, in one batch (an anneal that crosses zero once decodes its past in one call).
 import type { LlamaContextSequence, LlamaModel, Token, TokenBias } from "node-llama-cpp";
 
 /** One sequence and how it samples a temperature's sign. */
@@ -16,7 +16,7 @@ export interface Lane {
 
 export interface StepwisePlan {
   temperatures: readonly number[];
-  /** The lane that samples a step at this temperature; every lane is fed every token. */
+  /** The lane that samples a step at this temperature; every lane sees every token. */
   laneFor(temperature: number): Lane;
   lanes: readonly Lane[];
   seed: number;
@@ -36,11 +36,13 @@ export async function* generateStepwise(
   promptTokens: readonly Token[],
   plan: StepwisePlan,
 ): AsyncGenerator<Token, "maxTokens" | "endOfGeneration" | "aborted"> {
-  let input: Token[] = [...promptTokens];
+  // What each lane has not been fed yet: all lanes start at the prompt.
+  const pending = new Map(plan.lanes.map(lane => [lane, [...promptTokens]]));
   for (let step = 0; step < plan.temperatures.length; step++) {
     if (plan.signal?.aborted) return "aborted";
     const temperature = plan.temperatures[step]!;
     const lane = plan.laneFor(temperature);
+    const input = pending.get(lane)!;
     const last = input.length - 1;
     const options = {
       ...plan.sampling,
@@ -48,16 +50,15 @@ export async function* generateStepwise(
       seed: stepSeed(plan.seed, step),
       tokenBias: lane.bias(temperature),
     };
-    const sampled = lane.sequence.controlledEvaluate(
+    const outputs = await lane.sequence.controlledEvaluate(
       input.map((token, i) => (i === last ? ([token, { generateNext: { token: true, options } }] as const) : token)),
     );
-    const others = plan.lanes.filter(other => other !== lane).map(other => other.sequence.controlledEvaluate(input));
-    const [outputs] = await Promise.all([sampled, ...others]);
     const token = outputs[last]?.next.token;
     if (token == null) throw new Error("llama.cpp sampled no token");
     if (model.isEogToken(token)) return "endOfGeneration";
     yield token;
-    input = [token];
+    for (const other of plan.lanes) if (other !== lane) pending.get(other)!.push(token);
+    pending.set(lane, [token]);
   }
   return "maxTokens";
 }
