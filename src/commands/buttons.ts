@@ -3,6 +3,7 @@
 import type { ButtonInteraction } from "discord.js";
 import { parseCustomId } from "../discord/format.js";
 import { flipSign, randomSeed } from "../engine/request.js";
+import { flipSchedule, namedTemperatures } from "../engine/schedule.js";
 import type { OutputRecord } from "../store/outputs.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, withRedis, type BotContext } from "./context.js";
 import { enqueueGeneration, outsideServerRange, settingsWhereAllowed } from "./enqueue.js";
@@ -37,9 +38,16 @@ async function regenerate(
 ): Promise<void> {
   const settings = await settingsWhereAllowed(interaction, ctx);
   if (!settings) return;
+  // A schedule is rerolled as it is, and flipped as a whole.
+  const schedule = output.schedule && (action === "flip" ? flipSchedule(output.schedule) : output.schedule);
   const request = {
     prompt: output.prompt,
-    temperature: action === "flip" ? flipSign(output.temperature) : output.temperature,
+    temperature: schedule
+      ? namedTemperatures(schedule)[0]!
+      : action === "flip"
+        ? flipSign(output.temperature)
+        : output.temperature,
+    ...(schedule && { schedule }),
     maxTokens: output.maxTokens,
     seed: randomSeed(),
   };
@@ -50,7 +58,7 @@ async function regenerate(
     const leaves = action === "flip" && (request.temperature < min || request.temperature > max);
     return answerPrivately(
       interaction,
-      leaves
+      leaves && !schedule
         ? `Flipping to T = ${request.temperature} would leave this server's range (T from ${min} to ${max}), so nothing was queued.`
         : outside,
     );

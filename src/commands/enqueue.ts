@@ -9,6 +9,7 @@ import {
   type SlashCommandStringOption,
 } from "discord.js";
 import { InvalidRequestError, type RequestLimits } from "../engine/request.js";
+import { formatSchedule, namedTemperatures } from "../engine/schedule.js";
 import { formatTemperature, NO_MENTIONS } from "../discord/format.js";
 import type { WeirdJob, WeirdRequest } from "../store/queue.js";
 import { refusals, type RefusalReason } from "../observability/metrics.js";
@@ -98,8 +99,11 @@ export function outsideServerChannels(
 export function outsideServerRange(request: WeirdRequest, settings: ServerSettings): string | undefined {
   const { min, max } = settings.temperature;
   let why: string | undefined;
-  if (request.temperature < min || request.temperature > max)
-    why = `This server allows T from ${min} to ${max}; T = ${request.temperature} is outside it.`;
+  // A schedule's ends (or its two values) must be allowed; between an anneal's ends it is hotter.
+  const outside = (request.schedule ? namedTemperatures(request.schedule) : [request.temperature]).find(
+    t => t < min || t > max,
+  );
+  if (outside !== undefined) why = `This server allows T from ${min} to ${max}; T = ${outside} is outside it.`;
   else if (request.maxTokens > settings.maxTokens.max)
     why = `This server allows at most ${settings.maxTokens.max} tokens; ${request.maxTokens} is more.`;
   if (why) refusals.inc({ reason: "outside_server_range" });
@@ -240,7 +244,7 @@ export async function enqueueGeneration(
     .editReply({
       content: request.sweep
         ? `Queued a sweep over T = ${request.sweep.join(", ")} (seed ${request.seed}): ${place}.`
-        : `Queued at **${formatTemperature(request.temperature)}** (seed ${request.seed}): ${place}.`,
+        : `Queued at **${request.schedule ? `schedule ${formatSchedule(request.schedule)}` : formatTemperature(request.temperature)}** (seed ${request.seed}): ${place}.`,
       allowedMentions: NO_MENTIONS,
     })
     .catch((error: Error) => ctx.log(`could not show the queue position: ${error.message}`, { jobId, guildId }));

@@ -97,7 +97,7 @@ async function vote(
 
 /** The message's buttons with this count: a result's three, or a sweep's vote button per row. */
 async function buttonsFor(ctx: BotContext, output: OutputRecord, count: number) {
-  if (!output.sweepRows) return [resultButtons(output.id, count, output.temperature)];
+  if (!output.sweepRows) return [resultButtons(output.id, count, output.temperature, output.schedule)];
   const ids = output.sweepRows;
   const [records, counts] = await Promise.all([
     ctx.outputs.getMany(ids),

@@ -1,8 +1,16 @@
-// /weird prompt:… temp:… max_tokens:… seed:…
+// /weird prompt:… temp:… schedule:… max_tokens:… seed:…
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { enqueueFromOptions, promptOption, settingsWhereAllowed } from "./enqueue.js";
 import type { BotContext } from "./context.js";
-import { checkMaxTokens, checkPrompt, checkTemperature, MAX_SEED, checkSeed } from "../engine/request.js";
+import {
+  checkMaxTokens,
+  checkPrompt,
+  checkTemperature,
+  InvalidRequestError,
+  MAX_SEED,
+  checkSeed,
+} from "../engine/request.js";
+import { namedTemperatures, parseSchedule } from "../engine/schedule.js";
 
 export function definition(ctx: Pick<BotContext, "config">) {
   const { limits } = ctx.config;
@@ -16,6 +24,12 @@ export function definition(ctx: Pick<BotContext, "config">) {
         .setDescription("Temperature T; below zero the least likely tokens win (e.g. -0.001)")
         .setMinValue(-limits.maxAbsTemperature)
         .setMaxValue(limits.maxAbsTemperature),
+    )
+    .addStringOption(o =>
+      o
+        .setName("schedule")
+        .setDescription("A temperature per token instead of temp: A..B anneals (1..-1), A/B@N every Nth (0.8/-0.001@4)")
+        .setMaxLength(40),
     )
     .addIntegerOption(o =>
       o
@@ -36,10 +50,20 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const { options } = interaction;
   // Every option is checked here: Discord's own min/max/length are not enforced by every client or proxy.
   // Options left out take the server's defaults; what the member typed must also fit the server's range.
-  await enqueueFromOptions(ctx, interaction, settings, () => ({
-    prompt: checkPrompt(options.getString("prompt", true), limits),
-    temperature: checkTemperature(options.getNumber("temp") ?? settings.temperature.default, limits),
-    maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? settings.maxTokens.default, limits),
-    seed: checkSeed(options.getInteger("seed") ?? undefined),
-  }));
+  await enqueueFromOptions(ctx, interaction, settings, () => {
+    const prompt = checkPrompt(options.getString("prompt", true), limits);
+    const scheduleText = options.getString("schedule");
+    if (scheduleText !== null && options.getNumber("temp") !== null)
+      throw new InvalidRequestError("Give temp or schedule, not both: a schedule sets the temperature of every token.");
+    const schedule = scheduleText === null ? undefined : parseSchedule(scheduleText, limits);
+    return {
+      prompt,
+      temperature: schedule
+        ? namedTemperatures(schedule)[0]!
+        : checkTemperature(options.getNumber("temp") ?? settings.temperature.default, limits),
+      ...(schedule && { schedule }),
+      maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? settings.maxTokens.default, limits),
+      seed: checkSeed(options.getInteger("seed") ?? undefined),
+    };
+  });
 }

@@ -9,6 +9,7 @@ import {
   type APIButtonComponent,
 } from "discord.js";
 import { flipSign, formatBeta } from "../engine/request.js";
+import { describeSchedule, flipSchedule, formatSchedule, type Schedule } from "../engine/schedule.js";
 import { visibleText } from "../visibleText.js";
 
 export const MESSAGE_LIMIT = 2000;
@@ -87,6 +88,15 @@ export interface ResultView {
   votes: number;
   /** Mean surprisal of the output under the model at T = 1, nats per token (null: no tokens). */
   surprisal: number | null;
+  /** A temperature per token, when the output had one. */
+  schedule?: Schedule;
+}
+
+/** How a result names its temperature: T and β, or the schedule with β and where it crosses zero. */
+export function temperatureHeading(temperature: number, schedule: Schedule | undefined, tokens: number): string {
+  return schedule
+    ? `**schedule ${formatSchedule(schedule)}** · ${describeSchedule(schedule, tokens)}`
+    : `**${formatTemperature(temperature)}**`;
 }
 
 const TEXT_FILE = "text/plain; charset=utf-8";
@@ -103,7 +113,7 @@ const STOP_REASONS: Record<string, string> = {
 };
 
 export function resultMessage(view: ResultView): MessageBody {
-  const header = `**${formatTemperature(view.temperature)}** · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · weirdness ${formatWeirdness(view.surprisal)} · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
+  const header = `${temperatureHeading(view.temperature, view.schedule, view.tokenCount)} · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · weirdness ${formatWeirdness(view.surprisal)} · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
   const { content, truncated } = fit(
     header,
     codeBlockText(view.text),
@@ -111,7 +121,7 @@ export function resultMessage(view: ResultView): MessageBody {
   );
   return {
     content,
-    components: [resultButtons(view.outputId, view.votes, view.temperature)],
+    components: [resultButtons(view.outputId, view.votes, view.temperature, view.schedule)],
     allowed_mentions: NO_MENTIONS,
     ...(truncated && {
       attachment: { name: `belowzero-${view.outputId}.txt`, data: view.text, contentType: TEXT_FILE },
@@ -119,8 +129,14 @@ export function resultMessage(view: ResultView): MessageBody {
   };
 }
 
-export function progressMessage(prompt: string, temperature: number, text: string, tokenCount: number): MessageBody {
-  const header = `**${formatTemperature(temperature)}** · generating… ${tokenCount} tokens\n${quotePrompt(prompt)}`;
+export function progressMessage(
+  prompt: string,
+  temperature: number,
+  text: string,
+  tokenCount: number,
+  schedule?: Schedule,
+): MessageBody {
+  const header = `**${schedule ? `schedule ${formatSchedule(schedule)}` : formatTemperature(temperature)}** · generating… ${tokenCount} tokens\n${quotePrompt(prompt)}`;
   return { content: fit(header, codeBlockText(text), "*…*").content, components: [], allowed_mentions: NO_MENTIONS };
 }
 
@@ -144,6 +160,7 @@ export function resultButtons(
   outputId: string,
   votes: number,
   temperature: number,
+  schedule?: Schedule,
 ): APIActionRowComponent<APIButtonComponent> {
   return new ActionRowBuilder<ButtonBuilder>()
     .addComponents(
@@ -155,7 +172,9 @@ export function resultButtons(
       new ButtonBuilder()
         .setCustomId(customId("flip", outputId))
         .setStyle(ButtonStyle.Secondary)
-        .setLabel(`Flip to T = ${flipSign(temperature)}`),
+        .setLabel(
+          schedule ? `Flip to ${formatSchedule(flipSchedule(schedule))}` : `Flip to T = ${flipSign(temperature)}`,
+        ),
     )
     .toJSON();
 }

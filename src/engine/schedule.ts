@@ -109,3 +109,27 @@ export function zeroCrossings(temperatures: readonly number[]): number[] {
     if (temperatures[i]! < 0 !== temperatures[i - 1]! < 0) crossings.push(i + 1);
   return crossings;
 }
+
+/** The same schedule on the other side of zero (greedy stays greedy). */
+export function flipSchedule(schedule: Schedule): Schedule {
+  const flip = (t: number) => (t === 0 ? 0 : -t);
+  return schedule.kind === "anneal"
+    ? { kind: "anneal", from: flip(schedule.from), to: flip(schedule.to) }
+    : { ...schedule, base: flip(schedule.base), accent: flip(schedule.accent) };
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th");
+  return `${n}${suffix}`;
+}
+
+const shown = (value: number) => String(Number(value.toPrecision(6))).replace("-", "−");
+const betaShown = (t: number) => (t === 0 ? "∞" : shown(1 / t));
+
+/** A schedule for people, with β and where it crosses zero over `tokens` tokens. */
+export function describeSchedule(schedule: Schedule, tokens: number): string {
+  if (schedule.kind === "every")
+    return `T = ${shown(schedule.base)}, every ${ordinal(schedule.every)} token T = ${shown(schedule.accent)} (β = ${betaShown(schedule.base)} / ${betaShown(schedule.accent)})`;
+  const crossing = zeroCrossings(temperaturesOf(schedule, tokens, { maxAbsTemperature: Number.MAX_VALUE }))[0];
+  return `T = ${shown(schedule.from)} → ${shown(schedule.to)} (β = ${betaShown(schedule.from)} → ${betaShown(schedule.to)}${crossing ? `, crosses zero at token ${crossing}` : ""})`;
+}

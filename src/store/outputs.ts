@@ -3,6 +3,7 @@
 // the retention; saving and voting also keep the server's boards (src/store/community.ts).
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
+import type { Schedule } from "../engine/schedule.js";
 import { SAVE_OUTPUT, TOGGLE_VOTE } from "./communityScripts.js";
 
 export interface OutputRecord {
@@ -21,6 +22,8 @@ export interface OutputRecord {
   createdAt: number;
   /** Weirdness: the mean surprisal of the output's tokens at T = 1, nats per token (when the engine gave one). */
   surprisal?: number;
+  /** A temperature per token, when the output had one (temperature is then its first). */
+  schedule?: Schedule;
   /** For a sweep's rows: every row's output id, in the order of the message's buttons. */
   sweepRows?: string[];
 }

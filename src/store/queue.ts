@@ -1,6 +1,7 @@
 // The generation queue: its name, what a job carries, and the checks a worker applies
 // before trusting a payload.
 import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature } from "../engine/request.js";
+import { checkSchedule, type Schedule } from "../engine/schedule.js";
 
 export const QUEUE_NAME = "weird";
 
@@ -12,6 +13,8 @@ export interface WeirdRequest {
   seed: number;
   /** A sweep: the same prompt at each of these temperatures, one message with a chart. */
   sweep?: number[];
+  /** A temperature per token (temperature is then the schedule's first). */
+  schedule?: Schedule;
 }
 
 /** Most rows a sweep may have (two rows of vote buttons). */
@@ -66,6 +69,14 @@ export function parseJob(data: unknown): WeirdJob {
     maxTokens: checked(() => checkMaxTokens(number("maxTokens"), { maxTokensCap: Number.MAX_SAFE_INTEGER })),
     seed: checked(() => checkSeed(number("seed"))),
     ...(job.sweep !== undefined && { sweep: checked(() => sweepOf(job.sweep)) }),
+    ...(job.schedule !== undefined && {
+      schedule: checked(() =>
+        checkSchedule(job.schedule as Schedule, {
+          maxAbsTemperature: Number.MAX_VALUE,
+          maxTokensCap: Number.MAX_SAFE_INTEGER,
+        }),
+      ),
+    }),
     ...(job.allowBytes !== undefined && {
       allowBytes: typeof job.allowBytes === "boolean" ? job.allowBytes : fail("allowBytes must be true or false"),
     }),

@@ -70,7 +70,7 @@ class StreamingEdits {
     this.lastEdit = Date.now();
     this.onEdit(this.tokens);
     this.inFlight = this.reply
-      .show(progressMessage(this.job.prompt, this.job.temperature, this.text, this.tokens))
+      .show(progressMessage(this.job.prompt, this.job.temperature, this.text, this.tokens, this.job.schedule))
       .catch(this.onError)
       .finally(() => {
         this.inFlight = undefined;
@@ -108,6 +108,7 @@ async function generate(
       {
         prompt: request.prompt,
         temperature: request.temperature,
+        ...(request.schedule && { schedule: request.schedule }),
         maxTokens: request.maxTokens,
         seed: request.seed,
         ...(request.allowBytes !== undefined && { tokenPolicy: { allowBytes: request.allowBytes } }),
@@ -176,6 +177,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     // The weirdness score the leaderboards rank by (none for an empty output).
     ...(result.surprisal !== null && { surprisal: result.surprisal }),
     ...(request.sweep && { sweepRows: rowIds }),
+    ...(result.schedule && { schedule: result.schedule }),
   }));
   const body = request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!);
   await Promise.all(records.map(record => deps.outputs.save(record)));
@@ -206,6 +208,7 @@ function resultBody(record: OutputRecord, result: GenerationResult): MessageBody
     stopReason: result.stopReason,
     votes: 0,
     surprisal: result.surprisal,
+    ...(record.schedule && { schedule: record.schedule }),
   });
 }
 

@@ -397,6 +397,60 @@ describe("buttons", () => {
     }
   });
 
+  it("a schedule: shown with β and where it crosses zero, stored with the output, flipped as a whole", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
+    const raw = slashWeird({ prompt: "Once upon a time", schedule: "1..-1", maxTokens: 20, seed: 9 });
+    flow.bot.inject(raw);
+    const final = await finalFor(raw.token);
+    expect(final.body?.content).toMatch(
+      /^\*\*schedule 1\.\.-1\*\* · T = 1 → −1 \(β = 1 → −1, crosses zero at token 11\) · 20 tokens \(max tokens\) · weirdness \d+\.\d\d · /,
+    );
+    const [, , flip] = buttonIds(final);
+    expect(flip!.label).toBe("Flip to -1..1");
+    const outputId = flip!.custom_id.split(":")[1]!;
+    expect((await flow.bot.ctx.outputs.get(outputId))?.schedule).toEqual({ kind: "anneal", from: 1, to: -1 });
+    // The same request again gives the same text: the schedule is reproducible from the seed.
+    const again = slashWeird({
+      prompt: "Once upon a time",
+      schedule: "1..-1",
+      maxTokens: 20,
+      seed: 9,
+      userId: "800000000000000002",
+    });
+    flow.bot.inject(again);
+    const second = await finalFor(again.token);
+    const textOf = (r: RecordedRequest) => String(r.body?.content).split("```")[1];
+    expect(textOf(second)).toBe(textOf(final));
+
+    const press = buttonPress(flip!.custom_id);
+    flow.bot.inject(press);
+    const flipped = await finalFor(press.token);
+    expect(flipped.body?.content).toMatch(/^\*\*schedule -1\.\.1\*\* · T = −1 → 1 /);
+  });
+
+  it.each([
+    [
+      "a schedule past the grammar",
+      { schedule: "1.." },
+      /^"1\.\." is not a schedule\. Write A\.\.B .* e\.g\. 1\.\.-1 or 0\.8\/-0\.001@4\.$/,
+    ],
+    ["temp and a schedule at once", { temp: 1, schedule: "1..-1" }, /^Give temp or schedule, not both/],
+    [
+      "a schedule past the bound",
+      { schedule: "1/-500@2" },
+      /^The every-Nth temperature of the schedule: Temperature must be between -100 and 100/,
+    ],
+  ])("refuses %s privately and queues nothing", async (_case, options, message) => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    const raw = slashWeird({ prompt: "Once upon a time", ...options });
+    flow.bot.inject(raw);
+    const reply = await flow.discord.waitFor(r => callbackOf(raw).test(r.path));
+    expect(reply.body?.data).toMatchObject({ flags: MessageFlags.Ephemeral });
+    expect(String((reply.body?.data as { content: string }).content)).toMatch(message);
+    expect(await flow.bot.ctx.queue.count()).toBe(0);
+  });
+
   it("reroll and flip check the member may post in the channel, as /weird does", async () => {
     flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);

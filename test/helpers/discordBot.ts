@@ -252,11 +252,16 @@ function base(type: InteractionType, options: InteractionOptions) {
 }
 
 export function slashWeird(
-  options: InteractionOptions & { prompt: string; temp?: number; maxTokens?: number; seed?: number },
+  options: InteractionOptions & { prompt: string; temp?: number; schedule?: string; maxTokens?: number; seed?: number },
 ) {
   const values = [
     { name: "prompt", type: ApplicationCommandOptionType.String, value: options.prompt },
     options.temp !== undefined && { name: "temp", type: ApplicationCommandOptionType.Number, value: options.temp },
+    options.schedule !== undefined && {
+      name: "schedule",
+      type: ApplicationCommandOptionType.String,
+      value: options.schedule,
+    },
     options.maxTokens !== undefined && {
       name: "max_tokens",
       type: ApplicationCommandOptionType.Integer,
