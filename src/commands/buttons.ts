@@ -1,9 +1,9 @@
 // The buttons under every result: vote (the count is on the label), reroll (same prompt and
-// T, new seed) and flip (same prompt at −T). Routed by custom id, so they survive restarts.
-import type { ButtonInteraction } from "discord.js";
-import { parseCustomId } from "../discord/format.js";
+// T, new seed), flip (same prompt at −T) and "Why weird?" (a private chart of its tokens). Routed by custom id, so they survive restarts.
+import { MessageFlags, type ButtonInteraction } from "discord.js";
+import { NO_MENTIONS, parseCustomId } from "../discord/format.js";
 import { flipSign, randomSeed } from "../engine/request.js";
-import { flipSchedule, namedTemperatures } from "../engine/schedule.js";
+import { flipSchedule, formatSchedule, namedTemperatures, temperaturesOf } from "../engine/schedule.js";
 import type { OutputRecord } from "../store/outputs.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, withRedis, type BotContext } from "./context.js";
 import { enqueueGeneration, outsideServerRange, settingsWhereAllowed } from "./enqueue.js";
@@ -24,10 +24,49 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
     }
     if (!output) return answerPrivately(interaction, NO_LONGER_ON_RECORD);
     if (parsed.action === "vote") return await handleVote(interaction, ctx, output);
+    if (parsed.action === "why") return await explainWeirdness(interaction, output);
     await regenerate(interaction, ctx, output, parsed.action);
   } finally {
     release?.();
   }
+}
+
+/**
+ * "Why weird?": where the output turned weird, as a chart, for the member alone. Drawn here
+ * (tens of milliseconds) from what the worker recorded: no model, no queue.
+ */
+async function explainWeirdness(interaction: ButtonInteraction, output: OutputRecord): Promise<void> {
+  const { tokenTexts, tokenSurprisals } = output;
+  if (!tokenTexts || !tokenSurprisals || tokenTexts.length === 0 || tokenTexts.length !== tokenSurprisals.length)
+    return answerPrivately(
+      interaction,
+      tokenTexts?.length === 0
+        ? "This output has no tokens, so there is nothing to chart."
+        : "This output was made before belowzero kept each token's surprisal, so it cannot be charted.",
+    );
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const temperatures = output.schedule
+    ? temperaturesOf(output.schedule, output.maxTokens, { maxAbsTemperature: Number.MAX_VALUE })
+    : tokenTexts.map(() => output.temperature);
+  let png: Buffer;
+  try {
+    const { renderTokenChart } = await import("../chart/tokenChart.js");
+    png = await renderTokenChart(
+      tokenTexts.map((text, i) => ({ text, surprisal: tokenSurprisals[i]!, temperature: temperatures[i]! })),
+      {
+        title: `${output.schedule ? `schedule ${formatSchedule(output.schedule)}` : `T = ${output.temperature}`} · seed ${output.seed}`,
+      },
+    );
+  } catch (error) {
+    await interaction.editReply({ content: `Sorry, the chart could not be drawn: ${(error as Error).message}` });
+    return;
+  }
+  await interaction.editReply({
+    content:
+      "Each token's surprisal under the model at T = 1 (the weirdness is their mean), and the temperature it was sampled at above.",
+    files: [{ attachment: png, name: `belowzero-why-${output.id}.png` }],
+    allowedMentions: NO_MENTIONS,
+  });
 }
 
 async function regenerate(

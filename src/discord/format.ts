@@ -145,14 +145,14 @@ export function noticeMessage(text: string): MessageBody {
 }
 
 // Buttons carry short custom ids routed by a global handler, so they work after restarts.
-export type ButtonAction = "vote" | "reroll" | "flip";
+export type ButtonAction = "vote" | "reroll" | "flip" | "why";
 
 export function customId(action: ButtonAction, outputId: string): string {
   return `${action}:${outputId}`;
 }
 
 export function parseCustomId(id: string): { action: ButtonAction; outputId: string } | undefined {
-  const match = /^(vote|reroll|flip):([\w-]{1,64})$/.exec(id);
+  const match = /^(vote|reroll|flip|why):([\w-]{1,64})$/.exec(id);
   return match ? { action: match[1] as ButtonAction, outputId: match[2]! } : undefined;
 }
 
@@ -175,6 +175,7 @@ export function resultButtons(
         .setLabel(
           schedule ? `Flip to ${formatSchedule(flipSchedule(schedule))}` : `Flip to T = ${flipSign(temperature)}`,
         ),
+      new ButtonBuilder().setCustomId(customId("why", outputId)).setStyle(ButtonStyle.Secondary).setLabel("Why weird?"),
     )
     .toJSON();
 }

@@ -22,6 +22,12 @@ export interface OutputRecord {
   createdAt: number;
   /** Weirdness: the mean surprisal of the output's tokens at T = 1, nats per token (when the engine gave one). */
   surprisal?: number;
+  /**
+   * Each generated token's own text and surprisal at T = 1 (nats, 3 decimals), for the "Why
+   * weird?" chart. Absent on outputs made before it was kept.
+   */
+  tokenTexts?: string[];
+  tokenSurprisals?: number[];
   /** A temperature per token, when the output had one (temperature is then its first). */
   schedule?: Schedule;
   /** For a sweep's rows: every row's output id, in the order of the message's buttons. */

@@ -4,6 +4,7 @@ import { DelayedError, Job, MetricsTime, UnrecoverableError, Worker } from "bull
 import type { REST } from "@discordjs/rest";
 import type { Redis } from "ioredis";
 import type { WorkerSettings } from "../config.js";
+import { tokenPieces } from "../engine/detokenizer.js";
 import type { Engine, GenerationResult } from "../engine/engine.js";
 import { InvalidRequestError } from "../engine/request.js";
 import { renderSweepChart } from "../chart/sweepChart.js";
@@ -178,6 +179,10 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     ...(result.surprisal !== null && { surprisal: result.surprisal }),
     ...(request.sweep && { sweepRows: rowIds }),
     ...(result.schedule && { schedule: result.schedule }),
+    ...(result.surprisals.length === result.tokens.length && {
+      tokenTexts: tokenPieces(deps.engine.model, deps.engine.promptTokens(request.prompt), result.tokens),
+      tokenSurprisals: result.surprisals.map(s => Number(s.toFixed(3))),
+    }),
   }));
   const body = request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!);
   await Promise.all(records.map(record => deps.outputs.save(record)));

@@ -451,6 +451,33 @@ describe("buttons", () => {
     expect(await flow.bot.ctx.queue.count()).toBe(0);
   });
 
+  it("Why weird? answers privately with a chart of the output's tokens", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
+    const raw = slashWeird({ prompt: "Once upon a time", schedule: "0.8/-0.001@4", maxTokens: 32, seed: 3 });
+    flow.bot.inject(raw);
+    const final = await finalFor(raw.token);
+    const why = buttonIds(final)[3]!;
+    expect(why.label).toBe("Why weird?");
+    const outputId = why.custom_id.split(":")[1]!;
+    const record = await flow.bot.ctx.outputs.get(outputId);
+    expect(record?.tokenTexts).toHaveLength(32);
+    expect(record?.tokenTexts?.join("")).toBe(record?.text);
+    // Every fourth token is the model's least likely one: its surprisal is far above the others'.
+    const accents = record!.tokenSurprisals!.filter((_, i) => (i + 1) % 4 === 0);
+    const others = record!.tokenSurprisals!.filter((_, i) => (i + 1) % 4 !== 0);
+    expect(Math.min(...accents)).toBeGreaterThan(Math.max(...others));
+
+    const press = buttonPress(why.custom_id);
+    flow.bot.inject(press);
+    const edit = await flow.discord.waitFor(r => r.method === "PATCH" && originalOf(press.token).test(r.path));
+    expect(flow.discord.find("POST", callbackOf(press)).map(c => c.body)).toEqual([
+      { type: InteractionResponseType.DeferredChannelMessageWithSource, data: { flags: MessageFlags.Ephemeral } },
+    ]);
+    expect(edit.files).toEqual([{ name: `belowzero-why-${outputId}.png`, data: expect.stringContaining("PNG") }]);
+    expect(edit.body?.allowed_mentions).toEqual({ parse: [] });
+  });
+
   it("reroll and flip check the member may post in the channel, as /weird does", async () => {
     flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
