@@ -9,12 +9,12 @@ import {
   MessageFlags,
   PermissionFlagsBits,
 } from "discord.js";
-import { QUEUE_UNAVAILABLE, SETTINGS_UNAVAILABLE } from "../../src/commands/context.js";
-import { commands } from "../../src/commands/index.js";
+import { QUEUE_UNAVAILABLE, SETTINGS_UNAVAILABLE } from "../../src/interactions/context.js";
+import { commands } from "../../src/interactions/commands.js";
 import { channelsText } from "../../src/commands/weirdConfig.js";
 import type { BotConfig } from "../../src/config.js";
 import type { Engine } from "../../src/engine/engine.js";
-import { parseJob } from "../../src/store/queue.js";
+import { parseJob } from "../../src/job.js";
 import { loadTestEngine } from "../helpers/engine.js";
 import { FakeDiscord, type RecordedRequest } from "../helpers/fakeDiscord.js";
 import {

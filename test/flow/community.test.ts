@@ -9,8 +9,8 @@ import {
   PermissionFlagsBits,
 } from "discord.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { recoverHallOfFame } from "../../src/commands/hallOfFame.js";
-import { VOTES_UNAVAILABLE } from "../../src/commands/votes.js";
+import { recoverHallOfFame } from "../../src/interactions/hallOfFame.js";
+import { VOTES_UNAVAILABLE } from "../../src/interactions/votes.js";
 import { definition as weirdConfigDefinition } from "../../src/commands/weirdConfig.js";
 import { resultButtons } from "../../src/discord/format.js";
 import type { ServerSettings } from "../../src/store/settings.js";

@@ -1,6 +1,6 @@
 // The generation queue: its name, what a job carries, and the checks a worker applies
 // before trusting a payload.
-import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature } from "../engine/request.js";
+import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature } from "./engine/request.js";
 
 export const QUEUE_NAME = "weird";
 
