@@ -1,8 +1,6 @@
-// The generation queue: its name, what a job carries, and the checks a worker applies
-// before trusting a payload.
+// A generation job: what the bot puts on the queue (its name is QUEUE_NAME in store/keys.ts),
+// and the checks a worker applies before trusting a payload.
 import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature } from "./engine/request.js";
-
-export const QUEUE_NAME = "weird";
 
 /** What a member asked for, checked at the bot: the same fields the engine takes. */
 export interface WeirdRequest {

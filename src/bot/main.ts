@@ -5,7 +5,7 @@ import { loadBotConfig, loadOperationsSettings } from "../config.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
-import { QUEUE_NAME } from "../job.js";
+import { QUEUE_NAME } from "../store/keys.js";
 import { producerConnection } from "../store/redis.js";
 import { operatorSettings, SettingsStore } from "../store/settings.js";
 import { Throttle } from "../store/throttle.js";

@@ -3,8 +3,7 @@
 // is pinged; mistakes and outages are answered privately.
 import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { weirdestMessage } from "../discord/communityMessages.js";
-import type { RankedBy } from "../store/community.js";
-import { PERIODS, type Period } from "../store/outputs.js";
+import { PERIODS, type Period, type RankedBy } from "../store/keys.js";
 import { answerPrivately, withRedis, type BotContext } from "../interactions/context.js";
 
 export const BOARDS_UNAVAILABLE =

@@ -2,8 +2,9 @@
 // are shown as mentions, which never ping (NO_MENTIONS on every message); outputs and prompts
 // go through the shared escaping helpers.
 import type { APIEmbed } from "discord.js";
-import type { BoardEntry, MemberEntry, RankedBy, ServerStats } from "../store/community.js";
-import type { OutputRecord, Period } from "../store/outputs.js";
+import type { BoardEntry, MemberEntry, ServerStats } from "../store/community.js";
+import type { Period, RankedBy } from "../store/keys.js";
+import type { OutputRecord } from "../store/outputs.js";
 import {
   codeBlockText,
   cutEscaped,

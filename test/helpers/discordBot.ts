@@ -28,7 +28,7 @@ import { Throttle } from "../../src/store/throttle.js";
 import { DAY_MS, OutputStore } from "../../src/store/outputs.js";
 import { CommunityStore } from "../../src/store/community.js";
 import { Refreshes } from "../../src/interactions/refreshes.js";
-import { QUEUE_NAME } from "../../src/job.js";
+import { QUEUE_NAME } from "../../src/store/keys.js";
 import { producerConnection, workerConnection } from "../../src/store/redis.js";
 import { operatorSettings, SettingsStore } from "../../src/store/settings.js";
 import { createRest } from "../../src/worker/reply.js";
@@ -136,7 +136,7 @@ export function startWorker(
     prefix,
     concurrency: 1,
     settings: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, editIntervalMs: 20, ...settings },
-    outputs: new OutputStore(connection, prefix),
+    outputs: new OutputStore(connection, prefix, 90 * DAY_MS),
     throttle: new Throttle(connection, prefix),
     log: (line, fields) => {
       logs.push(line);
