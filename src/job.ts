@@ -1,5 +1,6 @@
 // A generation job: what the bot puts on the queue (its name is QUEUE_NAME in store/keys.ts),
 // and the checks a worker applies before trusting a payload.
+import { isDiscordId } from "./discordId.js";
 import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature } from "./engine/request.js";
 
 /** What a member asked for, checked at the bot: the same fields the engine takes. */
@@ -32,8 +33,6 @@ export interface WeirdJob extends WeirdRequest {
   allowBytes?: boolean;
 }
 
-const SNOWFLAKE = /^\d{1,22}$/;
-
 function fail(reason: string): never {
   throw new Error(`Malformed job: ${reason}`);
 }
@@ -43,7 +42,7 @@ export function parseJob(data: unknown): WeirdJob {
   if (typeof data !== "object" || data === null) fail("the payload is not an object");
   const job = data as Record<string, unknown>;
   const text = (key: string) => (typeof job[key] === "string" ? job[key] : fail(`${key} must be a string`));
-  const id = (key: string) => (SNOWFLAKE.test(text(key)) ? text(key) : fail(`${key} must be a Discord id`));
+  const id = (key: string) => (isDiscordId(text(key)) ? text(key) : fail(`${key} must be a Discord id`));
   const number = (key: string) => (typeof job[key] === "number" ? job[key] : fail(`${key} must be a number`));
   const checked = <T>(check: () => T) => {
     try {
@@ -86,7 +85,7 @@ export function readDelivery(data: unknown): Partial<WeirdJob> {
   const delivery: Partial<WeirdJob> = {};
   for (const key of ["applicationId", "channelId", "userId", "guildId"] as const) {
     const value = job[key];
-    if (typeof value === "string" && SNOWFLAKE.test(value)) delivery[key] = value;
+    if (isDiscordId(value)) delivery[key] = value;
   }
   if (typeof job.interactionToken === "string" && job.interactionToken !== "")
     delivery.interactionToken = job.interactionToken;

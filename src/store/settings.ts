@@ -9,6 +9,7 @@
 // reads the hash, so a change is in effect at once for every bot process.
 import type { Redis } from "ioredis";
 import type { BotConfig } from "../config.js";
+import { isDiscordId } from "../discordId.js";
 import { MIN_ABS_TEMPERATURE } from "../engine/request.js";
 import { RedisKeys } from "./keys.js";
 
@@ -101,7 +102,6 @@ export class InvalidSettingError extends Error {
 
 const isInteger = (value: unknown): value is number => Number.isInteger(value);
 const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
-const isId = (value: unknown): value is string => typeof value === "string" && /^\d{1,22}$/.test(value);
 
 /** Why this value cannot be a server's setting, or undefined when it can. Messages are for admins. */
 export function settingProblem(change: SettingChange, limits: OperatorLimits): string | undefined {
@@ -142,7 +142,7 @@ export function settingProblem(change: SettingChange, limits: OperatorLimits): s
     }
     case "channel": {
       const { allowed, denied } = change.value;
-      if (!Array.isArray(allowed) || !Array.isArray(denied) || ![...allowed, ...denied].every(isId))
+      if (!Array.isArray(allowed) || !Array.isArray(denied) || ![...allowed, ...denied].every(isDiscordId))
         return "Channel lists must hold channel ids.";
       if (allowed.length > MAX_LISTED_CHANNELS || denied.length > MAX_LISTED_CHANNELS)
         return `At most ${MAX_LISTED_CHANNELS} channels can be allowed or denied.`;
@@ -150,7 +150,7 @@ export function settingProblem(change: SettingChange, limits: OperatorLimits): s
     }
     case "hall-of-fame": {
       const { channelId, threshold, removeBelow } = change.value;
-      if (channelId !== null && !isId(channelId)) return "The hall of fame needs a channel.";
+      if (channelId !== null && !isDiscordId(channelId)) return "The hall of fame needs a channel.";
       if (!isInteger(threshold) || threshold < 0 || threshold > MAX_THRESHOLD)
         return `The threshold must be a whole number from 0 (off) to ${MAX_THRESHOLD}.`;
       if (removeBelow !== null && (!isInteger(removeBelow) || removeBelow < 0 || removeBelow > threshold))
@@ -240,7 +240,7 @@ export class SettingsStore {
   }
 
   private async write(guildId: string, memberId: string, setting: SettingName, value: string): Promise<boolean> {
-    if (!isId(guildId) || !isId(memberId)) throw new Error("settings need a server id and a member id");
+    if (!isDiscordId(guildId) || !isDiscordId(memberId)) throw new Error("settings need a server id and a member id");
     const keys = [this.keys.settings(guildId), this.keys.settingsLog(guildId)];
     const old = (await this.redis.eval(
       CHANGE,
