@@ -7,8 +7,9 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { CommunityStore, type RankedBy } from "../src/store/community.js";
-import { DAY_MS, OutputStore, PERIODS, type OutputRecord } from "../src/store/outputs.js";
+import { CommunityStore } from "../src/store/community.js";
+import { PERIODS, type RankedBy } from "../src/store/keys.js";
+import { DAY_MS, OutputStore, type OutputRecord } from "../src/store/outputs.js";
 
 const OUTPUTS = Number(process.env.BENCH_OUTPUTS ?? 100_000);
 const VOTES = Number(process.env.BENCH_VOTES ?? 1_000_000);
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   await redis.config("SET", "slowlog-log-slower-than", "-1");
   await redis.config("SET", "slowlog-max-len", "100000");
   const prefix = `{bzbench-${randomUUID().slice(0, 8)}}`;
-  const outputs = new OutputStore(redis, prefix);
+  const outputs = new OutputStore(redis, prefix, 90 * DAY_MS);
   const community = new CommunityStore(redis, prefix, outputs);
   const end = Date.now();
   const start = end - 89 * DAY_MS;

@@ -2,23 +2,19 @@
 // before it never expire and are on no leaderboard. Saving each one again gives it the
 // retention (counted from when it was made; older ones go at once) and puts it on its
 // server's boards with the votes it already has. Saving is idempotent, so running it twice
-// does no harm.
+// does no harm. Works on one Redis and on a Redis Cluster (every master is scanned).
 import { config as loadDotenv } from "dotenv";
-import { Redis } from "ioredis";
 import { loadBotConfig } from "../src/config.js";
+import { RedisKeys } from "../src/store/keys.js";
 import { DAY_MS, OutputStore, type OutputRecord } from "../src/store/outputs.js";
+import { scanKeys, workerConnection } from "../src/store/redis.js";
 
 loadDotenv({ quiet: true });
 const config = loadBotConfig();
-const redis = new Redis(config.queue.redisUrl);
+const redis = workerConnection(config.queue.redisUrl);
 const outputs = new OutputStore(redis, config.queue.prefix, config.records.retentionDays * DAY_MS);
-// Glob-escaped: the prefix's braces are literal here.
-const pattern = `${config.queue.prefix.replace(/[[\]*?\\]/g, "\\$&")}:output:*`;
-let cursor = "0";
 let saved = 0;
-do {
-  const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
-  cursor = next;
+for await (const keys of scanKeys(redis, new RedisKeys(config.queue.prefix).outputPattern)) {
   for (const key of keys) {
     if ((await redis.pttl(key)) !== -1) continue; // already has the retention
     const raw = await redis.get(key);
@@ -27,6 +23,6 @@ do {
     await outputs.save(JSON.parse(raw) as OutputRecord);
     saved++;
   }
-} while (cursor !== "0");
+}
 console.log(`Indexed ${saved} outputs recorded before the community game.`);
 redis.disconnect();

@@ -1,12 +1,12 @@
 // The gateway client: the fewest intents that work (slash commands and buttons arrive as
 // interactions, which need none beyond Guilds), and one router for every interaction.
 import { Client, GatewayIntentBits, MessageFlags, Partials, type Interaction } from "discord.js";
-import { handleButton } from "../commands/buttons.js";
-import { commands } from "../commands/index.js";
-import { HALL_CLAIM_LEASE_MS, recoverHallOfFame } from "../commands/hallOfFame.js";
+import { handleButton } from "../interactions/buttons.js";
+import { commands } from "../interactions/commands.js";
+import { HALL_CLAIM_LEASE_MS, recoverHallOfFame } from "../interactions/hallOfFame.js";
 import { NO_MENTIONS } from "../discord/format.js";
 import { observeRest } from "../observability/metrics.js";
-import type { BotContext } from "../commands/context.js";
+import type { BotContext } from "../interactions/context.js";
 
 export function createBot(ctx: BotContext): Client {
   const client = new Client({

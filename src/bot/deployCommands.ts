@@ -4,7 +4,7 @@ import { config as loadDotenv } from "dotenv";
 import { REST } from "@discordjs/rest";
 import { Routes } from "discord.js";
 import { loadBotConfig } from "../config.js";
-import { commands } from "../commands/index.js";
+import { commands } from "../interactions/commands.js";
 
 /** A bot token's first part is its application id, base64-encoded. */
 function applicationIdOf(token: string): string {

@@ -5,13 +5,13 @@ import { loadBotConfig, loadOperationsSettings } from "../config.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
-import { QUEUE_NAME } from "../store/queue.js";
+import { QUEUE_NAME } from "../store/keys.js";
 import { producerConnection } from "../store/redis.js";
 import { operatorSettings, SettingsStore } from "../store/settings.js";
 import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
 import { createBot } from "./bot.js";
-import { Refreshes } from "../commands/refreshes.js";
+import { Refreshes } from "../interactions/refreshes.js";
 import { CommunityStore } from "../store/community.js";
 
 loadDotenv({ quiet: true });

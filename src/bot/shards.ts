@@ -4,8 +4,8 @@
 // places, outputs, votes), so a member's cooldown or a vote holds whichever shard sees it.
 import { config as loadDotenv } from "dotenv";
 import { ShardingManager } from "discord.js";
-import { fileURLToPath } from "node:url";
 import { loadBotConfig, loadOperationsSettings } from "../config.js";
+import { entryPoint } from "../entryPoint.js";
 import { createLogger } from "../observability/log.js";
 
 loadDotenv({ quiet: true });
@@ -13,12 +13,11 @@ const operations = loadOperationsSettings();
 const config = loadBotConfig();
 const logger = createLogger({ service: "shards", level: operations.logLevel, secrets: [config.discord.token] });
 
-// Compiled (dist/) or TypeScript through tsx, like this file.
-const compiled = import.meta.url.endsWith(".js");
-const manager = new ShardingManager(fileURLToPath(new URL(compiled ? "./main.js" : "./main.ts", import.meta.url)), {
+const shardMain = entryPoint(import.meta.url, "./main.js");
+const manager = new ShardingManager(shardMain.path, {
   token: config.discord.token,
   totalShards: operations.shardCount,
-  execArgv: compiled ? [] : ["--import", "tsx"],
+  execArgv: shardMain.execArgv,
   respawn: true,
 });
 manager.on("shardCreate", shard =>

@@ -1,7 +1,7 @@
 // /weird prompt:… temp:… schedule:… max_tokens:… seed:…
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { enqueueFromOptions, promptOption, settingsWhereAllowed } from "./enqueue.js";
-import type { BotContext } from "./context.js";
+import { enqueueFromOptions, promptOption, settingsWhereAllowed } from "../interactions/enqueue.js";
+import type { BotContext } from "../interactions/context.js";
 import {
   checkMaxTokens,
   checkPrompt,

@@ -1,7 +1,7 @@
 // /weird-help: what negative temperature is, in two short paragraphs, how the game is scored,
 // and this server's defaults.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { answerPrivately, settingsFor, type BotContext } from "./context.js";
+import { answerPrivately, settingsFor, type BotContext } from "../interactions/context.js";
 import { temperatureText, tokensText } from "./weirdConfig.js";
 
 export function definition() {

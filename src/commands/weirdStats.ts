@@ -1,7 +1,7 @@
 // /weird-stats — this server's game in numbers, over what is kept. Public, like /weirdest.
 import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { statsMessage } from "../discord/community.js";
-import { answerPrivately, withRedis, type BotContext } from "./context.js";
+import { statsMessage } from "../discord/communityMessages.js";
+import { answerPrivately, withRedis, type BotContext } from "../interactions/context.js";
 import { BOARDS_UNAVAILABLE, SERVER_ONLY } from "./weirdest.js";
 
 export function definition() {

@@ -5,8 +5,8 @@ import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.j
 import { DEFAULT_SWEEP_TEMPERATURES } from "../engine/sweep.js";
 import { checkMaxTokens, checkPrompt, checkSeed, MAX_SEED } from "../engine/request.js";
 import type { ServerSettings } from "../store/settings.js";
-import { answerPrivately, type BotContext } from "./context.js";
-import { enqueueFromOptions, promptOption, settingsWhereAllowed } from "./enqueue.js";
+import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { enqueueFromOptions, promptOption, settingsWhereAllowed } from "../interactions/enqueue.js";
 
 export function definition(ctx: Pick<BotContext, "config">) {
   const { limits } = ctx.config;

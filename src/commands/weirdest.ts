@@ -2,10 +2,9 @@
 // board is the game's scoreboard, made of messages the server can already see, and nobody
 // is pinged; mistakes and outages are answered privately.
 import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { weirdestMessage } from "../discord/community.js";
-import type { RankedBy } from "../store/community.js";
-import { PERIODS, type Period } from "../store/outputs.js";
-import { answerPrivately, withRedis, type BotContext } from "./context.js";
+import { weirdestMessage } from "../discord/communityMessages.js";
+import { PERIODS, type Period, type RankedBy } from "../store/keys.js";
+import { answerPrivately, withRedis, type BotContext } from "../interactions/context.js";
 
 export const BOARDS_UNAVAILABLE =
   "The leaderboards are unavailable right now (cannot reach Redis). Please try again in a minute.";

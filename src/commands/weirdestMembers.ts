@@ -1,8 +1,8 @@
 // /weirdest-members [period] — members ranked by the votes their outputs received in a
 // rolling window, with how many outputs they made. Public, like /weirdest.
 import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { membersMessage } from "../discord/community.js";
-import { answerPrivately, withRedis, type BotContext } from "./context.js";
+import { membersMessage } from "../discord/communityMessages.js";
+import { answerPrivately, withRedis, type BotContext } from "../interactions/context.js";
 import { BOARDS_UNAVAILABLE, PERIOD_CHOICES, periodOption, SERVER_ONLY } from "./weirdest.js";
 
 export function definition() {

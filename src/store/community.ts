@@ -1,12 +1,12 @@
 // The community game's reads and its hall of fame: a server's boards (/weirdest,
 // /weirdest-members), its stats (/weird-stats), and hall-of-fame claims, which are kept for
-// good. Votes and outputs themselves are written by OutputStore; the Redis schema is
-// described in communityScripts.ts.
+// good. Votes and outputs themselves are written by OutputStore; the keys and the scores'
+// encoding are in keys.ts, the scripts in communityScripts.ts.
 import type { Redis } from "ioredis";
 import { CLAIM_HALL, READ_BOARD, READ_STATS, RECLAIM_HALL, RECORD_HALL, RELEASE_HALL } from "./communityScripts.js";
-import { outputIdOfRank, runScript, type OutputRecord, type OutputStore, type Period } from "./outputs.js";
-
-export type RankedBy = "votes" | "weirdness";
+import { memberOfScore, parseRankId, RedisKeys, votesOfScore, type Period, type RankedBy } from "./keys.js";
+import type { OutputRecord, OutputStore } from "./outputs.js";
+import { runScript } from "./redis.js";
 
 export interface BoardEntry {
   outputId: string;
@@ -44,15 +44,6 @@ export interface HallEntry {
   claimedAt: number;
 }
 
-const VOTE_UNIT = 2 ** 32;
-const WEIRD_UNIT = 2 ** 21;
-const MADE_UNIT = 2 ** 20;
-
-function parseRankId(rankId: string): { createdAt: number; authorId: string; outputId: string } {
-  const [createdAt, authorId] = rankId.split(":");
-  return { createdAt: Number(createdAt), authorId: authorId ?? "", outputId: outputIdOfRank(rankId) };
-}
-
 function pairs(flat: string[]): Array<[string, number]> {
   const result: Array<[string, number]> = [];
   for (let i = 0; i + 1 < flat.length; i += 2) result.push([flat[i]!, Number(flat[i + 1])]);
@@ -60,31 +51,23 @@ function pairs(flat: string[]): Array<[string, number]> {
 }
 
 export class CommunityStore {
+  private readonly keys: RedisKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly outputs: OutputStore,
-  ) {}
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
 
   private guildArgs(guildId: string, now: number): Array<string | number> {
-    return [this.prefix, guildId, now, ...this.outputs.windows];
+    return [this.keys.prefix, guildId, now, ...this.outputs.windows];
   }
 
-  /**
-   * A key of the server's, named so Redis Cluster sends the script to the node holding the
-   * prefix's hash slot (with no key it goes to any node; every key the script builds is in that slot).
-   */
-  private routingKey(guildId: string): string {
-    return `${this.prefix}:guild:${guildId}:made`;
-  }
-
-  private async board(guildId: string, suffix: string, limit: number, now: number): Promise<Array<[string, number]>> {
-    const flat = (await runScript(
-      this.redis,
-      READ_BOARD,
-      [this.routingKey(guildId)],
-      [...this.guildArgs(guildId, now), suffix, limit],
-    )) as string[];
+  /** The board's top entries, once what aged out of it is trimmed. */
+  private async board(guildId: string, key: string, limit: number, now: number): Promise<Array<[string, number]>> {
+    const flat = (await runScript(this.redis, READ_BOARD, [key], [...this.guildArgs(guildId, now), limit])) as string[];
     return pairs(flat);
   }
 
@@ -93,7 +76,7 @@ export class CommunityStore {
     const records = await this.outputs.getMany(parsed.map(entry => entry.outputId));
     return parsed.map(({ score, ...entry }, i) => ({
       ...entry,
-      votes: by === "votes" ? Math.floor(score / VOTE_UNIT) : score % WEIRD_UNIT,
+      votes: votesOfScore(score, by),
       output: records[i],
     }));
   }
@@ -103,10 +86,9 @@ export class CommunityStore {
     guildId: string,
     options: { period: Period; by: RankedBy; memberId?: string; limit?: number; now?: number },
   ): Promise<BoardEntry[]> {
-    const scope = options.memberId ? `member:${options.memberId}:` : "";
     const ranked = await this.board(
       guildId,
-      `${scope}top:${options.period}:${options.by}`,
+      this.keys.board(guildId, options.period, options.by, options.memberId),
       options.limit ?? 10,
       options.now ?? Date.now(),
     );
@@ -119,12 +101,9 @@ export class CommunityStore {
     period: Period,
     options: { limit?: number; now?: number } = {},
   ): Promise<MemberEntry[]> {
-    const ranked = await this.board(guildId, `members:${period}`, options.limit ?? 10, options.now ?? Date.now());
-    return ranked.map(([memberId, score]) => ({
-      memberId,
-      votesReceived: Math.floor(score / MADE_UNIT),
-      outputsMade: score % MADE_UNIT,
-    }));
+    const key = this.keys.members(guildId, period);
+    const ranked = await this.board(guildId, key, options.limit ?? 10, options.now ?? Date.now());
+    return ranked.map(([memberId, score]) => ({ memberId, ...memberOfScore(score) }));
   }
 
   /** Stats over everything this server still has on record (the retention). */
@@ -132,7 +111,8 @@ export class CommunityStore {
     const [outputs, votes, players, coldest, hottest, top, below, near, above] = (await runScript(
       this.redis,
       READ_STATS,
-      [this.routingKey(guildId)],
+      // A key of the server's, so Redis Cluster sends the script to the node of the prefix's slot.
+      [this.keys.made(guildId)],
       this.guildArgs(guildId, now),
     )) as [number, number, number, string[], string[], string[], number, number, number];
     const [mostVoted] = await this.entries(pairs(top), "votes");
@@ -153,15 +133,8 @@ export class CommunityStore {
   // claim's nonce, so two processes never both post, and a post whose recording was lost
   // (a crash in between) is repeated with the same nonce, which Discord deduplicates.
 
-  private hallKey(outputId: string): string {
-    return `${this.prefix}:hall:${outputId}`;
-  }
-  private get pendingKey(): string {
-    return `${this.prefix}:hall-pending`;
-  }
-
   async hallEntry(outputId: string): Promise<HallEntry | undefined> {
-    const raw = await this.redis.hgetall(this.hallKey(outputId));
+    const raw = await this.redis.hgetall(this.keys.hall(outputId));
     if (!raw.state) return undefined;
     return {
       state: raw.state as HallEntry["state"],
@@ -181,7 +154,7 @@ export class CommunityStore {
     const result = await runScript(
       this.redis,
       CLAIM_HALL,
-      [this.hallKey(output.id), `${this.prefix}:votes:${output.id}`, this.pendingKey],
+      [this.keys.hall(output.id), this.keys.votes(output.id), this.keys.hallPending],
       [claim.threshold, claim.now ?? Date.now(), claim.nonce, output.guildId ?? "", claim.channelId, output.id],
     );
     return result === 1;
@@ -189,38 +162,34 @@ export class CommunityStore {
 
   /** Claims whose post was not recorded within the lease: their process probably died. */
   async staleHallClaims(leaseMs: number, now = Date.now()): Promise<string[]> {
-    return this.redis.zrangebyscore(this.pendingKey, "-inf", now - leaseMs);
+    return this.redis.zrangebyscore(this.keys.hallPending, "-inf", now - leaseMs);
   }
 
   /** Takes over a stale claim; true if the caller should post it again (same nonce). */
   async reclaimHall(outputId: string, leaseMs: number, now = Date.now()): Promise<boolean> {
-    return (await runScript(this.redis, RECLAIM_HALL, [this.hallKey(outputId)], [now, leaseMs])) === 1;
+    return (await runScript(this.redis, RECLAIM_HALL, [this.keys.hall(outputId)], [now, leaseMs])) === 1;
   }
 
   async recordHallPost(outputId: string, messageId: string): Promise<void> {
-    await runScript(this.redis, RECORD_HALL, [this.hallKey(outputId), this.pendingKey], [messageId, outputId]);
+    await runScript(this.redis, RECORD_HALL, [this.keys.hall(outputId), this.keys.hallPending], [messageId, outputId]);
   }
 
   async releaseHall(outputId: string): Promise<void> {
-    await runScript(this.redis, RELEASE_HALL, [this.hallKey(outputId), this.pendingKey], [outputId]);
+    await runScript(this.redis, RELEASE_HALL, [this.keys.hall(outputId), this.keys.hallPending], [outputId]);
   }
 
   /** The post is gone (taken down below the removal threshold, or deleted): never posted again. */
   async markHallRemoved(outputId: string): Promise<void> {
-    await this.redis.hset(this.hallKey(outputId), "state", "removed");
-  }
-
-  private problemKey(guildId: string): string {
-    return `${this.prefix}:hall-problem:${guildId}`;
+    await this.redis.hset(this.keys.hall(outputId), "state", "removed");
   }
 
   /** Why the server's hall of fame could not be posted to last time, if it could not (for /weird-config show). */
   async hallOfFameProblem(guildId: string): Promise<string | undefined> {
-    return (await this.redis.get(this.problemKey(guildId))) ?? undefined;
+    return (await this.redis.get(this.keys.hallProblem(guildId))) ?? undefined;
   }
 
   async setHallOfFameProblem(guildId: string, problem: string | undefined): Promise<void> {
-    if (problem === undefined) await this.redis.del(this.problemKey(guildId));
-    else await this.redis.set(this.problemKey(guildId), problem);
+    if (problem === undefined) await this.redis.del(this.keys.hallProblem(guildId));
+    else await this.redis.set(this.keys.hallProblem(guildId), problem);
   }
 }

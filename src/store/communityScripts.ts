@@ -1,47 +1,20 @@
 // The community game's Redis scripts. Each runs atomically, so concurrent votes, saves and
 // reads on several bot processes never see (or leave) a half-updated ranking.
 //
-// Every key starts with the queue prefix, which is in braces, so all of them hash to one
-// Redis Cluster slot; keys built inside a script (a member's boards, an expired output's
-// record) stay in that slot too.
-//
-// A ranked output is a "rank id", `<createdAt, 13 digits>:<authorId>:<outputId>`: zsets
-// order equal scores by member, so ZREVRANGE puts the newer of two tied outputs first, and
-// a trim can find the author of an output whose record is already gone.
-//
-// Scores, exact integers below 2^53:
-//   top:<period>:votes      votes · 2^32 + w       (more votes, then weirder, then newer)
-//   top:<period>:weirdness  w · 2^21 + votes       (weirder, then more votes, then newer)
-//   members:<period>        votes · 2^20 + outputs (more votes received, then more outputs)
-// where w is the surprisal in nats/token, clamped to [0, 4095], times 2^20 (1e-6 resolution),
-// and votes are clamped to 2^21 − 1 in the scores (the exact count is the vote set's size).
+// Keys, rank ids and scores come from the schema (keys.ts, LUA_SCHEMA), generated into COMMON.
 //
 // Periods are rolling windows. An output is in a period's boards while it is younger than
 // the window; `trim` takes out what aged out since the last trim (its cutoff is kept per
 // period), so each output leaves each board once: O(log n) per output and period, paid by
 // whichever save or read comes next (at most 500 per period and call).
+import { LUA_SCHEMA } from "./keys.js";
 
-const COMMON = `
+const COMMON =
+  `
 local P = ARGV[1]
-local PERIODS = {"day", "week", "month", "all"}
-local VOTE_UNIT, WEIRD_UNIT, MADE_UNIT = 4294967296, 2097152, 1048576
-
-local function gkey(g, rest) return P .. ":guild:" .. g .. ":" .. rest end
-local function board(g, member, period, by)
-  if member then return gkey(g, "member:" .. member .. ":top:" .. period .. ":" .. by) end
-  return gkey(g, "top:" .. period .. ":" .. by)
-end
-local function authorOf(rankId) return string.match(rankId, "^%d+:(%d+):") end
-local function outputOf(rankId) return string.match(rankId, "^%d+:%d+:(.+)$") end
-
--- w < 0: no weirdness score on record (ranked last among equal votes, absent by weirdness)
-local function scores(votes, w)
-  local v = math.min(votes, WEIRD_UNIT - 1)
-  local byVotes = v * VOTE_UNIT + math.max(w, 0)
-  if w < 0 then return byVotes, nil end
-  return byVotes, w * WEIRD_UNIT + v
-end
-
+` +
+  LUA_SCHEMA +
+  `
 local function setScores(g, author, period, rankId, votes, w, flag)
   local byVotes, byWeird = scores(votes, w)
   for _, member in ipairs({false, author}) do
@@ -57,7 +30,7 @@ end
 
 local function drop(g, period, rankId)
   local author = authorOf(rankId)
-  local totals = gkey(g, "totals")
+  local totals = totalsKey(g)
   local score = redis.call("ZSCORE", board(g, false, period, "votes"), rankId)
   if score then
     local votes = math.floor(tonumber(score) / VOTE_UNIT)
@@ -65,15 +38,15 @@ local function drop(g, period, rankId)
       redis.call("ZREM", board(g, member, period, "votes"), rankId)
       redis.call("ZREM", board(g, member, period, "weirdness"), rankId)
     end
-    local left = redis.call("ZINCRBY", gkey(g, "members:" .. period), -(votes * MADE_UNIT + 1), author)
-    if tonumber(left) <= 0 then redis.call("ZREM", gkey(g, "members:" .. period), author) end
+    local left = redis.call("ZINCRBY", membersKey(g, period), -(votes * MADE_UNIT + 1), author)
+    if tonumber(left) <= 0 then redis.call("ZREM", membersKey(g, period), author) end
     if period == "all" then redis.call("HINCRBY", totals, "votes", -votes) end
   end
   if period == "all" then
-    redis.call("ZREM", gkey(g, "made"), rankId)
-    redis.call("ZREM", gkey(g, "temps"), rankId)
+    redis.call("ZREM", madeKey(g), rankId)
+    redis.call("ZREM", tempsKey(g), rankId)
     local id = outputOf(rankId)
-    redis.call("DEL", P .. ":output:" .. id, P .. ":votes:" .. id)
+    redis.call("DEL", outputKey(id), votesKey(id))
   end
 end
 
@@ -83,7 +56,7 @@ end
 -- progress, because "all" takes outputs out of the index the others read from.
 local TRIM_BATCH = 500
 local function trim(g, now, windows)
-  local totals = gkey(g, "totals")
+  local totals = totalsKey(g)
   local cutoffs = {}
   local bound
   for i, period in ipairs(PERIODS) do
@@ -91,7 +64,7 @@ local function trim(g, now, windows)
     if bound and bound < cutoff then cutoff = bound end
     local last = redis.call("HGET", totals, "trimmed:" .. period)
     if not last or cutoff > tonumber(last) then
-      local aged = redis.call("ZRANGEBYSCORE", gkey(g, "made"), last and ("(" .. last) or "-inf", cutoff,
+      local aged = redis.call("ZRANGEBYSCORE", madeKey(g), last and ("(" .. last) or "-inf", cutoff,
         "WITHSCORES", "LIMIT", 0, TRIM_BATCH)
       for j = 1, #aged, 2 do drop(g, period, aged[j]) end
       if #aged == 2 * TRIM_BATCH then
@@ -105,7 +78,7 @@ local function trim(g, now, windows)
     cutoffs[i] = tonumber(last)
     bound = cutoffs[i]
   end
-  redis.call("ZREMRANGEBYSCORE", gkey(g, "players"), "-inf", now - windows[4])
+  redis.call("ZREMRANGEBYSCORE", playersKey(g), "-inf", now - windows[4])
   return cutoffs
 end
 `;
@@ -113,42 +86,47 @@ end
 /**
  * Saves an output record (expiring with the retention) and, the first time, puts it on its
  * server's boards. KEYS: record, vote set. ARGV: prefix, json, expireAt, guildId ("" in
- * DMs), authorId, createdAt, rankId, w (−1: none), temperature, now, 4 windows.
+ * DMs), authorId, createdAt, temperature, now, 4 windows. The rank id and weirdness come
+ * from the record itself.
  */
 export const SAVE_OUTPUT =
   COMMON +
   `
 local json, expireAt, g, author = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local createdAt, rankId, w, temperature, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])
-local windows = {tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])}
+local createdAt, temperature, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
+local windows = {tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])}
+local output = cjson.decode(json)
+local rankId, w = rankIdOf(output), weirdnessOf(output)
 redis.call("SET", KEYS[1], json, "PXAT", expireAt)
 redis.call("PEXPIREAT", KEYS[2], expireAt) -- votes cast before the record had the retention
 if g == "" then return 0 end
 local cutoffs = trim(g, now, windows)
 -- Saved again (with its message id, or by a retried job): on the boards already.
-if redis.call("ZSCORE", gkey(g, "made"), rankId) or createdAt <= cutoffs[4] then return 0 end
-redis.call("ZADD", gkey(g, "made"), createdAt, rankId)
-redis.call("ZADD", gkey(g, "temps"), temperature, rankId)
-redis.call("ZADD", gkey(g, "players"), "GT", createdAt, author)
+if redis.call("ZSCORE", madeKey(g), rankId) or createdAt <= cutoffs[4] then return 0 end
+redis.call("ZADD", madeKey(g), createdAt, rankId)
+redis.call("ZADD", tempsKey(g), temperature, rankId)
+redis.call("ZADD", playersKey(g), "GT", createdAt, author)
 local votes = redis.call("SCARD", KEYS[2])
 for i, period in ipairs(PERIODS) do
   if createdAt > cutoffs[i] then
     setScores(g, author, period, rankId, votes, w, nil)
-    redis.call("ZINCRBY", gkey(g, "members:" .. period), votes * MADE_UNIT + 1, author)
+    redis.call("ZINCRBY", membersKey(g, period), votes * MADE_UNIT + 1, author)
   end
 end
-redis.call("HINCRBY", gkey(g, "totals"), "votes", votes)
+redis.call("HINCRBY", totalsKey(g), "votes", votes)
 return 1
 `;
 
-/**
- * Adds the member's vote, or takes it back. KEYS: record, vote set. ARGV: prefix, memberId,
- * selfVotes ("1" allowed), now. Returns {code, count, voted}: code 0 done, 1 no record (expired),
- * 2 a self-vote refused (taking back an earlier one is always allowed).
- */
 /** How long a vote click is remembered, for a retry of a click that got no answer. */
 export const CLICK_MEMORY_MS = 10 * 60_000;
 
+/**
+ * Adds the member's vote, or takes it back. KEYS: record, vote set, the member's last click
+ * on this output. ARGV: prefix, memberId, selfVotes ("1" allowed), now, this click's id ("" for
+ * none), the id of an unanswered earlier click this one retries ("" for none). Returns {code,
+ * count, voted}: code 0 done (or the retried click had run: nothing changes), 1 no record
+ * (expired), 2 a self-vote refused (taking back an earlier one is always allowed).
+ */
 export const TOGGLE_VOTE =
   COMMON +
   `
@@ -173,30 +151,28 @@ local count = redis.call("SCARD", KEYS[2])
 local g = output.guildId
 if type(g) ~= "string" then return {0, count, added} end
 local delta = added == 1 and 1 or -1
-local rankId = string.format("%013d", output.createdAt) .. ":" .. output.authorId .. ":" .. output.id
-local w = -1
-if type(output.surprisal) == "number" then w = math.floor(math.min(math.max(output.surprisal, 0), 4095) * MADE_UNIT) end
+local rankId, w = rankIdOf(output), weirdnessOf(output)
 for _, period in ipairs(PERIODS) do
   -- On a period's board while in its window (not yet trimmed): update it there.
   if redis.call("ZSCORE", board(g, false, period, "votes"), rankId) then
     setScores(g, output.authorId, period, rankId, count, w, "XX")
-    redis.call("ZINCRBY", gkey(g, "members:" .. period), delta * MADE_UNIT, output.authorId)
-    if period == "all" then redis.call("HINCRBY", gkey(g, "totals"), "votes", delta) end
+    redis.call("ZINCRBY", membersKey(g, period), delta * MADE_UNIT, output.authorId)
+    if period == "all" then redis.call("HINCRBY", totalsKey(g), "votes", delta) end
   end
 end
 if added == 1 then
-  redis.call("ZADD", gkey(g, "players"), "GT", now, voter)
+  redis.call("ZADD", playersKey(g), "GT", now, voter)
 end
 return {0, count, added}
 `;
 
-/** A board's top entries. ARGV: prefix, guildId, now, 4 windows, key suffix, limit. */
+/** A board's top entries. KEYS: the board. ARGV: prefix, guildId, now, 4 windows, limit. */
 export const READ_BOARD =
   COMMON +
   `
 local g, now = ARGV[2], tonumber(ARGV[3])
 trim(g, now, {tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])})
-return redis.call("ZREVRANGE", gkey(g, ARGV[8]), 0, tonumber(ARGV[9]) - 1, "WITHSCORES")
+return redis.call("ZREVRANGE", KEYS[1], 0, tonumber(ARGV[8]) - 1, "WITHSCORES")
 `;
 
 /**
@@ -209,11 +185,11 @@ export const READ_STATS =
   `
 local g, now = ARGV[2], tonumber(ARGV[3])
 trim(g, now, {tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])})
-local temps = gkey(g, "temps")
+local temps = tempsKey(g)
 return {
-  redis.call("ZCARD", gkey(g, "made")),
-  tonumber(redis.call("HGET", gkey(g, "totals"), "votes") or "0"),
-  redis.call("ZCARD", gkey(g, "players")),
+  redis.call("ZCARD", madeKey(g)),
+  tonumber(redis.call("HGET", totalsKey(g), "votes") or "0"),
+  redis.call("ZCARD", playersKey(g)),
   redis.call("ZRANGE", temps, 0, 0, "WITHSCORES"),
   redis.call("ZREVRANGE", temps, 0, 0, "WITHSCORES"),
   redis.call("ZREVRANGE", board(g, false, "all", "votes"), 0, 0, "WITHSCORES"),

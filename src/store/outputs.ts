@@ -1,10 +1,12 @@
 // Records that must survive restarts: each output, and its votes as a set of members (a vote
 // is (output, member), so a repeated click is a no-op, not a second vote). Both expire after
 // the retention; saving and voting also keep the server's boards (src/store/community.ts).
-import { createHash } from "node:crypto";
+// Keys and their encoding: keys.ts.
 import type { Redis } from "ioredis";
 import type { Schedule } from "../engine/schedule.js";
 import { SAVE_OUTPUT, TOGGLE_VOTE } from "./communityScripts.js";
+import { RedisKeys } from "./keys.js";
+import { runScript } from "./redis.js";
 
 export interface OutputRecord {
   id: string;
@@ -35,51 +37,10 @@ export interface OutputRecord {
 }
 
 export const DAY_MS = 24 * 3600 * 1000;
-export const DEFAULT_RETENTION_DAYS = 90;
 
-export type Period = "day" | "week" | "month" | "all";
-export const PERIODS: readonly Period[] = ["day", "week", "month", "all"];
-
-/** Rolling windows, shortest first; "all" is the retention, and none is longer than it. */
+/** Rolling windows of the periods (keys.ts), shortest first; "all" is the retention, and none is longer than it. */
 export function windowsFor(retentionMs: number): number[] {
   return [DAY_MS, 7 * DAY_MS, 30 * DAY_MS, retentionMs].map(window => Math.min(window, retentionMs));
-}
-
-/** How a ranked output is named on the boards (see communityScripts.ts). */
-export function rankIdOf(output: Pick<OutputRecord, "createdAt" | "authorId" | "id">): string {
-  return `${String(output.createdAt).padStart(13, "0")}:${output.authorId}:${output.id}`;
-}
-
-export function outputIdOfRank(rankId: string): string {
-  return rankId.split(":").slice(2).join(":");
-}
-
-/** Weirdness as the boards store it: clamped to [0, 4095] nats, 1e-6 resolution; −1 when unknown. */
-function weirdnessScore(surprisal: number | undefined): number {
-  if (surprisal === undefined || !Number.isFinite(surprisal)) return -1;
-  return Math.floor(Math.min(Math.max(surprisal, 0), 4095) * 2 ** 20);
-}
-
-/** Runs a Lua script by its hash, sending the body only when Redis has not seen it yet. */
-export async function runScript(
-  redis: Redis,
-  script: string,
-  keys: string[],
-  args: Array<string | number>,
-): Promise<unknown> {
-  const sha = shaOf(script);
-  try {
-    return await redis.evalsha(sha, keys.length, ...keys, ...args);
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-    return redis.eval(script, keys.length, ...keys, ...args);
-  }
-}
-const shas = new Map<string, string>();
-function shaOf(script: string): string {
-  let sha = shas.get(script);
-  if (!sha) shas.set(script, (sha = createHash("sha1").update(script).digest("hex")));
-  return sha;
 }
 
 export type VoteResult =
@@ -87,17 +48,16 @@ export type VoteResult =
 
 export class OutputStore {
   readonly windows: number[];
+  private readonly keys: RedisKeys;
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    readonly retentionMs = DEFAULT_RETENTION_DAYS * DAY_MS,
+    /** OUTPUT_RETENTION_DAYS, in milliseconds. */
+    readonly retentionMs: number,
   ) {
     this.windows = windowsFor(retentionMs);
-  }
-
-  private key(kind: string, id: string): string {
-    return `${this.prefix}:${kind}:${id}`;
+    this.keys = new RedisKeys(prefix);
   }
 
   /** Saves the record; the first save also puts it on its server's boards. */
@@ -105,7 +65,7 @@ export class OutputStore {
     await runScript(
       this.redis,
       SAVE_OUTPUT,
-      [this.key("output", output.id), this.key("votes", output.id)],
+      [this.keys.output(output.id), this.keys.votes(output.id)],
       [
         this.prefix,
         JSON.stringify(output),
@@ -113,8 +73,6 @@ export class OutputStore {
         output.guildId ?? "",
         output.authorId,
         output.createdAt,
-        rankIdOf(output),
-        weirdnessScore(output.surprisal),
         output.temperature,
         now,
         ...this.windows,
@@ -123,13 +81,13 @@ export class OutputStore {
   }
 
   async get(id: string): Promise<OutputRecord | undefined> {
-    const raw = await this.redis.get(this.key("output", id));
+    const raw = await this.redis.get(this.keys.output(id));
     return raw === null ? undefined : (JSON.parse(raw) as OutputRecord);
   }
 
   async getMany(ids: string[]): Promise<Array<OutputRecord | undefined>> {
     if (ids.length === 0) return [];
-    const raws = await this.redis.mget(...ids.map(id => this.key("output", id)));
+    const raws = await this.redis.mget(...ids.map(id => this.keys.output(id)));
     return raws.map(raw => (raw === null ? undefined : (JSON.parse(raw) as OutputRecord)));
   }
 
@@ -147,7 +105,7 @@ export class OutputStore {
     const [code, count, added] = (await runScript(
       this.redis,
       TOGGLE_VOTE,
-      [this.key("output", outputId), this.key("votes", outputId), this.key("vote-click", `${outputId}:${memberId}`)],
+      [this.keys.output(outputId), this.keys.votes(outputId), this.keys.voteClick(outputId, memberId)],
       [
         this.prefix,
         memberId,
@@ -163,6 +121,6 @@ export class OutputStore {
   }
 
   async voteCount(outputId: string): Promise<number> {
-    return this.redis.scard(this.key("votes", outputId));
+    return this.redis.scard(this.keys.votes(outputId));
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { CLUSTER_URL } from "./redisUrl.js";
 
@@ -22,6 +23,45 @@ function connect(url: string, options: RedisOptions): Redis {
   };
   // The stores and BullMQ use only the command API, which a Cluster shares with a Redis.
   return new Cluster(nodes, clusterOptions) as unknown as Redis;
+}
+
+/**
+ * Every key matching `pattern`, a batch at a time: on a Redis Cluster SCAN reads one node,
+ * so each master is scanned in turn.
+ */
+export async function* scanKeys(redis: Redis, pattern: string, count = 500): AsyncGenerator<string[]> {
+  const cluster = (redis as unknown) instanceof Cluster ? (redis as unknown as Cluster) : undefined;
+  if (cluster && cluster.status !== "ready") await new Promise(resolve => cluster.once("ready", resolve));
+  for (const node of cluster ? cluster.nodes("master") : [redis]) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", count);
+      cursor = next;
+      yield keys;
+    } while (cursor !== "0");
+  }
+}
+
+/** Runs a Lua script by its hash, sending the body only when Redis has not seen it yet. */
+export async function runScript(
+  redis: Redis,
+  script: string,
+  keys: string[],
+  args: Array<string | number>,
+): Promise<unknown> {
+  const sha = shaOf(script);
+  try {
+    return await redis.evalsha(sha, keys.length, ...keys, ...args);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+    return redis.eval(script, keys.length, ...keys, ...args);
+  }
+}
+const shas = new Map<string, string>();
+function shaOf(script: string): string {
+  let sha = shas.get(script);
+  if (!sha) shas.set(script, (sha = createHash("sha1").update(script).digest("hex")));
+  return sha;
 }
 
 /**

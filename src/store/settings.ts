@@ -2,14 +2,16 @@
 // the option the member typed > the server's setting > the operator's environment default.
 // A server can only narrow the operator's limits, never widen them.
 //
-// Redis: one hash per server, `<prefix>:settings:<guildId>`, a field per setting (named as
-// the /weird-config subcommand) holding the server's own value as JSON; a missing field means
-// the operator's default. Every change also goes to `<prefix>:settings-log:<guildId>`, a list
-// (newest first) of { at, memberId, setting, old, new }. Nothing is cached: every request
+// Redis (keys.ts): one hash per server, a field per setting (named as the /weird-config
+// subcommand) holding the server's own value as JSON; a missing field means the operator's
+// default. Every change also goes to the server's settings log, a list (newest first) of
+// { at, memberId, setting, old, new }. Nothing is cached: every request
 // reads the hash, so a change is in effect at once for every bot process.
 import type { Redis } from "ioredis";
 import type { BotConfig } from "../config.js";
+import { isDiscordId } from "../discordId.js";
 import { MIN_ABS_TEMPERATURE } from "../engine/request.js";
+import { RedisKeys } from "./keys.js";
 
 /** A server's effective settings: its own where set, else the operator's defaults. */
 export interface ServerSettings {
@@ -100,7 +102,6 @@ export class InvalidSettingError extends Error {
 
 const isInteger = (value: unknown): value is number => Number.isInteger(value);
 const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
-const isId = (value: unknown): value is string => typeof value === "string" && /^\d{1,22}$/.test(value);
 
 /** Why this value cannot be a server's setting, or undefined when it can. Messages are for admins. */
 export function settingProblem(change: SettingChange, limits: OperatorLimits): string | undefined {
@@ -141,7 +142,7 @@ export function settingProblem(change: SettingChange, limits: OperatorLimits): s
     }
     case "channel": {
       const { allowed, denied } = change.value;
-      if (!Array.isArray(allowed) || !Array.isArray(denied) || ![...allowed, ...denied].every(isId))
+      if (!Array.isArray(allowed) || !Array.isArray(denied) || ![...allowed, ...denied].every(isDiscordId))
         return "Channel lists must hold channel ids.";
       if (allowed.length > MAX_LISTED_CHANNELS || denied.length > MAX_LISTED_CHANNELS)
         return `At most ${MAX_LISTED_CHANNELS} channels can be allowed or denied.`;
@@ -149,7 +150,7 @@ export function settingProblem(change: SettingChange, limits: OperatorLimits): s
     }
     case "hall-of-fame": {
       const { channelId, threshold, removeBelow } = change.value;
-      if (channelId !== null && !isId(channelId)) return "The hall of fame needs a channel.";
+      if (channelId !== null && !isDiscordId(channelId)) return "The hall of fame needs a channel.";
       if (!isInteger(threshold) || threshold < 0 || threshold > MAX_THRESHOLD)
         return `The threshold must be a whole number from 0 (off) to ${MAX_THRESHOLD}.`;
       if (removeBelow !== null && (!isInteger(removeBelow) || removeBelow < 0 || removeBelow > threshold))
@@ -195,19 +196,15 @@ return old
 `;
 
 export class SettingsStore {
+  private readonly keys: RedisKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     readonly operator: OperatorSettings,
     private readonly log: (line: string) => void = () => undefined,
-  ) {}
-
-  private key(guildId: string): string {
-    return `${this.prefix}:settings:${guildId}`;
-  }
-
-  private logKey(guildId: string): string {
-    return `${this.prefix}:settings-log:${guildId}`;
+  ) {
+    this.keys = new RedisKeys(prefix);
   }
 
   /** The settings in effect for this server: its own over the operator's defaults. */
@@ -217,14 +214,11 @@ export class SettingsStore {
 
   /** The effective settings, where each comes from, and the last change (for /weird-config show). */
   async view(guildId: string): Promise<SettingsView> {
-    const [resolved, last] = await Promise.all([this.resolve(guildId), this.redis.lindex(this.logKey(guildId), 0)]);
+    const [resolved, last] = await Promise.all([
+      this.resolve(guildId),
+      this.redis.lindex(this.keys.settingsLog(guildId), 0),
+    ]);
     return { ...resolved, lastChange: last === null ? undefined : (JSON.parse(last) as SettingsChangeRecord) };
-  }
-
-  /** The recorded changes, newest first. */
-  async history(guildId: string, count = 20): Promise<SettingsChangeRecord[]> {
-    const entries = await this.redis.lrange(this.logKey(guildId), 0, count - 1);
-    return entries.map(entry => JSON.parse(entry) as SettingsChangeRecord);
   }
 
   /**
@@ -246,8 +240,8 @@ export class SettingsStore {
   }
 
   private async write(guildId: string, memberId: string, setting: SettingName, value: string): Promise<boolean> {
-    if (!isId(guildId) || !isId(memberId)) throw new Error("settings need a server id and a member id");
-    const keys = [this.key(guildId), this.logKey(guildId)];
+    if (!isDiscordId(guildId) || !isDiscordId(memberId)) throw new Error("settings need a server id and a member id");
+    const keys = [this.keys.settings(guildId), this.keys.settingsLog(guildId)];
     const old = (await this.redis.eval(
       CHANGE,
       keys.length,
@@ -266,7 +260,7 @@ export class SettingsStore {
   }
 
   private async resolve(guildId: string): Promise<Omit<SettingsView, "lastChange">> {
-    const stored = await this.redis.hgetall(this.key(guildId));
+    const stored = await this.redis.hgetall(this.keys.settings(guildId));
     const settings: ServerSettings = structuredClone(this.operator.defaults);
     const source = Object.fromEntries(SETTING_NAMES.map(name => [name, "default"])) as Record<
       SettingName,

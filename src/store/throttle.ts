@@ -2,6 +2,7 @@
 // "queue is full" instead of unbounded growth. A job holds a *place* in the queue from the
 // moment it is admitted until it is done or has failed for good.
 import type { Redis } from "ioredis";
+import { RedisKeys } from "./keys.js";
 
 /** A place older than this is a leftover of a lost job and no longer counts. */
 const PLACE_TTL_MS = 60 * 60 * 1000;
@@ -37,18 +38,17 @@ export interface QueueCaps {
 const CLEAR_OWN = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
 
 export class Throttle {
+  private readonly keys: RedisKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
-
-  /**
-   * Per member and server (in direct messages, per member alone): each server sets its own
-   * length, so one server's long cooldown must not hold the member back elsewhere.
-   */
-  private cooldownKey(guildId: string | null, userId: string): string {
-    return `${this.prefix}:cooldown:${guildId ?? "dm"}:${userId}`;
+    prefix: string,
+  ) {
+    this.keys = new RedisKeys(prefix);
   }
+
+  // Cooldowns are per member and server (in direct messages, per member alone): each server
+  // sets its own length, so one server's long cooldown must not hold the member back elsewhere.
 
   /**
    * Starts the member's cooldown here for the request `jobId`; returns 0 if they may go, else
@@ -56,7 +56,7 @@ export class Throttle {
    */
   async startCooldown(guildId: string | null, userId: string, jobId: string, cooldownMs: number): Promise<number> {
     if (cooldownMs <= 0) return 0;
-    const key = this.cooldownKey(guildId, userId);
+    const key = this.keys.cooldown(guildId, userId);
     if ((await this.redis.set(key, jobId, "PX", cooldownMs, "NX")) === "OK") return 0;
     return Math.max(1, await this.redis.pttl(key));
   }
@@ -66,20 +66,7 @@ export class Throttle {
    * request may never have started one, and the cooldown there is an earlier request's.
    */
   async clearCooldown(guildId: string | null, userId: string, jobId: string): Promise<void> {
-    await this.redis.eval(CLEAR_OWN, 1, this.cooldownKey(guildId, userId), jobId);
-  }
-
-  /** Per server; in direct messages per member, so DM users do not share one bucket. */
-  groupKey(guildId: string | null, userId: string): string {
-    return `${this.prefix}:pending:${guildId ?? `dm-${userId}`}`;
-  }
-
-  private get totalKey(): string {
-    return `${this.prefix}:pending-all`;
-  }
-
-  private placeKey(jobId: string): string {
-    return `${this.prefix}:place:${jobId}`;
+    await this.redis.eval(CLEAR_OWN, 1, this.keys.cooldown(guildId, userId), jobId);
   }
 
   /** Takes a place in the queue for this job, unless its server's or the global cap is reached. */
@@ -90,7 +77,7 @@ export class Throttle {
     caps: QueueCaps,
     now = Date.now(),
   ): Promise<Admission> {
-    const keys = [this.groupKey(guildId, userId), this.totalKey, this.placeKey(jobId)];
+    const keys = [this.keys.pending(guildId, userId), this.keys.pendingAll, this.keys.place(jobId)];
     const [code, count] = (await this.redis.eval(
       CLAIM,
       keys.length,
@@ -106,8 +93,8 @@ export class Throttle {
 
   /** Frees the job's place: it is done, has failed for good, or never made it into the queue. */
   async freePlace(jobId: string): Promise<void> {
-    const group = await this.redis.get(this.placeKey(jobId));
-    const free = this.redis.multi().zrem(this.totalKey, jobId).del(this.placeKey(jobId));
+    const group = await this.redis.get(this.keys.place(jobId));
+    const free = this.redis.multi().zrem(this.keys.pendingAll, jobId).del(this.keys.place(jobId));
     if (group) free.zrem(group, jobId);
     await free.exec();
   }

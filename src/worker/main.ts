@@ -7,7 +7,7 @@ import { Engine } from "../engine/engine.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
-import { QUEUE_NAME } from "../store/queue.js";
+import { QUEUE_NAME } from "../store/keys.js";
 import { oncePerOutage, workerConnection } from "../store/redis.js";
 import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";

@@ -4,7 +4,7 @@ import { DiscordAPIError, REST, type RawFile } from "@discordjs/rest";
 import { MessageFlags, Routes, type APIMessage } from "discord.js";
 import type { MessageBody } from "../discord/format.js";
 import { observeRest } from "../observability/metrics.js";
-import type { WeirdJob } from "../store/queue.js";
+import type { WeirdJob } from "../job.js";
 
 /** Where a job's messages go; a malformed job may give only part of it. */
 export type Delivery = Partial<Pick<WeirdJob, "applicationId" | "interactionToken" | "interactionAt" | "channelId">>;

@@ -25,7 +25,8 @@ import {
 } from "../observability/metrics.js";
 import type { Throttle } from "../store/throttle.js";
 import type { OutputRecord, OutputStore } from "../store/outputs.js";
-import { parseJob, QUEUE_NAME, readDelivery, type WeirdJob } from "../store/queue.js";
+import { parseJob, readDelivery, type WeirdJob } from "../job.js";
+import { QUEUE_NAME } from "../store/keys.js";
 import { oncePerOutage } from "../store/redis.js";
 import type { Log, LogFields } from "../observability/log.js";
 import { isPermanentDiscordError, ReplyTarget } from "./reply.js";

@@ -9,12 +9,14 @@ import {
   MessageFlags,
   PermissionFlagsBits,
 } from "discord.js";
-import { QUEUE_UNAVAILABLE, SETTINGS_UNAVAILABLE } from "../../src/commands/context.js";
-import { commands } from "../../src/commands/index.js";
+import { QUEUE_UNAVAILABLE, SETTINGS_UNAVAILABLE } from "../../src/interactions/context.js";
+import { commands } from "../../src/interactions/commands.js";
 import { channelsText } from "../../src/commands/weirdConfig.js";
 import type { BotConfig } from "../../src/config.js";
 import type { Engine } from "../../src/engine/engine.js";
-import { parseJob } from "../../src/store/queue.js";
+import { parseJob } from "../../src/job.js";
+import { RedisKeys } from "../../src/store/keys.js";
+import type { SettingsChangeRecord } from "../../src/store/settings.js";
 import { loadTestEngine } from "../helpers/engine.js";
 import { FakeDiscord, type RecordedRequest } from "../helpers/fakeDiscord.js";
 import {
@@ -118,7 +120,12 @@ function config(
   );
 }
 
-const stored = (target: TestBot) => target.redis.hgetall(`${prefix}:settings:${GUILD_ID}`);
+const stored = (target: TestBot) => target.redis.hgetall(new RedisKeys(prefix).settings(GUILD_ID));
+/** The server's settings log, newest first. */
+const history = async (target: TestBot) =>
+  (await target.redis.lrange(new RedisKeys(prefix).settingsLog(GUILD_ID), 0, -1)).map(
+    entry => JSON.parse(entry) as SettingsChangeRecord,
+  );
 const textChannel = (id: string, appPermissions: bigint = POSTABLE): PickedChannel => ({
   id,
   name: `chan-${id.slice(-2)}`,
@@ -190,12 +197,12 @@ describe("/weird-config", () => {
     expect(b.logs).toContain(
       `settings: server ${GUILD_ID} member ${ADMIN} temperature: default → {"default":-1,"min":-2,"max":0}`,
     );
-    const [change] = await b.ctx.settings.history(GUILD_ID);
+    const [change] = await history(b);
     expect(change).toMatchObject({ memberId: ADMIN, setting: "temperature", old: null, new: { default: -1 } });
     // Leaving min and max out keeps the range; setting the same again changes nothing.
     expect(await config(b, "temperature", { default: -0.5 })).toContain("members may ask for -2 … 0");
     expect(await config(b, "temperature", { default: -0.5 })).toMatch(/^Temperature \(unchanged\):/);
-    expect(await b.ctx.settings.history(GUILD_ID)).toHaveLength(2);
+    expect(await history(b)).toHaveLength(2);
   });
 
   it("temperature refusals: min above max, default outside the range, beyond MAX_ABS_TEMPERATURE; nothing changes", async () => {
@@ -455,7 +462,7 @@ describe("/weird-config", () => {
     expect(await config(b, "reset")).toBe("Reset to the operator's defaults: cooldown.");
     expect(await stored(b)).toEqual({});
     expect(await config(b, "reset")).toBe("Nothing to reset: this server uses the operator's defaults already.");
-    const [last] = await b.ctx.settings.history(GUILD_ID);
+    const [last] = await history(b);
     expect(last).toMatchObject({ setting: "cooldown", old: 30, new: null, memberId: ADMIN });
   });
 

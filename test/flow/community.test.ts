@@ -9,8 +9,8 @@ import {
   PermissionFlagsBits,
 } from "discord.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { recoverHallOfFame } from "../../src/commands/hallOfFame.js";
-import { VOTES_UNAVAILABLE } from "../../src/commands/votes.js";
+import { recoverHallOfFame } from "../../src/interactions/hallOfFame.js";
+import { VOTES_UNAVAILABLE } from "../../src/interactions/votes.js";
 import { definition as weirdConfigDefinition } from "../../src/commands/weirdConfig.js";
 import { resultButtons } from "../../src/discord/format.js";
 import type { ServerSettings } from "../../src/store/settings.js";
@@ -30,6 +30,7 @@ import {
   type CommandOption,
   type TestBot,
 } from "../helpers/discordBot.js";
+import { RedisKeys } from "../../src/store/keys.js";
 
 const HALL = "900000000000000004";
 const AUTHOR = "800000000000000001";
@@ -203,7 +204,7 @@ describe("votes", () => {
     expect((await answerTo(fromBot)).body).toMatchObject({
       data: { content: "Bots can't vote.", flags: MessageFlags.Ephemeral },
     });
-    await one.redis.del(`${prefix}:output:${output.id}`); // as after the retention
+    await one.redis.del(new RedisKeys(prefix).output(output.id)); // as after the retention
     const late = press(one, output, voter(2));
     expect((await answerTo(late)).body).toMatchObject({
       data: { content: "That output is no longer on record.", flags: MessageFlags.Ephemeral },

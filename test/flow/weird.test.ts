@@ -4,10 +4,10 @@ import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 import { QueueEvents } from "bullmq";
 import { InteractionResponseType, MessageFlags } from "discord.js";
-import { QUEUE_NAME } from "../../src/store/queue.js";
+import { QUEUE_NAME, RedisKeys } from "../../src/store/keys.js";
 import { workerConnection } from "../../src/store/redis.js";
 import { describe, expect, it } from "vitest";
-import { QUEUE_UNAVAILABLE } from "../../src/commands/context.js";
+import { QUEUE_UNAVAILABLE } from "../../src/interactions/context.js";
 import { loadTestEngine, temporaryFolder } from "../helpers/engine.js";
 import { type RecordedRequest } from "../helpers/fakeDiscord.js";
 import { useFlow } from "../helpers/flow.js";
@@ -105,7 +105,11 @@ describe("/weird", () => {
     expect(record!.surprisal).toBeGreaterThan(10);
     const [onBoard] = await flow.bot.ctx.community.weirdest(raw.guild_id, { period: "day", by: "weirdness" });
     expect(onBoard).toMatchObject({ outputId, votes: 0 });
-    expect(await flow.bot.redis.zcard(flow.bot.ctx.throttle.groupKey(raw.guild_id, raw.member.user.id))).toBe(0);
+    expect(
+      await flow.bot.redis.zcard(
+        new RedisKeys(flow.bot.ctx.config.queue.prefix).pending(raw.guild_id, raw.member.user.id),
+      ),
+    ).toBe(0);
     const [job] = await flow.bot.ctx.queue.getJobs(["completed"]);
     expect(job!.progress).toEqual({ tokens: 300, of: 300, done: true });
   });
@@ -179,7 +183,9 @@ describe("/weird", () => {
     flow.bot.inject(raw);
     await flow.discord.waitFor(r => callbackOf(raw).test(r.path));
     await expect
-      .poll(() => flow.bot!.redis.zcard(flow.bot!.ctx.throttle.groupKey(GUILD_ID, "800000000000000031")))
+      .poll(() =>
+        flow.bot!.redis.zcard(new RedisKeys(flow.bot!.ctx.config.queue.prefix).pending(GUILD_ID, "800000000000000031")),
+      )
       .toBe(0);
     await expect.poll(() => flow.bot!.redis.exists(`${flow.prefix}:cooldown:${GUILD_ID}:800000000000000031`)).toBe(0);
     expect(await flow.bot.ctx.queue.count()).toBe(0);
@@ -188,7 +194,8 @@ describe("/weird", () => {
   it("gives back the place and the cooldown Redis takes after the member was told it is unavailable", async () => {
     flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { cooldownMs: 60_000 }));
     const member = "800000000000000032";
-    const places = () => flow.bot!.redis.zcard(flow.bot!.ctx.throttle.groupKey(GUILD_ID, member));
+    const places = () =>
+      flow.bot!.redis.zcard(new RedisKeys(flow.bot!.ctx.config.queue.prefix).pending(GUILD_ID, member));
     // Writes wait 3 s: past the bot's deadlines, after which Redis still carries them out.
     const { ended: pauseOver } = await pauseRedisWrites(3000);
     const raw = slashWeird({ prompt: "a", userId: member });
@@ -309,7 +316,11 @@ describe("/weird", () => {
       expect.stringMatching(/Sorry/),
     );
     await completedJobs(flow.bot, 1);
-    expect(await flow.bot.redis.zcard(flow.bot.ctx.throttle.groupKey(raw.guild_id, raw.member.user.id))).toBe(0);
+    expect(
+      await flow.bot.redis.zcard(
+        new RedisKeys(flow.bot.ctx.config.queue.prefix).pending(raw.guild_id, raw.member.user.id),
+      ),
+    ).toBe(0);
   });
 
   it("checks the member's permission in the handler, not only in the command's defaults", async () => {
@@ -663,7 +674,9 @@ describe("when things go wrong", () => {
       "Sorry, this generation failed: Malformed job\\: Seed must be a whole number from 0 to 4294967295, got \\-1\\.",
     );
     expect(notice.body?.allowed_mentions).toEqual({ parse: [] });
-    expect(await flow.bot.redis.zcard(flow.bot.ctx.throttle.groupKey(GUILD_ID, userId))).toBe(0);
+    expect(await flow.bot.redis.zcard(new RedisKeys(flow.bot.ctx.config.queue.prefix).pending(GUILD_ID, userId))).toBe(
+      0,
+    );
   });
 
   it("a malformed job fails with a clear reason and the worker keeps serving", async () => {

@@ -19,7 +19,7 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
 import { createBot } from "../../src/bot/bot.js";
-import type { BotContext } from "../../src/commands/context.js";
+import type { BotContext } from "../../src/interactions/context.js";
 import type { BotConfig, WorkerSettings } from "../../src/config.js";
 import { DEFAULT_LIMITS } from "../../src/engine/defaults.js";
 import type { Engine } from "../../src/engine/engine.js";
@@ -27,8 +27,8 @@ import type { Log } from "../../src/observability/log.js";
 import { Throttle } from "../../src/store/throttle.js";
 import { DAY_MS, OutputStore } from "../../src/store/outputs.js";
 import { CommunityStore } from "../../src/store/community.js";
-import { Refreshes } from "../../src/commands/refreshes.js";
-import { QUEUE_NAME } from "../../src/store/queue.js";
+import { Refreshes } from "../../src/interactions/refreshes.js";
+import { QUEUE_NAME } from "../../src/store/keys.js";
 import { producerConnection, workerConnection } from "../../src/store/redis.js";
 import { operatorSettings, SettingsStore } from "../../src/store/settings.js";
 import { createRest } from "../../src/worker/reply.js";
@@ -136,7 +136,7 @@ export function startWorker(
     prefix,
     concurrency: 1,
     settings: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, editIntervalMs: 20, ...settings },
-    outputs: new OutputStore(connection, prefix),
+    outputs: new OutputStore(connection, prefix, 90 * DAY_MS),
     throttle: new Throttle(connection, prefix),
     log: (line, fields) => {
       logs.push(line);

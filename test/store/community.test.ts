@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommunityStore } from "../../src/store/community.js";
 import { DAY_MS, OutputStore, type OutputRecord } from "../../src/store/outputs.js";
 import { deleteKeys, REDIS_URL, testPrefix } from "../helpers/discordBot.js";
+import { RedisKeys } from "../../src/store/keys.js";
 
 const GUILD = "900000000000000002";
 const ALICE = "800000000000000001";
@@ -186,9 +187,9 @@ describe("retention", () => {
       aboveZero: 1,
     });
     expect(await shortLived.get(first.id)).toBeUndefined();
-    expect(await redis.exists(`${prefix}:votes:${first.id}`)).toBe(0);
+    expect(await redis.exists(new RedisKeys(prefix).votes(first.id))).toBe(0);
     // The record itself expires on its own too, even in a server nobody looks at again.
-    expect(await redis.pttl(`${prefix}:output:${second.id}`)).toBeGreaterThan(0);
+    expect(await redis.pttl(new RedisKeys(prefix).output(second.id))).toBeGreaterThan(0);
   });
 
   it("catches up in bounded steps after a quiet spell, without losing count", async () => {

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import type { Engine } from "../../src/engine/engine.js";
-import { OutputStore } from "../../src/store/outputs.js";
+import { DAY_MS, OutputStore } from "../../src/store/outputs.js";
 import { workerConnection } from "../../src/store/redis.js";
 import { Throttle } from "../../src/store/throttle.js";
 import { createRest } from "../../src/worker/reply.js";
@@ -57,7 +57,7 @@ describe("the worker's Redis connection", () => {
       prefix: "{bzredis}",
       concurrency: 1,
       settings: { lockDurationMs: 30_000, stalledIntervalMs: 30_000, editIntervalMs: 20 },
-      outputs: new OutputStore(connection, "{bzredis}"),
+      outputs: new OutputStore(connection, "{bzredis}", 90 * DAY_MS),
       throttle: new Throttle(connection, "{bzredis}"),
       log: line => logs.push(line),
     });

@@ -2,12 +2,15 @@
 // are shown as mentions, which never ping (NO_MENTIONS on every message); outputs and prompts
 // go through the shared escaping helpers.
 import type { APIEmbed } from "discord.js";
-import type { BoardEntry, MemberEntry, RankedBy, ServerStats } from "../store/community.js";
-import type { OutputRecord, Period } from "../store/outputs.js";
+import { isDiscordId } from "../discordId.js";
+import type { BoardEntry, MemberEntry, ServerStats } from "../store/community.js";
+import type { Period, RankedBy } from "../store/keys.js";
+import type { OutputRecord } from "../store/outputs.js";
 import {
   codeBlockText,
   cutEscaped,
   formatTemperature,
+  formatWeirdness,
   MESSAGE_LIMIT,
   NO_MENTIONS,
   quotePrompt,
@@ -34,11 +37,11 @@ export function messageLink(output: Pick<OutputRecord, "guildId" | "channelId" |
 }
 
 export function mention(userId: string): string {
-  return /^\d{1,22}$/.test(userId) ? `<@${userId}>` : "someone";
+  return isDiscordId(userId) ? `<@${userId}>` : "someone";
 }
 
-export function formatWeirdness(surprisal: number | undefined): string {
-  return surprisal === undefined ? "weirdness —" : `weirdness ${surprisal.toFixed(2)}`;
+function weirdnessText(surprisal: number | undefined): string {
+  return `weirdness ${formatWeirdness(surprisal)}`;
 }
 
 /** One line of output, escaped; cut after escaping so the cut cannot undo it. */
@@ -63,7 +66,7 @@ function boardLine(rank: number, entry: BoardEntry): string {
   const output = entry.output!;
   const link = messageLink(output);
   return (
-    `**${rank}.** ${votesText(entry.votes)} · ${formatTemperature(output.temperature)} · ${formatWeirdness(output.surprisal)} · ` +
+    `**${rank}.** ${votesText(entry.votes)} · ${formatTemperature(output.temperature)} · ${weirdnessText(output.surprisal)} · ` +
     `${mention(output.authorId)}${link ? ` · [message](${link})` : ""}\n${snippet(output.text)}`
   );
 }
@@ -133,7 +136,7 @@ export function statsMessage(stats: ServerStats, retentionDays: number) {
 export function hallOfFameMessage(output: OutputRecord, votes: number) {
   const link = messageLink(output);
   const header =
-    `🏆 **${votesText(votes)}** · **${formatTemperature(output.temperature)}** · ${formatWeirdness(output.surprisal)} · ` +
+    `🏆 **${votesText(votes)}** · **${formatTemperature(output.temperature)}** · ${weirdnessText(output.surprisal)} · ` +
     `by ${mention(output.authorId)}${link ? ` · [original](${link})` : ""}\n${quotePrompt(output.prompt)}`;
   const room = MESSAGE_LIMIT - header.length - 12;
   let body = codeBlockText(output.text);

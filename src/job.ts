@@ -1,9 +1,8 @@
-// The generation queue: its name, what a job carries, and the checks a worker applies
-// before trusting a payload.
-import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature } from "../engine/request.js";
-import { checkSchedule, type Schedule } from "../engine/schedule.js";
-
-export const QUEUE_NAME = "weird";
+// A generation job: what the bot puts on the queue (its name is QUEUE_NAME in store/keys.ts),
+// and the checks a worker applies before trusting a payload.
+import { isDiscordId } from "./discordId.js";
+import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature } from "./engine/request.js";
+import { checkSchedule, type Schedule } from "./engine/schedule.js";
 
 /** What a member asked for, checked at the bot: the same fields the engine takes. */
 export interface WeirdRequest {
@@ -37,8 +36,6 @@ export interface WeirdJob extends WeirdRequest {
   allowBytes?: boolean;
 }
 
-const SNOWFLAKE = /^\d{1,22}$/;
-
 function fail(reason: string): never {
   throw new Error(`Malformed job: ${reason}`);
 }
@@ -48,7 +45,7 @@ export function parseJob(data: unknown): WeirdJob {
   if (typeof data !== "object" || data === null) fail("the payload is not an object");
   const job = data as Record<string, unknown>;
   const text = (key: string) => (typeof job[key] === "string" ? job[key] : fail(`${key} must be a string`));
-  const id = (key: string) => (SNOWFLAKE.test(text(key)) ? text(key) : fail(`${key} must be a Discord id`));
+  const id = (key: string) => (isDiscordId(text(key)) ? text(key) : fail(`${key} must be a Discord id`));
   const number = (key: string) => (typeof job[key] === "number" ? job[key] : fail(`${key} must be a number`));
   const checked = <T>(check: () => T) => {
     try {
@@ -99,7 +96,7 @@ export function readDelivery(data: unknown): Partial<WeirdJob> {
   const delivery: Partial<WeirdJob> = {};
   for (const key of ["applicationId", "channelId", "userId", "guildId"] as const) {
     const value = job[key];
-    if (typeof value === "string" && SNOWFLAKE.test(value)) delivery[key] = value;
+    if (isDiscordId(value)) delivery[key] = value;
   }
   if (typeof job.interactionToken === "string" && job.interactionToken !== "")
     delivery.interactionToken = job.interactionToken;

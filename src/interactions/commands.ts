@@ -1,13 +1,13 @@
 // Every slash command, for the bot's router and for the deploy script alike.
 import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from "discord.js";
 import type { BotContext } from "./context.js";
-import * as weird from "./weird.js";
-import * as weirdConfig from "./weirdConfig.js";
-import * as weirdHelp from "./weirdHelp.js";
-import * as weirdSweep from "./weirdSweep.js";
-import * as weirdest from "./weirdest.js";
-import * as weirdestMembers from "./weirdestMembers.js";
-import * as weirdStats from "./weirdStats.js";
+import * as weird from "../commands/weird.js";
+import * as weirdConfig from "../commands/weirdConfig.js";
+import * as weirdHelp from "../commands/weirdHelp.js";
+import * as weirdSweep from "../commands/weirdSweep.js";
+import * as weirdest from "../commands/weirdest.js";
+import * as weirdestMembers from "../commands/weirdestMembers.js";
+import * as weirdStats from "../commands/weirdStats.js";
 
 export interface Command {
   name: string;

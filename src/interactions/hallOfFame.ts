@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 // CommonJS build of @discordjs/rest; the ESM build's DiscordAPIError (an import of
 // "@discordjs/rest" here) is another class, and instanceof would never match.
 import { DiscordAPIError, RESTJSONErrorCodes, Routes, type APIMessage, type REST } from "discord.js";
-import { hallOfFameMessage } from "../discord/community.js";
+import { hallOfFameMessage } from "../discord/communityMessages.js";
 import type { HallEntry } from "../store/community.js";
 import type { OutputRecord } from "../store/outputs.js";
 import type { BotContext } from "./context.js";

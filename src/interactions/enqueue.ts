@@ -11,11 +11,11 @@ import {
 import { InvalidRequestError, type RequestLimits } from "../engine/request.js";
 import { formatSchedule, namedTemperatures } from "../engine/schedule.js";
 import { formatTemperature, NO_MENTIONS } from "../discord/format.js";
-import type { WeirdJob, WeirdRequest } from "../store/queue.js";
+import type { WeirdJob, WeirdRequest } from "../job.js";
 import { refusals, type RefusalReason } from "../observability/metrics.js";
 import { channelAllowed, type ServerSettings } from "../store/settings.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, withRedis, type BotContext } from "./context.js";
-import { channelsText } from "./weirdConfig.js";
+import { channelsText } from "../commands/weirdConfig.js";
 
 const JOB_OPTIONS = {
   attempts: 3,

@@ -1,0 +1,185 @@
+// The Redis schema: every key belowzero writes is built here, and so is the encoding of the
+// boards' rank ids and scores. The Lua scripts get their key builders and encoders generated
+// from this file (LUA_SCHEMA), so TypeScript and Lua cannot drift apart. ARCHITECTURE.md lists
+// every key with its type, lifetime and writer.
+//
+// Every key starts with the prefix (QUEUE_PREFIX), which holds a {hash tag}: on a Redis
+// Cluster all of them, BullMQ's included, hash to one slot, so multi-key scripts work, and keys
+// a script builds itself (a member's boards, an expired output's record) stay in that slot.
+
+export type Period = "day" | "week" | "month" | "all";
+export const PERIODS: readonly Period[] = ["day", "week", "month", "all"];
+export type RankedBy = "votes" | "weirdness";
+
+/** The generation queue's BullMQ name: its keys are `<prefix>:weird:…`, written by BullMQ. */
+export const QUEUE_NAME = "weird";
+
+/** Every key of one deployment, by what it holds. */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  // Outputs and votes (OutputStore)
+  output(outputId: string): string {
+    return `${this.prefix}:output:${outputId}`;
+  }
+  votes(outputId: string): string {
+    return `${this.prefix}:votes:${outputId}`;
+  }
+  voteClick(outputId: string, memberId: string): string {
+    return `${this.prefix}:vote-click:${outputId}:${memberId}`;
+  }
+  /** A SCAN pattern for every output record (glob-escaped: the prefix's braces are literal). */
+  get outputPattern(): string {
+    return `${globEscape(this.prefix)}:output:*`;
+  }
+
+  // A server's boards and stats (kept by the scripts of communityScripts.ts)
+  guild(guildId: string, rest: string): string {
+    return `${this.prefix}:guild:${guildId}:${rest}`;
+  }
+  /** Rank ids by createdAt: every output of the server still on record. */
+  made(guildId: string): string {
+    return this.guild(guildId, "made");
+  }
+  /** Rank ids by temperature. */
+  temps(guildId: string): string {
+    return this.guild(guildId, "temps");
+  }
+  /** Members by the last time they made or voted. */
+  players(guildId: string): string {
+    return this.guild(guildId, "players");
+  }
+  /** The vote total and each period's trim cutoff. */
+  totals(guildId: string): string {
+    return this.guild(guildId, "totals");
+  }
+  /** A top board: the server's, or one member's outputs only. */
+  board(guildId: string, period: Period, by: RankedBy, memberId?: string): string {
+    const scope = memberId ? `member:${memberId}:` : "";
+    return this.guild(guildId, `${scope}top:${period}:${by}`);
+  }
+  /** Members by votes received, then outputs made. */
+  members(guildId: string, period: Period): string {
+    return this.guild(guildId, `members:${period}`);
+  }
+
+  // Hall of fame (CommunityStore)
+  hall(outputId: string): string {
+    return `${this.prefix}:hall:${outputId}`;
+  }
+  get hallPending(): string {
+    return `${this.prefix}:hall-pending`;
+  }
+  hallProblem(guildId: string): string {
+    return `${this.prefix}:hall-problem:${guildId}`;
+  }
+
+  // Cooldowns and queue places (Throttle)
+  /** Per member and server; in direct messages per member alone. */
+  cooldown(guildId: string | null, userId: string): string {
+    return `${this.prefix}:cooldown:${guildId ?? "dm"}:${userId}`;
+  }
+  /** A server's queued and running jobs; in direct messages per member, so DM users do not share one. */
+  pending(guildId: string | null, userId: string): string {
+    return `${this.prefix}:pending:${guildId ?? `dm-${userId}`}`;
+  }
+  get pendingAll(): string {
+    return `${this.prefix}:pending-all`;
+  }
+  place(jobId: string): string {
+    return `${this.prefix}:place:${jobId}`;
+  }
+
+  // Server settings (SettingsStore)
+  settings(guildId: string): string {
+    return `${this.prefix}:settings:${guildId}`;
+  }
+  settingsLog(guildId: string): string {
+    return `${this.prefix}:settings-log:${guildId}`;
+  }
+}
+
+export function globEscape(text: string): string {
+  return text.replace(/[[\]*?\\]/g, "\\$&");
+}
+
+// Rank ids and scores. A ranked output is a "rank id", `<createdAt, 13 digits>:<authorId>:<outputId>`:
+// zsets order equal scores by member, so ZREVRANGE puts the newer of two tied outputs first,
+// and a trim can find the author of an output whose record is already gone.
+//
+// Scores, exact integers below 2^53:
+//   top:<period>:votes      votes · VOTE_UNIT + w       (more votes, then weirder, then newer)
+//   top:<period>:weirdness  w · WEIRD_UNIT + votes      (weirder, then more votes, then newer)
+//   members:<period>        votes · MADE_UNIT + outputs (more votes received, then more outputs)
+// where w is the surprisal in nats/token, clamped to [0, MAX_SURPRISAL], times W_SCALE (1e-6
+// resolution), and votes are clamped to WEIRD_UNIT − 1 in the scores (the exact count is the
+// vote set's size). Only Lua encodes (LUA_SCHEMA); TypeScript only decodes.
+export const VOTE_UNIT = 2 ** 32;
+export const WEIRD_UNIT = 2 ** 21;
+export const MADE_UNIT = 2 ** 20;
+const W_SCALE = 2 ** 20;
+const MAX_SURPRISAL = 4095;
+
+export function parseRankId(rankId: string): { createdAt: number; authorId: string; outputId: string } {
+  const [createdAt, authorId, ...id] = rankId.split(":");
+  return { createdAt: Number(createdAt), authorId: authorId ?? "", outputId: id.join(":") };
+}
+
+/** The vote count a board's score holds. */
+export function votesOfScore(score: number, by: RankedBy): number {
+  return by === "votes" ? Math.floor(score / VOTE_UNIT) : score % WEIRD_UNIT;
+}
+
+export function memberOfScore(score: number): { votesReceived: number; outputsMade: number } {
+  return { votesReceived: Math.floor(score / MADE_UNIT), outputsMade: score % MADE_UNIT };
+}
+
+// Lua's side, generated from the builders above: each key function of RedisKeys is called with
+// placeholders, and the result becomes a Lua concatenation of its literal parts and arguments.
+const MARK = "\u0000";
+const marks = new RedisKeys(`${MARK}P${MARK}`);
+function luaKey(build: (...args: string[]) => string, ...args: string[]): string {
+  const text = build(...args.map(arg => `${MARK}${arg}${MARK}`));
+  return text
+    .split(MARK)
+    .map((part, i) => (i % 2 === 1 ? part : part === "" ? undefined : JSON.stringify(part)))
+    .filter(part => part !== undefined)
+    .join(" .. ");
+}
+
+/**
+ * The schema for Lua: key builders and the rank-id and score encoders. Expects `P`, the
+ * prefix, as a local before it.
+ */
+export const LUA_SCHEMA = `
+local PERIODS = {${PERIODS.map(period => JSON.stringify(period)).join(", ")}}
+local VOTE_UNIT, WEIRD_UNIT, MADE_UNIT = ${VOTE_UNIT}, ${WEIRD_UNIT}, ${MADE_UNIT}
+local function outputKey(id) return ${luaKey(id => marks.output(id), "id")} end
+local function votesKey(id) return ${luaKey(id => marks.votes(id), "id")} end
+local function madeKey(g) return ${luaKey(g => marks.made(g), "g")} end
+local function tempsKey(g) return ${luaKey(g => marks.temps(g), "g")} end
+local function playersKey(g) return ${luaKey(g => marks.players(g), "g")} end
+local function totalsKey(g) return ${luaKey(g => marks.totals(g), "g")} end
+local function board(g, member, period, by)
+  if member then return ${luaKey((g, p, b, m) => marks.board(g, p as Period, b as RankedBy, m), "g", "period", "by", "member")} end
+  return ${luaKey((g, p, b) => marks.board(g, p as Period, b as RankedBy), "g", "period", "by")}
+end
+local function membersKey(g, period) return ${luaKey((g, p) => marks.members(g, p as Period), "g", "period")} end
+local function authorOf(rankId) return string.match(rankId, "^%d+:(%d+):") end
+local function outputOf(rankId) return string.match(rankId, "^%d+:%d+:(.+)$") end
+local function rankIdOf(output)
+  return string.format("%013d", output.createdAt) .. ":" .. output.authorId .. ":" .. output.id
+end
+-- −1: no weirdness on record (ranked last among equal votes, absent from the weirdness boards)
+local function weirdnessOf(output)
+  if type(output.surprisal) ~= "number" then return -1 end
+  return math.floor(math.min(math.max(output.surprisal, 0), ${MAX_SURPRISAL}) * ${W_SCALE})
+end
+-- Both boards' scores for these votes and weirdness w (nil by weirdness when w < 0)
+local function scores(votes, w)
+  local v = math.min(votes, WEIRD_UNIT - 1)
+  local byVotes = v * VOTE_UNIT + math.max(w, 0)
+  if w < 0 then return byVotes, nil end
+  return byVotes, w * WEIRD_UNIT + v
+end
+`;
