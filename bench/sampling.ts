@@ -19,7 +19,8 @@ import { promisify } from "node:util";
 import { renderSweepChart } from "../src/chart/sweepChart.js";
 import { formatBackend } from "../src/engine/backend.js";
 import { defaultThreads, Engine, type EngineOptions } from "../src/engine/engine.js";
-import type { ContextPool } from "../src/engine/contextPool.js";
+import type { Sign } from "../src/engine/contextPool.js";
+import type { LlamaContext } from "node-llama-cpp";
 import type { NegationRoute } from "../src/engine/negation.js";
 import { DEFAULT_TOKEN_POLICY } from "../src/engine/defaults.js";
 import { oracleGenerate } from "../test/helpers/oracle.js";
@@ -294,9 +295,9 @@ type NativeCall = (...args: unknown[]) => Promise<unknown>;
  */
 async function timeNativeCalls(engine: Engine) {
   const timers = { decode: 0, sample: 0, samples: 0 };
-  const pool = (engine as unknown as { pool: ContextPool }).pool;
-  for (const sign of ["positive", "negated"] as const) {
-    const native = ((await pool.contextOf(sign)) as unknown as { _ctx: Record<string, NativeCall> })._ctx;
+  const pool = (engine as unknown as { pool: { contexts: Map<Sign, { context: Promise<LlamaContext> }> } }).pool;
+  for (const { context } of pool.contexts.values()) {
+    const native = ((await context) as unknown as { _ctx: Record<string, NativeCall> })._ctx;
     for (const [name, key] of [
       ["decodeBatch", "decode"],
       ["sampleToken", "sample"],
@@ -325,7 +326,7 @@ async function timeNativeCalls(engine: Engine) {
 async function profile(label: string, modelPath: string): Promise<void> {
   const engine = await loadEngine(modelPath);
   try {
-    for (const temperature of [1, -1]) await tokensPerSecond(engine, temperature, 0, 8); // both contexts exist
+    for (const temperature of [1, -1]) await tokensPerSecond(engine, temperature, 0, 8); // every context exists
     const { timers, reset } = await timeNativeCalls(engine);
     const steps = { total: [] as number[], decode: [] as number[], sample: [] as number[] };
     const stock = { total: [] as number[], decode: [] as number[], sample: [] as number[] };

@@ -231,7 +231,7 @@ export const ENVIRONMENT = {
   NEGATION_ROUTE: choice({
     section: "negation",
     default: DEFAULT_NEGATION.route,
-    choices: ["auto", "adapter", "copy"] as const,
+    choices: ["auto", "sampler", "adapter", "copy"] as const,
     meaning: "how logits are negated below zero (see “How negative temperature works here”)",
   }),
   NEGATION_COPY_MAX_MB: integer({
