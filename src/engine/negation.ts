@@ -185,6 +185,18 @@ export type NegationFiles =
 /** The route an engine runs: the patched sampler needs no files. */
 export type Negation = NegationFiles | { route: "sampler"; modelPath: string };
 
+/** One line for the worker's log and the CLI: which path samples below zero, and why. */
+export function describeNegation(negation: Negation): string {
+  switch (negation.route) {
+    case "sampler":
+      return "negation: sampler (the addon's own sampler negates below zero: one context for both signs)";
+    case "adapter":
+      return "negation: adapter (a LoRA that negates the output layer, in a second context)";
+    case "copy":
+      return "negation: copy (a sign-flipped copy of the model, in a second context)";
+  }
+}
+
 /** For tied-embedding models: a copy with output.weight = token_embd, as a LoRA on token_embd would also change the inputs. */
 async function untied(model: GgufFile, cacheDir: string): Promise<GgufFile> {
   if (model.tensors.has("output.weight")) return model;

@@ -34,16 +34,20 @@ const tokensOf = async (engine: Engine, requests: GenerationInput[], concurrentl
   return out;
 };
 
+// Batched only on stories260K: on the synthetic model (near-tied logits) batched decoding in one
+// context already differs from one-by-one on the copy route, all signs positive (measured: 9 of 48
+// sequences at 8 in one context, 3–4 of 32 at 4), so a token-for-token check there proves nothing.
 describe.each([
-  ["stories260K", () => inFolderOfItsOwn(testModelPath()), "Once upon a time"],
+  ["stories260K", () => inFolderOfItsOwn(testModelPath()), "Once upon a time", true],
   [
     "a synthetic 32000-token LLaMA",
     () => inFolderOfItsOwn(path => writeSyntheticModel(path, { vocabularySize: 32000, embeddingLength: 64 })),
     "a b",
+    false,
   ],
 ] as const)(
   `the sampler route on %s equals the sign-flipped copy at |T|${SAMPLER_BUILD ? "" : ` (${SAMPLER_SKIPPED})`}`,
-  (_name, makeModel, prompt) => {
+  (_name, makeModel, prompt, batched) => {
     let model: string;
     let sampler: Engine;
     let copy: Engine;
@@ -81,7 +85,7 @@ describe.each([
       },
     );
 
-    it.skipIf(!SAMPLER_BUILD)(
+    it.skipIf(!SAMPLER_BUILD || !batched)(
       "8 concurrent mixed-sign generations in its one context equal the copy's, token for token",
       async () => {
         const requests = [-1, 1, -0.5, -0.001, 0.5, 0, -1, 2].map((temperature, i) => ({
