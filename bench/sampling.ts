@@ -105,11 +105,16 @@ async function inSampler(label: string, modelPath: string): Promise<void> {
   let adapter: Awaited<ReturnType<typeof loadAndMeasure>> | undefined;
   try {
     adapter = await loadAndMeasure(modelPath, "adapter");
+    const sides = [
+      [sampler.engine, 1, runs.samplerPositive],
+      [sampler.engine, -1, runs.samplerNegative],
+      [adapter.engine, 1, adapterRuns.positive],
+      [adapter.engine, -1, adapterRuns.negative],
+    ] as const;
     for (let round = 0; round < ROUNDS; round++) {
-      runs.samplerPositive.push(await tokensPerSecond(sampler.engine, 1, round));
-      runs.samplerNegative.push(await tokensPerSecond(sampler.engine, -1, round));
-      adapterRuns.positive.push(await tokensPerSecond(adapter.engine, 1, round));
-      adapterRuns.negative.push(await tokensPerSecond(adapter.engine, -1, round));
+      // Every other round in reverse, so that no side always runs first after the others.
+      for (const [engine, temperature, into] of round % 2 ? [...sides].reverse() : sides)
+        into.push(await tokensPerSecond(engine, temperature, round));
     }
     const [sp, sn, ap, an] = [
       runs.samplerPositive,
