@@ -14,6 +14,7 @@ import {
   PURE_TEMPERATURE,
 } from "./defaults.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
+import { readGguf } from "./gguf.js";
 import { resolveModel } from "./modelFile.js";
 import { NEGATION_SCALE, prepareNegation, type Negation, type NegationOptions } from "./negation.js";
 import { excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
@@ -147,6 +148,7 @@ export class Engine {
 
   static async load(options: EngineOptions): Promise<Engine> {
     const modelPath = await resolveModel(options.model, options.modelsDir ?? "models");
+    readGguf(modelPath); // a bad file gets the GGUF reader's clear error, not llama.cpp's
     const negationOptions = { ...DEFAULT_NEGATION, ...options.negation };
     const llama = await getLlama({
       gpu: options.gpu ?? "auto",
