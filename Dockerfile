@@ -67,12 +67,14 @@ CMD ["node", "dist/bot/shards.js"]
 FROM node AS cpu-build
 # With ninja, cmake-js compiles on every core (with make, on one).
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake ninja-build g++ make git ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake ninja-build g++ make git patch ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
-COPY scripts/build-cpu-backend.sh ./scripts/
+# The build applies the negative-temperature patch to node-llama-cpp's addon sources first.
+COPY patches ./patches
+COPY scripts/build-cpu-backend.sh scripts/patch-node-llama-cpp.sh ./scripts/
 # node-llama-cpp loads a local build from its Release folder once buildDone.status is there;
 # the sources and intermediates stay behind.
 RUN scripts/build-cpu-backend.sh \
@@ -96,7 +98,7 @@ FROM nvidia/cuda:${CUDA_VERSION}-devel-${CUDA_UBUNTU} AS cuda-build
 ARG CUDA_ARCHITECTURES
 ARG GGML_CUDA_FA
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake g++ make git ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cmake g++ make git patch ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
@@ -109,7 +111,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
  && rm -rf node_modules/@node-llama-cpp \
  && npm cache clean --force
-COPY scripts/build-cuda-backend.sh ./scripts/
+COPY patches ./patches
+COPY scripts/build-cuda-backend.sh scripts/patch-node-llama-cpp.sh ./scripts/
 # The build links against the driver stub; the real libcuda.so.1 comes with the NVIDIA
 # container runtime when the worker starts.
 RUN CUDA_ARCHITECTURES="${CUDA_ARCHITECTURES}" GGML_CUDA_FA="${GGML_CUDA_FA}" scripts/build-cuda-backend.sh \

@@ -1,6 +1,8 @@
 // Side-by-side throughput, measured in one run on the same models (CPU). Rounds are
 // interleaved and the median kept, so a noisy neighbour hurts every side alike.
 //
+//   sampler    (also with routes) on the patched source build: T = −1 ÷ T = +1 in the sampler itself
+//              beside the adapter route, and the memory each engine adds
 //   routes     T = +1 (stock), T = −1 through the adapter and the copy, the readout oracle
 //   stock      belowzero against stock llama.cpp (llama-completion, same llama.cpp commit, built
 //              by `npm run bench:build-stock` into a cache outside the repository)
@@ -24,8 +26,9 @@ import { tokenPieces } from "../src/engine/detokenizer.js";
 import { parseSchedule } from "../src/engine/schedule.js";
 import { formatBackend } from "../src/engine/backend.js";
 import { defaultThreads, Engine, type EngineOptions } from "../src/engine/engine.js";
-import type { ContextPool } from "../src/engine/contextPool.js";
-import type { NegationRoute } from "../src/engine/negation.js";
+import type { Sign } from "../src/engine/contextPool.js";
+import type { LlamaContext } from "node-llama-cpp";
+import { describeNegation, type NegationRoute } from "../src/engine/negation.js";
 import { DEFAULT_TOKEN_POLICY } from "../src/engine/defaults.js";
 import { oracleGenerate } from "../test/helpers/oracle.js";
 import { runSweep } from "../src/engine/sweep.js";
@@ -90,6 +93,55 @@ async function oracleTokensPerSecond(engine: Engine, temperature: number, seed: 
     return generated.length / ((performance.now() - started) / 1000);
   } finally {
     await context.dispose();
+  }
+}
+
+/** Resident memory an engine adds once both signs have run (RSS before load vs after; engines one after another). */
+async function loadAndMeasure(modelPath: string, route: NegationRoute): Promise<{ engine: Engine; rssMiB: number }> {
+  const before = process.memoryUsage().rss;
+  const engine = await loadEngine(modelPath, { negation: { route } });
+  for (const t of [1, -1]) await tokensPerSecond(engine, t, 0, 8); // every context exists, warm
+  return { engine, rssMiB: (process.memoryUsage().rss - before) / 2 ** 20 };
+}
+
+/** The in-sampler route (patched source build) against the adapter route: T = −1 ÷ T = +1 on each, and memory. */
+async function inSampler(label: string, modelPath: string): Promise<void> {
+  const runs = { samplerPositive: [] as number[], samplerNegative: [] as number[] };
+  const adapterRuns = { positive: [] as number[], negative: [] as number[] };
+  const sampler = await loadAndMeasure(modelPath, "sampler");
+  let adapter: Awaited<ReturnType<typeof loadAndMeasure>> | undefined;
+  try {
+    adapter = await loadAndMeasure(modelPath, "adapter");
+    const sides = [
+      [sampler.engine, 1, runs.samplerPositive],
+      [sampler.engine, -1, runs.samplerNegative],
+      [adapter.engine, 1, adapterRuns.positive],
+      [adapter.engine, -1, adapterRuns.negative],
+    ] as const;
+    for (let round = 0; round < ROUNDS; round++) {
+      // Every other round in reverse, so that no side always runs first after the others.
+      for (const [engine, temperature, into] of round % 2 ? [...sides].reverse() : sides)
+        into.push(await tokensPerSecond(engine, temperature, round));
+    }
+    const [sp, sn, ap, an] = [
+      runs.samplerPositive,
+      runs.samplerNegative,
+      adapterRuns.positive,
+      adapterRuns.negative,
+    ].map(median) as [number, number, number, number];
+    row([
+      label,
+      fixed(sp),
+      fixed(sn),
+      `**${fixed(sn / sp, 2)}**`,
+      fixed(ap),
+      fixed(an),
+      `**${fixed(an / ap, 2)}**`,
+      `${fixed(sampler.rssMiB)} / ${fixed(adapter.rssMiB)}`,
+    ]);
+  } finally {
+    await sampler.engine.dispose();
+    await adapter?.engine.dispose();
   }
 }
 
@@ -301,9 +353,9 @@ type NativeCall = (...args: unknown[]) => Promise<unknown>;
  */
 async function timeNativeCalls(engine: Engine) {
   const timers = { decode: 0, sample: 0, samples: 0 };
-  const pool = (engine as unknown as { pool: ContextPool }).pool;
-  for (const sign of ["positive", "negated"] as const) {
-    const native = ((await pool.contextOf(sign)) as unknown as { _ctx: Record<string, NativeCall> })._ctx;
+  const pool = (engine as unknown as { pool: { contexts: Map<Sign, { context: Promise<LlamaContext> }> } }).pool;
+  for (const { context } of pool.contexts.values()) {
+    const native = ((await context) as unknown as { _ctx: Record<string, NativeCall> })._ctx;
     for (const [name, key] of [
       ["decodeBatch", "decode"],
       ["sampleToken", "sample"],
@@ -332,7 +384,7 @@ async function timeNativeCalls(engine: Engine) {
 async function profile(label: string, modelPath: string): Promise<void> {
   const engine = await loadEngine(modelPath);
   try {
-    for (const temperature of [1, -1]) await tokensPerSecond(engine, temperature, 0, 8); // both contexts exist
+    for (const temperature of [1, -1]) await tokensPerSecond(engine, temperature, 0, 8); // every context exists
     const { timers, reset } = await timeNativeCalls(engine);
     const steps = { total: [] as number[], decode: [] as number[], sample: [] as number[] };
     const stock = { total: [] as number[], decode: [] as number[], sample: [] as number[] };
@@ -484,12 +536,36 @@ const SYNTHETIC_LABEL = MODELS[1][0];
 
 const probe = await loadEngine(testModelPath());
 const backend = formatBackend(await probe.backend());
+const negation = describeNegation(probe.negation);
+const samplerBuild = probe.negation.route === "sampler";
 await probe.dispose();
 console.log(
   `belowzero benchmark: CPU, ${CORES} cores, ${TOKENS} tokens per generation unless noted, median of ${ROUNDS} interleaved rounds.`,
 );
 // The prebuilt backend unless \`npm run build:cpu-backend\` built one for this CPU.
-console.log(`${backend}\n`);
+console.log(`${backend}\n${negation}\n`);
+
+if (SECTIONS.has("routes") || SECTIONS.has("sampler")) {
+  console.log("In-sampler route (one context for both signs) against the adapter route, 1 thread:\n");
+  if (!samplerBuild) {
+    console.log(
+      "(skipped: the loaded backend's sampler does not negate; `npm run build:cpu-backend` builds one that does)\n",
+    );
+  } else {
+    header([
+      "model",
+      "sampler T=+1 tok/s",
+      "sampler T=−1",
+      "sampler −1 ÷ +1",
+      "adapter T=+1",
+      "adapter T=−1",
+      "adapter −1 ÷ +1",
+      "RSS MiB sampler / adapter",
+    ]);
+    for (const [label, path] of MODELS) await inSampler(label, path);
+    console.log("");
+  }
+}
 
 if (SECTIONS.has("routes")) {
   console.log("Negation routes, 1 thread:\n");

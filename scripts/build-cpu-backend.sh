@@ -26,8 +26,8 @@ cd "$(dirname "$0")/.."
 version=$(node -p 'require("./package.json").dependencies["node-llama-cpp"]')
 installed=$(node -p 'require("./node_modules/node-llama-cpp/package.json").version' 2>/dev/null || echo none)
 [ "$version" = "$installed" ] || { echo "node-llama-cpp $version is in package.json but $installed is installed: run npm ci first" >&2; exit 1; }
-for tool in cmake g++ git; do
-  command -v "$tool" >/dev/null || { echo "$tool not found: install cmake, g++ and git (Debian: apt-get install cmake g++ make git)" >&2; exit 1; }
+for tool in cmake g++ git patch; do
+  command -v "$tool" >/dev/null || { echo "$tool not found: install cmake, g++, git and patch (Debian: apt-get install cmake g++ make git patch)" >&2; exit 1; }
 done
 # Custom options would make node-llama-cpp look for the build under another name.
 if env | grep -q '^NODE_LLAMA_CPP_CMAKE_OPTION_'; then
@@ -35,6 +35,8 @@ if env | grep -q '^NODE_LLAMA_CPP_CMAKE_OPTION_'; then
   exit 1
 fi
 
+# Negative temperature in the sampler itself: one context for both signs (see the script).
+scripts/patch-node-llama-cpp.sh
 echo "Building node-llama-cpp $version's CPU backend for this CPU, with OpenMP"
 start=$(date +%s)
 npx --no node-llama-cpp source download --gpu false --noUsageExample

@@ -33,6 +33,8 @@ installed=$(node -p 'require("./node_modules/node-llama-cpp/package.json").versi
 command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ] || { echo "nvcc not found: install the CUDA toolkit (or add /usr/local/cuda/bin to PATH)" >&2; exit 1; }
 export PATH="$PATH:/usr/local/cuda/bin"
 
+# Negative temperature in the sampler itself: one context for both signs (see the script).
+scripts/patch-node-llama-cpp.sh
 echo "Building node-llama-cpp $version's CUDA backend for architectures $NODE_LLAMA_CPP_CMAKE_OPTION_CMAKE_CUDA_ARCHITECTURES"
 start=$(date +%s)
 # "source download" clones the bundled release (offline) and compiles it; --gpu cuda never

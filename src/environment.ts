@@ -166,7 +166,7 @@ export const ENVIRONMENT = {
     min: 1,
     max: 1024,
     meaning:
-      "CPU threads per context; one context per sign of T, so at most twice this many at once. More threads than free cores collapse llama.cpp's spin-waiting thread pool",
+      "CPU threads per context; one context per sign of T (one in all on the sampler route), so at most twice this many at once. More threads than free cores collapse llama.cpp's spin-waiting thread pool",
     shownDefault: "⌊(cores − 1) / 2⌋, at least 1",
     advanced: true,
   }),
@@ -189,7 +189,8 @@ export const ENVIRONMENT = {
     default: 1,
     min: 1,
     max: 64,
-    meaning: "generations running at once; those of one sign run as sequences of one context, decoded as one batch",
+    meaning:
+      "generations running at once; those of one sign (of both, on the sampler route) run as sequences of one context, decoded as one batch",
   }),
 
   MAX_TOKENS_CAP: integer({
@@ -231,7 +232,7 @@ export const ENVIRONMENT = {
   NEGATION_ROUTE: choice({
     section: "negation",
     default: DEFAULT_NEGATION.route,
-    choices: ["auto", "adapter", "copy"] as const,
+    choices: ["auto", "sampler", "adapter", "copy"] as const,
     meaning: "how logits are negated below zero (see “How negative temperature works here”)",
   }),
   NEGATION_COPY_MAX_MB: integer({

@@ -1,4 +1,4 @@
-// One context per sign, one sequence per running generation. Sequences of one context are
+// One context per sign (one in all on the "sampler" route), one sequence per running generation. Sequences of one context are
 // decoded by llama.cpp as one batch, which is what lets one GPU serve many requests at once.
 // node-llama-cpp 3.22.1 guards llama_get_logits with a per-context sampling mutex; in 3.21.1
 // sequences sharing a context raced on the shared logits buffer (7–10% of steps read another
@@ -73,11 +73,6 @@ export class ContextPool {
       entry.busy--;
       entry.waiters.shift()?.();
     }
-  }
-
-  /** The context of a sign, if it has been made. */
-  async contextOf(sign: Sign): Promise<LlamaContext | undefined> {
-    return this.contexts.get(sign)?.context;
   }
 
   async dispose(): Promise<void> {

@@ -13,3 +13,13 @@ export const DEFAULT_CONTEXT_SIZE = 1024;
 export const DEFAULT_NEGATION: NegationOptions = { route: "auto", copyMaxBytes: 1024 ** 3 };
 
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = { allowBytes: false, allowEndBelowZero: false, allowAll: false };
+
+/**
+ * Pure temperature: null leaves a stage out of llama.cpp's sampler chain (no full-vocabulary
+ * sort), where undefined would mean node-llama-cpp's top-k 40 / top-p 0.95. Its types allow no null.
+ */
+export const PURE_TEMPERATURE = { topK: null, topP: null, minP: 0 } as unknown as {
+  topK?: number;
+  topP?: number;
+  minP: number;
+};

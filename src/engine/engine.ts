@@ -1,13 +1,22 @@
-// The generation engine: one loaded model, contexts for both signs of T, and generate().
+// The generation engine: one loaded model, its contexts, and generate(). Below zero it samples
+// in one of two ways (see NegationRoute): a patched sampler negates the logits itself, so one
+// context serves both signs; otherwise a second context computes −z (adapter or copy).
 import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token, type TokenBias } from "node-llama-cpp";
 import { describeBackend, type BackendInfo } from "./backend.js";
 import { ContextPool, type Sign, type Slot } from "./contextPool.js";
-import { DEFAULT_CONTEXT_SIZE, DEFAULT_LIMITS, DEFAULT_NEGATION, DEFAULT_TOKEN_POLICY } from "./defaults.js";
+import {
+  DEFAULT_CONTEXT_SIZE,
+  DEFAULT_LIMITS,
+  DEFAULT_NEGATION,
+  DEFAULT_TOKEN_POLICY,
+  PURE_TEMPERATURE,
+} from "./defaults.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
+import { readGguf } from "./gguf.js";
 import { resolveModel } from "./modelFile.js";
-import { NEGATION_SCALE, prepareNegation, type NegationFiles, type NegationOptions } from "./negation.js";
+import { NEGATION_SCALE, prepareNegation, type Negation, type NegationOptions } from "./negation.js";
 import { excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
 import { limitToken, negationDeviation, readLogits } from "./readout.js";
 import {
@@ -20,6 +29,7 @@ import {
 } from "./request.js";
 import { temperaturesOf, type Schedule } from "./schedule.js";
 import { generateStepwise, type Lane } from "./stepwise.js";
+import { probeSamplerBelowZero } from "./samplerNegation.js";
 import { meanSurprisal, surprisalsOf } from "./weirdness.js";
 
 export type GpuSetting = "auto" | false | "cuda" | "vulkan" | "metal";
@@ -32,9 +42,9 @@ export interface EngineOptions {
   /** Where derived files go when the model's folder is read-only. */
   cacheDir: string;
   /**
-   * CPU threads per context. There is one context per sign, so at most twice this many run at
-   * once. Defaults to defaultThreads(): llama.cpp's pool spin-waits, and threads that outnumber
-   * free cores collapse its throughput (see defaultThreads).
+   * CPU threads per context. Without the patched sampler there is one context per sign, so at
+   * most twice this many run at once. Defaults to defaultThreads(): llama.cpp's pool spin-waits,
+   * and threads that outnumber free cores collapse its throughput (see defaultThreads).
    */
   threads?: number;
   /** GPU backend; false forces the CPU. Defaults to "auto". */
@@ -43,14 +53,15 @@ export interface EngineOptions {
   gpuLayers?: "auto" | "max" | number;
   /** Context size in tokens (prompt plus output). Defaults to 1024, at most the trained size. */
   contextSize?: number;
-  /** Generations of each sign that may run at the same time, as sequences of one context. Defaults to 1. */
+  /**
+   * Generations that may run at the same time, as sequences of one context: of each sign in its
+   * own context (adapter and copy routes), of both signs together on the "sampler" route. Defaults to 1.
+   */
   concurrency?: number;
   limits?: Partial<RequestLimits>;
   tokenPolicy?: Partial<TokenPolicy>;
   /** How logits are negated below zero (see NegationRoute). Defaults to "auto". */
   negation?: Partial<NegationOptions>;
-  /** Extra truncation, off by default (pure temperature, as in the original experiment). */
-  sampling?: { topK?: number; topP?: number; minP?: number };
 }
 
 export type StopReason = "endOfGeneration" | "maxTokens" | "aborted";
@@ -101,6 +112,13 @@ export function defaultThreads(cores = availableParallelism()): number {
 // itself is exact to ~1e-5 (float32 ln p, times R = 100); a failed negation is off by 2|z|.
 const NEGATION_TOLERANCE = 1e-3;
 
+/** A prompt's tokens as generate() feeds them to the model (with BOS when the model wants it). */
+function promptTokensOf(model: LlamaModel, prompt: string): Token[] {
+  const tokens = model.tokenize(prompt);
+  const bos = model.tokens.bos;
+  return model.tokens.shouldPrependBosToken && bos != null && tokens[0] !== bos ? [bos, ...tokens] : tokens;
+}
+
 type StopReasonOfStream = "maxTokens" | "endOfGeneration" | "aborted";
 
 /** Tokens as they are generated, and afterwards why they stopped. */
@@ -131,10 +149,10 @@ export class Engine {
     private readonly llama: Llama,
     /** The model as it is; it samples T ≥ 0 and is used for tokenizing. */
     readonly model: LlamaModel,
-    /** Samples T < 0: the same model with the adapter, or the sign-flipped copy. */
+    /** Samples T < 0: the model itself (sampler route, and adapter route in a second context) or the sign-flipped copy. */
     private readonly negatedModel: LlamaModel,
-    readonly negation: NegationFiles,
-    private readonly options: EngineOptions,
+    readonly negation: Negation,
+    options: EngineOptions,
   ) {
     this.modelName = basename(options.model);
     this.contextSize = Math.min(options.contextSize ?? DEFAULT_CONTEXT_SIZE, model.trainContextSize);
@@ -160,7 +178,8 @@ export class Engine {
 
   static async load(options: EngineOptions): Promise<Engine> {
     const modelPath = await resolveModel(options.model, options.modelsDir ?? "models");
-    const negation = await prepareNegation(modelPath, options.cacheDir, { ...DEFAULT_NEGATION, ...options.negation });
+    readGguf(modelPath); // a bad file gets the GGUF reader's clear error, not llama.cpp's
+    const negationOptions = { ...DEFAULT_NEGATION, ...options.negation };
     const llama = await getLlama({
       gpu: options.gpu ?? "auto",
       logLevel: LlamaLogLevel.error,
@@ -168,24 +187,42 @@ export class Engine {
       maxThreads: 0, // each context has its fixed number of threads
     });
     const load = (path: string) => llama.loadModel({ modelPath: path, gpuLayers: options.gpuLayers ?? "auto" });
-    const model = await load(negation.modelPath);
     let engine: Engine | undefined;
     try {
+      let model: LlamaModel | undefined;
+      let negation: Negation | undefined;
+      if (negationOptions.route === "auto" || negationOptions.route === "sampler") {
+        model = await load(modelPath);
+        const threads = options.threads ?? defaultThreads();
+        if ((await probeSamplerBelowZero(model, promptTokensOf(model, "The"), threads)) === "negates") {
+          negation = { route: "sampler", modelPath };
+        } else if (negationOptions.route === "sampler") {
+          throw new Error(
+            `The "sampler" negation route needs a backend built from belowzero's patched sources, but this ` +
+              `${llama.buildType} backend samples T ≤ 0 greedily: run npm run build:cpu-backend ` +
+              `(or scripts/build-cuda-backend.sh), or choose the "auto", "adapter" or "copy" route.`,
+          );
+        }
+      }
+      negation ??= await prepareNegation(modelPath, options.cacheDir, negationOptions);
+      if (model && negation.modelPath !== modelPath) {
+        await model.dispose(); // a tied model: the adapter and copy routes load its untied copy
+        model = undefined;
+      }
+      model ??= await load(negation.modelPath);
       const negatedModel = negation.route === "copy" ? await load(negation.negatedModelPath) : model;
       engine = new Engine(llama, model, negatedModel, negation, options);
       await engine.verifyNegation();
       return engine;
     } catch (error) {
-      await (engine ? engine.dispose() : model.dispose());
+      await (engine ? engine.dispose() : llama.dispose()); // the Llama disposes its models
       throw error;
     }
   }
 
   /** Tokenizes a prompt the way generate() feeds it to the model (with BOS when the model wants it). */
   promptTokens(prompt: string): Token[] {
-    const tokens = this.model.tokenize(prompt);
-    const bos = this.model.tokens.bos;
-    return this.model.tokens.shouldPrependBosToken && bos != null && tokens[0] !== bos ? [bos, ...tokens] : tokens;
+    return promptTokensOf(this.model, prompt);
   }
 
   async generate(input: GenerationInput, hooks: GenerateHooks = {}): Promise<GenerationResult> {
@@ -244,11 +281,12 @@ export class Engine {
     const belowZero = request.temperature < 0;
     return tokenStream(
       async function* (this: Engine) {
-        const slot = await this.pool.acquire(belowZero ? "negated" : "positive", signal);
+        const slot = await this.pool.acquire(this.contextSign(belowZero), signal);
         try {
           const tokens = slot.sequence.evaluate(promptTokens, {
-            ...this.samplingOptions(),
-            temperature: Math.abs(request.temperature),
+            ...PURE_TEMPERATURE,
+            // the patched sampler negates below zero; a negated context is sampled at |T|
+            temperature: this.negation.route === "sampler" ? request.temperature : Math.abs(request.temperature),
             seed: request.seed,
             tokenBias: this.biasFor(request.tokenPolicy, belowZero),
           });
@@ -272,9 +310,9 @@ export class Engine {
    */
   private sampleSchedule(promptTokens: Token[], request: GenerationRequest, signal?: AbortSignal): TokenStream {
     const temperatures = temperaturesOf(request.schedule!, request.maxTokens, this.limits);
-    const signs = (["positive", "negated"] as const).filter(sign =>
-      temperatures.some(t => (sign === "negated" ? t < 0 : t >= 0)),
-    );
+    // On the sampler route both signs are one context: one lane, sampled at the signed T.
+    const needed = new Set(temperatures.map(t => this.contextSign(t < 0)));
+    const signs = (["positive", "negated"] as const).filter(sign => needed.has(sign));
     return tokenStream(
       async function* (this: Engine) {
         const slots: Slot[] = [];
@@ -292,10 +330,10 @@ export class Engine {
           );
           return yield* generateStepwise(this.model, promptTokens, {
             temperatures,
-            laneFor: t => lanes.get(t < 0 ? "negated" : "positive")!,
+            laneFor: t => lanes.get(this.contextSign(t < 0))!,
             lanes: [...lanes.values()],
             seed: request.seed,
-            sampling: this.samplingOptions(),
+            sampling: PURE_TEMPERATURE,
             signal,
           });
         } finally {
@@ -324,16 +362,21 @@ export class Engine {
     return describeBackend(this.llama, this.model);
   }
 
+  /** Disposes what load() made: the contexts, the models and the Llama. */
   async dispose(): Promise<void> {
     await this.pool.dispose();
     await this.model.dispose();
     if (this.negatedModel !== this.model) await this.negatedModel.dispose();
+    await this.llama.dispose();
   }
 
-  /** Null leaves a stage out of llama.cpp's sampler chain; undefined would mean top-k 40 / top-p 0.95. */
-  private samplingOptions(): { topK?: number; topP?: number; minP: number } {
-    const { topK = null, topP = null, minP = 0 } = this.options.sampling ?? {};
-    return { topK, topP, minP } as { topK?: number; topP?: number; minP: number };
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  /** Where a generation of this sign runs: on the "sampler" route, one context serves both. */
+  private contextSign(belowZero: boolean): Sign {
+    return belowZero && this.negation.route !== "sampler" ? "negated" : "positive";
   }
 
   /** A bias table belongs to one model's tokenizer, so below zero it is built on the negated model. */
@@ -346,11 +389,14 @@ export class Engine {
     return this.biasCache.get(key);
   }
 
-  /** The next-token logits after the given tokens (up to a constant), read out in a context of the given sign. */
+  /**
+   * The next-token logits after the given tokens (up to a constant): z, or −z as the engine samples
+   * them below zero (from the negated context, or on the "sampler" route read out at −R).
+   */
   async logitsAfter(tokens: Token[], sign: Sign): Promise<Float64Array> {
-    const slot = await this.pool.acquire(sign);
+    const slot = await this.pool.acquire(this.contextSign(sign === "negated"));
     try {
-      const steps = readLogits(slot.sequence, tokens);
+      const steps = readLogits(slot.sequence, tokens, sign === "negated" && this.negation.route === "sampler");
       const first = await steps.next();
       await steps.return();
       return first.value as Float64Array;
@@ -360,7 +406,7 @@ export class Engine {
   }
 
   /**
-   * Proves at load time that the negated model really computes −z (an architecture whose
+   * Proves at load time that below zero the engine really samples −z (an architecture whose
    * output layer bypasses LoRA, say, would otherwise silently sample above zero).
    */
   private async verifyNegation(): Promise<void> {
@@ -374,7 +420,7 @@ export class Engine {
       limitToken(positive, false, allowAll) !== limitToken(negated, true, allowAll)
     ) {
       throw new Error(
-        `The negation adapter did not negate the logits of ${this.modelName} (deviation ${deviation.toExponential(2)}); this architecture cannot be sampled below zero.`,
+        `The ${this.negation.route} route did not negate the logits of ${this.modelName} (deviation ${deviation.toExponential(2)}); this architecture cannot be sampled below zero.`,
       );
     }
   }

@@ -158,15 +158,19 @@ function alignmentFor(source: GgufFile): number {
 
 /**
  * How the negated logits are made:
+ * - "sampler": node-llama-cpp's own sampler negates the candidates at T < 0 and samples them at
+ *   |T|. Only a backend built from patched sources (scripts/patch-node-llama-cpp.sh, run by the
+ *   build scripts) does this, and the engine proves it at load time: one context for both signs,
+ *   no derived file, nothing extra per step.
  * - "adapter": the LoRA above, in a second context of the same model. Extra memory is one
  *   copy of output.weight; extra time is one more output matmul per token, which is a few
  *   percent on LLaMA-sized models but most of the work on tiny ones.
  * - "copy": a second model file whose output.weight has every sign flipped, loaded as a
  *   second model. Native speed exactly, at the cost of a second copy of the whole model.
- * - "auto": "copy" for models up to copyMaxBytes (whose output layer dominates the work and
- *   whose copy is cheap), else "adapter".
+ * - "auto": "sampler" when the loaded backend can; otherwise "copy" for models up to
+ *   copyMaxBytes (whose output layer dominates the work and whose copy is cheap), else "adapter".
  */
-export type NegationRoute = "auto" | "adapter" | "copy";
+export type NegationRoute = "auto" | "sampler" | "adapter" | "copy";
 
 export interface NegationOptions {
   route: NegationRoute;
@@ -177,6 +181,21 @@ export interface NegationOptions {
 export type NegationFiles =
   | { route: "adapter"; modelPath: string; adapterPath: string }
   | { route: "copy"; modelPath: string; negatedModelPath: string };
+
+/** The route an engine runs: the patched sampler needs no files. */
+export type Negation = NegationFiles | { route: "sampler"; modelPath: string };
+
+/** One line for the worker's log and the CLI: which path samples below zero, and why. */
+export function describeNegation(negation: Negation): string {
+  switch (negation.route) {
+    case "sampler":
+      return "negation: sampler (the addon's own sampler negates below zero: one context for both signs)";
+    case "adapter":
+      return "negation: adapter (a LoRA that negates the output layer, in a second context)";
+    case "copy":
+      return "negation: copy (a sign-flipped copy of the model, in a second context)";
+  }
+}
 
 /** For tied-embedding models: a copy with output.weight = token_embd, as a LoRA on token_embd would also change the inputs. */
 async function untied(model: GgufFile, cacheDir: string): Promise<GgufFile> {
@@ -197,6 +216,8 @@ async function untied(model: GgufFile, cacheDir: string): Promise<GgufFile> {
 }
 
 function chooseRoute(model: GgufFile, options: NegationOptions): "adapter" | "copy" {
+  if (options.route === "sampler")
+    throw new Error('The "sampler" route needs no files; prepareNegation is for "adapter" and "copy"');
   const output = model.tensors.get("output.weight")!;
   if (options.route === "copy" && !canFlipSigns(output.type)) {
     throw new CannotInvertError(
@@ -209,9 +230,10 @@ function chooseRoute(model: GgufFile, options: NegationOptions): "adapter" | "co
 }
 
 /**
- * Makes sure the files for sampling below zero exist for this model: the negation adapter
- * or the sign-flipped copy (and, for tied-embedding models, an untied copy first). Each is
- * written once and reused while the file it was made from is unchanged.
+ * Makes sure the files for sampling below zero exist for this model, for the routes of a
+ * backend without the patched sampler ("auto" chooses between them by size): the negation
+ * adapter or the sign-flipped copy (and, for tied-embedding models, an untied copy first).
+ * Each is written once and reused while the file it was made from is unchanged.
  */
 export async function prepareNegation(
   modelPath: string,

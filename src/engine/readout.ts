@@ -13,18 +13,21 @@ export function vocabularySize(model: LlamaModel): number {
 
 /**
  * Evaluates the prompt and yields the next-token logits (up to an additive constant) at
- * each step; the caller sends back the token to continue with.
+ * each step; the caller sends back the token to continue with. `negated` reads at −R, which
+ * gives −z from a sampler that negates below zero (the "sampler" route) and nothing useful
+ * from one that does not (T ≤ 0 is greedy there).
  */
 export async function* readLogits(
   sequence: LlamaContextSequence,
   promptTokens: Token[],
+  negated = false,
 ): AsyncGenerator<Float64Array, void, Token> {
   const size = vocabularySize(sequence.model);
   const iterator = sequence.evaluateWithMetadata(
     promptTokens,
     { probabilities: true },
     {
-      temperature: READOUT_TEMPERATURE,
+      temperature: negated ? -READOUT_TEMPERATURE : READOUT_TEMPERATURE,
       topK: 0,
       topP: 1,
       minP: 0,

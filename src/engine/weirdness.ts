@@ -5,13 +5,6 @@
 // anti-greedy chains high, and it falls monotonically with β = 1/T.
 import type { ControlledEvaluateInputItem, LlamaContextSequence, Token } from "node-llama-cpp";
 
-export interface Weirdness {
-  /** Mean surprisal in nats per token; null when there are no tokens. */
-  surprisal: number | null;
-  /** Surprisal of each generated token, in nats. */
-  surprisals: number[];
-}
-
 export function meanSurprisal(surprisals: readonly number[]): number | null {
   return surprisals.length === 0 ? null : surprisals.reduce((a, b) => a + b, 0) / surprisals.length;
 }

@@ -4,6 +4,7 @@ import { config as loadDotenv } from "dotenv";
 import { loadOperationsSettings, loadWorkerConfig } from "../config.js";
 import { backendLoadError, checkBackend, formatBackend } from "../engine/backend.js";
 import { Engine } from "../engine/engine.js";
+import { describeNegation } from "../engine/negation.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const engine = await Engine.load(config.engine).catch((error: Error) => {
     throw backendLoadError(config.engine.gpu, error);
   });
-  log(`loaded ${engine.modelName} (negation: ${engine.negation.route})`);
+  log(`loaded ${engine.modelName}; ${describeNegation(engine.negation)}`);
   const backend = await engine.backend();
   log(formatBackend(backend));
   checkBackend(config.engine.gpu, backend);

@@ -1,13 +1,15 @@
 // Batched generation on a large vocabulary: concurrent requests of both signs share one
-// context per sign (8 sequences each) and still give exactly what they give one by one.
+// context per sign (8 sequences each; one context for both on the sampler route) and still
+// give exactly what they give one by one.
 import { join } from "node:path";
 import type { Token } from "node-llama-cpp";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { Engine } from "../../src/engine/engine.js";
 import { temporaryFolder } from "../helpers/engine.js";
+import { describeRoutes } from "../helpers/routes.js";
 import { writeSyntheticModel } from "../helpers/syntheticModel.js";
 
-describe.each(["adapter", "copy"] as const)("batched generations through the %s route", route => {
+describeRoutes("batched generations through the %s route", ["sampler", "adapter", "copy"], route => {
   it("8 concurrent mixed-sign requests on a 32000-token vocabulary equal one-by-one runs, token for token", async () => {
     const model = join(temporaryFolder(), "synthetic.gguf");
     await writeSyntheticModel(model, { vocabularySize: 32000, embeddingLength: 64 });

@@ -8,6 +8,7 @@ import { isAllowed } from "../../src/engine/policy.js";
 import { limitToken, negationDeviation, readLogits } from "../../src/engine/readout.js";
 import { distributionAt } from "../helpers/oracle.js";
 import { loadTestEngine } from "../helpers/engine.js";
+import { describeRoutes } from "../helpers/routes.js";
 import { chiSquareTest } from "../helpers/statistics.js";
 
 const PROMPT = "Once upon a time";
@@ -15,8 +16,8 @@ const GREEDY_60 =
   ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily";
 const PIPE = 506; // "|", the model's least likely piece after this prompt
 
-// Every behaviour is checked through both ways of negating the logits.
-describe.each(["adapter", "copy"] as const)("through the %s route", route => {
+// Every behaviour is checked through every way of negating the logits.
+describeRoutes("through the %s route", ["sampler", "adapter", "copy"], route => {
   let engine: Engine;
   beforeAll(async () => {
     engine = await loadTestEngine({ concurrency: 8, negation: { route } });

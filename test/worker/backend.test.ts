@@ -45,6 +45,9 @@ describe("worker backend", () => {
     expect(output).toMatch(
       new RegExp(`"service":"worker","msg":"backend: CPU; ${built ? "localBuild" : "prebuilt"} llama\\.cpp \\S+"`),
     );
+    // Which path samples below zero; only a source build (patched by the build script) has the sampler route.
+    expect(output).toMatch(/"msg":"loaded [^"]+; negation: (sampler|adapter|copy) \(/);
+    if (!built) expect(output).not.toMatch(/negation: sampler/);
   });
 
   // On a machine with an NVIDIA GPU this would (rightly) start.
