@@ -8,9 +8,10 @@ import { DEFAULT_CONTEXT_SIZE, DEFAULT_LIMITS, DEFAULT_NEGATION, DEFAULT_TOKEN_P
 import { StreamingDetokenizer } from "./detokenizer.js";
 import { resolveModel } from "./modelFile.js";
 import { NEGATION_SCALE, prepareNegation, type NegationFiles, type NegationOptions } from "./negation.js";
-import { excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
+import { excludedTokens, exclusionBias, vocabularyHasText, type TokenPolicy } from "./policy.js";
 import { limitToken, negationDeviation, readLogits } from "./readout.js";
 import { betaOf, checkRequest, InvalidRequestError, type GenerationInput, type RequestLimits } from "./request.js";
+import type { Vocabulary } from "./vocabulary.js";
 import { meanSurprisal, surprisalsOf } from "./weirdness.js";
 
 export type GpuSetting = "auto" | false | "cuda" | "vulkan" | "metal";
@@ -52,6 +53,8 @@ export interface GenerationResult {
   /** 1/T; Infinity at T = 0. */
   beta: number;
   seed: number;
+  /** The tokens it could sample, by script (see vocabulary.ts). */
+  vocab: Vocabulary;
   model: string;
   /** Generated token ids (the prompt not included). */
   tokens: Token[];
@@ -172,6 +175,7 @@ export class Engine {
       temperature: request.temperature,
       beta: betaOf(request.temperature),
       seed: request.seed,
+      vocab: request.vocab,
       model: this.modelName,
       tokens: [],
       text: "",
@@ -186,6 +190,7 @@ export class Engine {
       hooks.onText?.(chunk, result.tokens.length);
     };
 
+    const tokenBias = this.biasFor(request.tokenPolicy, belowZero, request.vocab);
     const slot = await this.pool.acquire(belowZero ? "negated" : "positive", hooks.signal);
     const started = performance.now();
     try {
@@ -194,7 +199,7 @@ export class Engine {
         ...this.samplingOptions(),
         temperature: Math.abs(request.temperature),
         seed: request.seed,
-        tokenBias: this.biasFor(request.tokenPolicy, belowZero),
+        tokenBias,
       });
       for await (const token of tokens) {
         if (hooks.signal?.aborted) {
@@ -251,12 +256,20 @@ export class Engine {
     return { topK, topP, minP } as { topK?: number; topP?: number; minP: number };
   }
 
-  /** A bias table belongs to one model's tokenizer, so below zero it is built on the negated model. */
-  private biasFor(policy: TokenPolicy, belowZero: boolean): TokenBias | undefined {
-    const key = `${policy.allowBytes}/${policy.allowEndBelowZero}/${policy.allowAll}/${belowZero}`;
+  /**
+   * The −∞ table of the policy and the vocabulary together, built once per combination. A bias
+   * table belongs to one model's tokenizer, so below zero it is built on the negated model.
+   */
+  private biasFor(policy: TokenPolicy, belowZero: boolean, vocab: Vocabulary): TokenBias | undefined {
+    const key = `${policy.allowBytes}/${policy.allowEndBelowZero}/${policy.allowAll}/${belowZero}/${vocab}`;
     if (!this.biasCache.has(key)) {
       const model = belowZero ? this.negatedModel : this.model;
-      this.biasCache.set(key, exclusionBias(model, excludedTokens(model, policy, belowZero)));
+      if (vocab !== "any" && !vocabularyHasText(model, policy, belowZero, vocab)) {
+        throw new InvalidRequestError(
+          `The ${vocab} vocabulary leaves nothing to sample with ${this.modelName}: none of its tokens spells ${vocab} text. Choose another vocabulary, or "any".`,
+        );
+      }
+      this.biasCache.set(key, exclusionBias(model, excludedTokens(model, policy, belowZero, vocab)));
     }
     return this.biasCache.get(key);
   }

@@ -1,6 +1,7 @@
 // What a generation asks for, and the checks that turn user input into a valid request.
 import { randomInt } from "node:crypto";
 import type { TokenPolicy } from "./policy.js";
+import { DEFAULT_VOCABULARY, isVocabulary, VOCABULARIES, type Vocabulary } from "./vocabulary.js";
 
 export interface GenerationInput {
   prompt: string;
@@ -10,6 +11,8 @@ export interface GenerationInput {
   /** Chosen by the caller so a retry reproduces the text; random when left out. */
   seed?: number;
   tokenPolicy?: Partial<TokenPolicy>;
+  /** Which tokens may be sampled by the script they spell (see vocabulary.ts). Defaults to "any". */
+  vocab?: Vocabulary;
 }
 
 export interface GenerationRequest extends Required<Omit<GenerationInput, "tokenPolicy">> {
@@ -100,6 +103,14 @@ export function checkPrompt(prompt: string, limits: Pick<RequestLimits, "maxProm
   return prompt;
 }
 
+export function checkVocabulary(vocab: unknown): Vocabulary {
+  if (vocab === undefined) return DEFAULT_VOCABULARY;
+  if (!isVocabulary(vocab)) {
+    throw new InvalidRequestError(`Vocabulary must be one of ${VOCABULARIES.join(", ")}, got "${String(vocab)}".`);
+  }
+  return vocab;
+}
+
 export function checkRequest(
   input: GenerationInput,
   limits: RequestLimits,
@@ -111,5 +122,6 @@ export function checkRequest(
     maxTokens: checkMaxTokens(input.maxTokens, limits),
     seed: checkSeed(input.seed),
     tokenPolicy: { ...defaultPolicy, ...input.tokenPolicy },
+    vocab: checkVocabulary(input.vocab),
   };
 }
