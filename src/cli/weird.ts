@@ -5,8 +5,16 @@ import { parseArgs } from "node:util";
 import { EnvReader, readEngineOptions, readRequestDefaults, type RequestDefaults } from "../config.js";
 import { DEFAULT_LIMITS } from "../engine/defaults.js";
 import type { GenerationResult } from "../engine/engine.js";
-import { checkMaxTokens, checkSeed, checkTemperature, formatBeta, InvalidRequestError } from "../engine/request.js";
+import {
+  checkMaxTokens,
+  checkSeed,
+  checkTemperature,
+  checkVocabulary,
+  formatBeta,
+  InvalidRequestError,
+} from "../engine/request.js";
 import { DEFAULT_SWEEP_TEMPERATURES } from "../engine/sweep.js";
+import { VOCABULARIES } from "../engine/vocabulary.js";
 import { visibleText } from "../visibleText.js";
 
 const USAGE = `Usage: npm run weird -- [options] "prompt"
@@ -20,6 +28,7 @@ Options:
   --max-tokens N     tokens to generate (default $DEFAULT_MAX_TOKENS, else 64)
   --seed N           seed for reproducible sampling (default: random, printed)
   --allow-bytes      let raw byte tokens be sampled
+  --vocab NAME       sample only tokens that spell one script: ${VOCABULARIES.join(", ")} (default any)
   --json             one JSON object per generation, one per line (with surprisal, the weirdness)
   -h, --help         show this help`;
 
@@ -60,6 +69,7 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
       "max-tokens": { type: "string" },
       seed: { type: "string" },
       "allow-bytes": { type: "boolean", default: false },
+      vocab: { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -81,6 +91,7 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
       values["max-tokens"] === undefined ? defaults.maxTokens : parseNumber("Max tokens", values["max-tokens"]),
     seed: values.seed === undefined ? undefined : parseNumber("Seed", values.seed),
     allowBytes: values["allow-bytes"],
+    vocab: checkVocabulary(values.vocab),
     json: values.json,
   };
 }
@@ -92,12 +103,13 @@ function formatWeirdness(surprisal: number | null): string {
 }
 
 function toJsonLine(result: GenerationResult): string {
-  const { prompt, temperature, beta, seed, model, tokens, text, stopReason, tokensPerSecond } = result;
+  const { prompt, temperature, beta, seed, vocab, model, tokens, text, stopReason, tokensPerSecond } = result;
   return JSON.stringify({
     prompt,
     temperature,
     beta: Number.isFinite(beta) ? beta : null,
     seed,
+    vocab,
     model,
     tokens,
     text,
@@ -154,7 +166,9 @@ async function main(argv: string[]): Promise<number> {
     for (const temperature of options.temperatures) {
       const streaming = !options.json && !options.sweep;
       if (streaming)
-        process.stdout.write(`T = ${temperature}  β = ${formatBeta(temperature)}  seed ${seed}\n${options.prompt}`);
+        process.stdout.write(
+          `T = ${temperature}  β = ${formatBeta(temperature)}  seed ${seed}${options.vocab === "any" ? "" : `  vocab ${options.vocab}`}\n${options.prompt}`,
+        );
       const result = await engine.generate(
         {
           prompt: options.prompt,
@@ -162,6 +176,7 @@ async function main(argv: string[]): Promise<number> {
           maxTokens: options.maxTokens,
           seed,
           tokenPolicy: { allowBytes: options.allowBytes },
+          vocab: options.vocab,
         },
         { signal: abort.signal, onText: streaming ? chunk => process.stdout.write(visibleText(chunk)) : undefined },
       );

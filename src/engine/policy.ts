@@ -113,7 +113,7 @@ function teachResolver(): void {
     const bias = options.tokenBias;
     const arrays = bias instanceof TokenBias ? prebuilt.get(bias) : undefined;
     // A table of another model's tokenizer goes the library's way, which refuses it.
-    if (arrays === undefined || (bias as unknown as { _tokenizer: unknown })._tokenizer !== this.model.tokenizer)
+    if (arrays === undefined || (bias as { _tokenizer: unknown })._tokenizer !== this.model.tokenizer)
       return original.call(this, options);
     return { ...original.call(this, { ...options, tokenBias: undefined }), ...arrays };
   };

@@ -103,10 +103,10 @@ export function checkPrompt(prompt: string, limits: Pick<RequestLimits, "maxProm
   return prompt;
 }
 
-export function checkVocabulary(vocab: unknown): Vocabulary {
+export function checkVocabulary(vocab: string | undefined): Vocabulary {
   if (vocab === undefined) return DEFAULT_VOCABULARY;
   if (!isVocabulary(vocab)) {
-    throw new InvalidRequestError(`Vocabulary must be one of ${VOCABULARIES.join(", ")}, got "${String(vocab)}".`);
+    throw new InvalidRequestError(`Vocabulary must be one of ${VOCABULARIES.join(", ")}, got "${vocab}".`);
   }
   return vocab;
 }

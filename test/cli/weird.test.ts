@@ -77,6 +77,7 @@ describe("weird --json", () => {
         "temperature",
         "beta",
         "seed",
+        "vocab",
         "model",
         "tokens",
         "text",
@@ -120,6 +121,27 @@ describe("weird --json", () => {
     expect(Number(rows[4]![2])).toBeLessThan(1);
   });
 
+  it("limits the tokens to one script with --vocab, and says so in the JSON", async () => {
+    const { code, stdout } = await weird([
+      "--model",
+      testModelPath(),
+      "--json",
+      "--vocab",
+      "ascii",
+      "--temp=-1",
+      "--max-tokens",
+      "24",
+      "--seed",
+      "3",
+      "Once",
+    ]);
+    expect(code).toBe(0);
+    const line = JSON.parse(stdout) as { vocab: string; text: string; tokens: number[] };
+    expect(line.vocab).toBe("ascii");
+    expect(line.tokens).toHaveLength(24);
+    expect(line.text).toMatch(/^[\u0020-\u007E\t\n\r]+$/);
+  });
+
   it("draws the sweep chart into a PNG file", async () => {
     const chart = join(temporaryFolder(), "sweep.png");
     const { code, stdout } = await weird([
@@ -149,6 +171,8 @@ describe("weird with bad input", () => {
     [["--seed", "-1", "hi"], /^weird: Seed must be a whole number from 0 to 4294967295, got -1\.$/],
     [["--temp", "1"], /^weird: No prompt given\./],
     [["--chart", "x.png", "hi"], /^weird: --chart draws a sweep: add --sweep\.$/],
+    [["--vocab", "klingon", "hi"], /^weird: Vocabulary must be one of any, ascii, latin, .*, got "klingon"\.$/],
+    [["--vocab", "greek", "hi"], /^weird: The greek vocabulary leaves nothing to sample with stories260K\.gguf/],
   ])("%j fails with one clear line and exit code 2", async (args, message) => {
     const { code, stderr } = await weird(["--model", testModelPath(), ...args]);
     expect(code).toBe(2);
