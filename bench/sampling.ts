@@ -34,11 +34,13 @@ import { oracleGenerate } from "../test/helpers/oracle.js";
 import { runSweep } from "../src/engine/sweep.js";
 import { removeTemporaryFolders, temporaryFolder, testModelPath } from "../test/helpers/engine.js";
 import { writeSyntheticModel } from "../test/helpers/syntheticModel.js";
+import { realVocabularyModel, type RealVocabulary } from "../test/helpers/realVocabulary.js";
+import { excludedTokens, exclusionBias, tokenTexts } from "../src/engine/policy.js";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECTIONS = new Set(
-  (process.env.BENCH_SECTIONS ?? "routes,stock,threads,batch,weirdness,schedules,profile").split(","),
+  (process.env.BENCH_SECTIONS ?? "routes,stock,threads,batch,weirdness,schedules,vocab,profile").split(","),
 );
 const PROMPT = "Once upon a time";
 const CORES = availableParallelism();
@@ -345,6 +347,45 @@ async function weirdnessCost(label: string, modelPath: string): Promise<void> {
   }
 }
 
+async function vocabularyCost(vocabulary: RealVocabulary): Promise<void> {
+  const engine = await loadEngine(await realVocabularyModel(vocabulary), { contextSize: 256 });
+  try {
+    const textsStarted = performance.now();
+    tokenTexts(engine.model);
+    const texts = performance.now() - textsStarted;
+    const maskStarted = performance.now();
+    const excluded = excludedTokens(engine.model, DEFAULT_TOKEN_POLICY, true, "ascii");
+    exclusionBias(engine.model, excluded);
+    const mask = performance.now() - maskStarted;
+    const speeds = { any: [] as number[], ascii: [] as number[] };
+    const run = async (vocab: "any" | "ascii", seed: number) => {
+      const result = await engine.generate(
+        { prompt: PROMPT, temperature: -1, maxTokens: TOKENS, seed, vocab },
+        { score: false },
+      );
+      return result.tokensPerSecond;
+    };
+    await run("any", 0);
+    await run("ascii", 0);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const vocab of round % 2 ? (["ascii", "any"] as const) : (["any", "ascii"] as const))
+        speeds[vocab].push(await run(vocab, round + 1));
+    }
+    const [any, ascii] = [median(speeds.any), median(speeds.ascii)];
+    row([
+      `${vocabulary} (${tokenTexts(engine.model).length} tokens, n_embd 64, 2 layers)`,
+      `${excluded.length}`,
+      fixed(any),
+      fixed(ascii),
+      `**${fixed(ascii / any, 2)}**`,
+      fixed(texts),
+      fixed(mask),
+    ]);
+  } finally {
+    await engine.dispose();
+  }
+}
+
 type NativeCall = (...args: unknown[]) => Promise<unknown>;
 
 /**
@@ -629,6 +670,19 @@ if (SECTIONS.has("schedules")) {
   ]);
   for (const [label, path] of MODELS) await schedules(label, path);
   await tokenChartTime();
+}
+if (SECTIONS.has("vocab")) {
+  console.log(`\nScript vocabularies: T=−1, ${TOKENS} tokens, 1 thread, random weights around real tokenizers:\n`);
+  header([
+    "model",
+    "tokens excluded under ascii",
+    "vocab any tok/s",
+    "vocab ascii tok/s",
+    "ascii ÷ any",
+    "token texts, once per model (ms)",
+    "ascii mask (ms)",
+  ]);
+  for (const vocabulary of ["llama-spm", "llama-bpe"] as const) await vocabularyCost(vocabulary);
 }
 if (SECTIONS.has("profile")) {
   console.log(

@@ -5,9 +5,17 @@ import { parseArgs } from "node:util";
 import { EnvReader, readEngineOptions, readRequestDefaults, type RequestDefaults } from "../config.js";
 import { DEFAULT_LIMITS } from "../engine/defaults.js";
 import type { GenerationResult } from "../engine/engine.js";
-import { checkMaxTokens, checkSeed, checkTemperature, formatBeta, InvalidRequestError } from "../engine/request.js";
 import { formatSchedule, parseSchedule, zeroCrossings } from "../engine/schedule.js";
+import {
+  checkMaxTokens,
+  checkSeed,
+  checkTemperature,
+  checkVocabulary,
+  formatBeta,
+  InvalidRequestError,
+} from "../engine/request.js";
 import { DEFAULT_SWEEP_TEMPERATURES } from "../engine/sweep.js";
+import { VOCABULARIES } from "../engine/vocabulary.js";
 import { visibleText } from "../visibleText.js";
 
 const USAGE = `Usage: npm run weird -- [options] "prompt"
@@ -26,6 +34,7 @@ Options:
   --max-tokens N     tokens to generate (default $DEFAULT_MAX_TOKENS, else 64)
   --seed N           seed for reproducible sampling (default: random, printed)
   --allow-bytes      let raw byte tokens be sampled
+  --vocab NAME       sample only tokens that spell one script: ${VOCABULARIES.join(", ")} (default any)
   --json             one JSON object per generation, one per line (with surprisal, the weirdness)
   -h, --help         show this help`;
 
@@ -68,6 +77,7 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
       "max-tokens": { type: "string" },
       seed: { type: "string" },
       "allow-bytes": { type: "boolean", default: false },
+      vocab: { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -95,6 +105,7 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
       values["max-tokens"] === undefined ? defaults.maxTokens : parseNumber("Max tokens", values["max-tokens"]),
     seed: values.seed === undefined ? undefined : parseNumber("Seed", values.seed),
     allowBytes: values["allow-bytes"],
+    vocab: checkVocabulary(values.vocab),
     json: values.json,
   };
 }
@@ -106,13 +117,14 @@ function formatWeirdness(surprisal: number | null): string {
 }
 
 function toJsonLine(result: GenerationResult): string {
-  const { prompt, temperature, beta, seed, model, tokens, text, stopReason, tokensPerSecond } = result;
+  const { prompt, temperature, beta, seed, vocab, model, tokens, text, stopReason, tokensPerSecond } = result;
   return JSON.stringify({
     prompt,
     temperature,
     beta: Number.isFinite(beta) ? beta : null,
     ...(result.schedule && { schedule: formatSchedule(result.schedule), temperatures: result.temperatures }),
     seed,
+    vocab,
     model,
     tokens,
     text,
@@ -172,7 +184,10 @@ async function main(argv: string[]): Promise<number> {
       const heading = schedule
         ? `schedule ${formatSchedule(schedule)}`
         : `T = ${temperature}  β = ${formatBeta(temperature)}`;
-      if (streaming) process.stdout.write(`${heading}  seed ${seed}\n${options.prompt}`);
+      if (streaming)
+        process.stdout.write(
+          `${heading}  seed ${seed}${options.vocab === "any" ? "" : `  vocab ${options.vocab}`}\n${options.prompt}`,
+        );
       const result = await engine.generate(
         {
           prompt: options.prompt,
@@ -181,6 +196,7 @@ async function main(argv: string[]): Promise<number> {
           maxTokens: options.maxTokens,
           seed,
           tokenPolicy: { allowBytes: options.allowBytes },
+          vocab: options.vocab,
         },
         { signal: abort.signal, onText: streaming ? chunk => process.stdout.write(visibleText(chunk)) : undefined },
       );

@@ -17,7 +17,7 @@ import { StreamingDetokenizer } from "./detokenizer.js";
 import { readGguf } from "./gguf.js";
 import { resolveModel } from "./modelFile.js";
 import { NEGATION_SCALE, prepareNegation, type Negation, type NegationOptions } from "./negation.js";
-import { excludedTokens, exclusionBias, type TokenPolicy } from "./policy.js";
+import { excludedTokens, exclusionBias, vocabularyHasText, type TokenPolicy } from "./policy.js";
 import { limitToken, negationDeviation, readLogits } from "./readout.js";
 import {
   betaOf,
@@ -30,6 +30,7 @@ import {
 import { temperaturesOf, type Schedule } from "./schedule.js";
 import { generateStepwise, type Lane } from "./stepwise.js";
 import { probeSamplerBelowZero } from "./samplerNegation.js";
+import type { Vocabulary } from "./vocabulary.js";
 import { meanSurprisal, surprisalsOf } from "./weirdness.js";
 
 export type GpuSetting = "auto" | false | "cuda" | "vulkan" | "metal";
@@ -72,6 +73,8 @@ export interface GenerationResult {
   /** 1/T; Infinity at T = 0. */
   beta: number;
   seed: number;
+  /** The tokens it could sample, by script (see vocabulary.ts). */
+  vocab: Vocabulary;
   model: string;
   /** The schedule the tokens were sampled on, or null for one temperature. */
   schedule: Schedule | null;
@@ -240,6 +243,7 @@ export class Engine {
       temperatures: [],
       beta: betaOf(request.temperature),
       seed: request.seed,
+      vocab: request.vocab,
       model: this.modelName,
       tokens: [],
       text: "",
@@ -288,7 +292,7 @@ export class Engine {
             // the patched sampler negates below zero; a negated context is sampled at |T|
             temperature: this.negation.route === "sampler" ? request.temperature : Math.abs(request.temperature),
             seed: request.seed,
-            tokenBias: this.biasFor(request.tokenPolicy, belowZero),
+            tokenBias: this.biasFor(request.tokenPolicy, belowZero, request.vocab),
           });
           let count = 0;
           for await (const token of tokens) {
@@ -323,8 +327,9 @@ export class Engine {
               slot.sign,
               {
                 sequence: slot.sequence,
-                samplerTemperature: Math.abs,
-                bias: () => this.biasFor(request.tokenPolicy, slot.sign === "negated"),
+                // the patched sampler negates below zero itself; a negated context is sampled at |T|
+                samplerTemperature: this.negation.route === "sampler" ? (t: number) => t : Math.abs,
+                bias: (t: number) => this.biasFor(request.tokenPolicy, t < 0, request.vocab),
               },
             ]),
           );
@@ -379,12 +384,20 @@ export class Engine {
     return belowZero && this.negation.route !== "sampler" ? "negated" : "positive";
   }
 
-  /** A bias table belongs to one model's tokenizer, so below zero it is built on the negated model. */
-  private biasFor(policy: TokenPolicy, belowZero: boolean): TokenBias | undefined {
-    const key = `${policy.allowBytes}/${policy.allowEndBelowZero}/${policy.allowAll}/${belowZero}`;
+  /**
+   * The −∞ table of the policy and the vocabulary together, built once per combination. A bias
+   * table belongs to one model's tokenizer, so below zero it is built on the negated model.
+   */
+  private biasFor(policy: TokenPolicy, belowZero: boolean, vocab: Vocabulary): TokenBias | undefined {
+    const key = `${policy.allowBytes}/${policy.allowEndBelowZero}/${policy.allowAll}/${belowZero}/${vocab}`;
     if (!this.biasCache.has(key)) {
       const model = belowZero ? this.negatedModel : this.model;
-      this.biasCache.set(key, exclusionBias(model, excludedTokens(model, policy, belowZero)));
+      if (vocab !== "any" && !vocabularyHasText(model, policy, belowZero, vocab)) {
+        throw new InvalidRequestError(
+          `The ${vocab} vocabulary leaves nothing to sample with ${this.modelName}: none of its tokens spells ${vocab} text. Choose another vocabulary, or "any".`,
+        );
+      }
+      this.biasCache.set(key, exclusionBias(model, excludedTokens(model, policy, belowZero, vocab)));
     }
     return this.biasCache.get(key);
   }

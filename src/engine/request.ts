@@ -2,6 +2,7 @@
 import { randomInt } from "node:crypto";
 import type { TokenPolicy } from "./policy.js";
 import { checkSchedule, namedTemperatures, type Schedule } from "./schedule.js";
+import { DEFAULT_VOCABULARY, isVocabulary, VOCABULARIES, type Vocabulary } from "./vocabulary.js";
 
 export interface GenerationInput {
   prompt: string;
@@ -16,6 +17,8 @@ export interface GenerationInput {
   /** Chosen by the caller so a retry reproduces the text; random when left out. */
   seed?: number;
   tokenPolicy?: Partial<TokenPolicy>;
+  /** Which tokens may be sampled by the script they spell (see vocabulary.ts). Defaults to "any". */
+  vocab?: Vocabulary;
 }
 
 export interface GenerationRequest extends Required<Omit<GenerationInput, "tokenPolicy" | "schedule">> {
@@ -107,6 +110,14 @@ export function checkPrompt(prompt: string, limits: Pick<RequestLimits, "maxProm
   return prompt;
 }
 
+export function checkVocabulary(vocab: string | undefined): Vocabulary {
+  if (vocab === undefined) return DEFAULT_VOCABULARY;
+  if (!isVocabulary(vocab)) {
+    throw new InvalidRequestError(`Vocabulary must be one of ${VOCABULARIES.join(", ")}, got "${vocab}".`);
+  }
+  return vocab;
+}
+
 export function checkRequest(
   input: GenerationInput,
   limits: RequestLimits,
@@ -120,5 +131,6 @@ export function checkRequest(
     maxTokens: checkMaxTokens(input.maxTokens, limits),
     seed: checkSeed(input.seed),
     tokenPolicy: { ...defaultPolicy, ...input.tokenPolicy },
+    vocab: checkVocabulary(input.vocab),
   };
 }

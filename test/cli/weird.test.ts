@@ -77,6 +77,7 @@ describe("weird --json", () => {
         "temperature",
         "beta",
         "seed",
+        "vocab",
         "model",
         "tokens",
         "text",
@@ -118,6 +119,27 @@ describe("weird --json", () => {
     expect(antiGreedy[3]).toBe("||||||||");
     expect(Number(antiGreedy[2])).toBeGreaterThan(20);
     expect(Number(rows[4]![2])).toBeLessThan(1);
+  });
+
+  it("limits the tokens to one script with --vocab, and says so in the JSON", async () => {
+    const { code, stdout } = await weird([
+      "--model",
+      testModelPath(),
+      "--json",
+      "--vocab",
+      "ascii",
+      "--temp=-1",
+      "--max-tokens",
+      "24",
+      "--seed",
+      "3",
+      "Once",
+    ]);
+    expect(code).toBe(0);
+    const line = JSON.parse(stdout) as { vocab: string; text: string; tokens: number[] };
+    expect(line.vocab).toBe("ascii");
+    expect(line.tokens).toHaveLength(24);
+    expect(line.text).toMatch(/^[\u0020-\u007E\t\n\r]+$/);
   });
 
   it("draws the sweep chart into a PNG file", async () => {
@@ -194,6 +216,8 @@ describe("weird with bad input", () => {
     [["--schedule", "1..", "hi"], /^weird: "1\.\." is not a schedule\. Write A\.\.B/],
     [["--schedule", "1..-1", "--temp", "1", "hi"], /^weird: --schedule replaces the temperature/],
     [["--sweep", "--chart-tokens", "x.png", "hi"], /^weird: --chart-tokens draws one output: give one temperature/],
+    [["--vocab", "klingon", "hi"], /^weird: Vocabulary must be one of any, ascii, latin, .*, got "klingon"\.$/],
+    [["--vocab", "greek", "hi"], /^weird: The greek vocabulary leaves nothing to sample with stories260K\.gguf/],
   ])("%j fails with one clear line and exit code 2", async (args, message) => {
     const { code, stderr } = await weird(["--model", testModelPath(), ...args]);
     expect(code).toBe(2);

@@ -4,7 +4,9 @@
 import {
   encodeMetadata,
   GgmlType,
+  readGguf,
   writeGguf,
+  type EncodedMetadata,
   type GgmlTypeName,
   type TensorToWrite,
   type TypedValue,
@@ -27,6 +29,11 @@ export interface SyntheticModelOptions {
   seed?: number;
   /** GGUF alignment of the tensor data (default: what writeGguf writes). */
   alignment?: number;
+  /**
+   * A GGUF file whose tokenizer.* entries are copied as they are (a real vocabulary, such as
+   * llama.cpp's vocabulary-only ggml-vocab-*.gguf); vocabularySize is then that vocabulary's size.
+   */
+  tokenizer?: string;
 }
 
 const BYTE_TOKENS = 256;
@@ -49,6 +56,41 @@ function vocabulary(size: number): { tokens: string[]; types: number[]; scores: 
     types.push(TokenType.normal);
   }
   return { tokens, types, scores: tokens.map((_, i) => -i) };
+}
+
+interface TokenizerEntries {
+  metadata: EncodedMetadata;
+  size: number;
+}
+
+function syntheticTokenizer(size = 1024): TokenizerEntries {
+  const { tokens, types, scores } = vocabulary(size);
+  const u32 = (value: number): TypedValue => ({ type: "u32", value });
+  const metadata = encodeMetadata([
+    ["tokenizer.ggml.model", { type: "string", value: "llama" }],
+    ["tokenizer.ggml.tokens", { type: "string[]", value: tokens }],
+    ["tokenizer.ggml.scores", { type: "f32[]", value: scores }],
+    ["tokenizer.ggml.token_type", { type: "i32[]", value: types }],
+    ["tokenizer.ggml.unknown_token_id", u32(0)],
+    ["tokenizer.ggml.bos_token_id", u32(1)],
+    ["tokenizer.ggml.eos_token_id", u32(2)],
+  ]);
+  return { metadata, size };
+}
+
+/** The tokenizer.* entries of another GGUF file, byte for byte (every type and value kept). */
+function copiedTokenizer(path: string): TokenizerEntries {
+  const file = readGguf(path);
+  const tokens = file.metadata.get("tokenizer.ggml.tokens");
+  if (!Array.isArray(tokens)) throw new Error(`${path} has no tokenizer.ggml.tokens`);
+  const spans = [...file.metadataSpans].filter(([key]) => key.startsWith("tokenizer."));
+  return {
+    metadata: {
+      raw: Buffer.concat(spans.map(([, span]) => file.rawMetadata.subarray(span.start, span.end))),
+      count: spans.length,
+    },
+    size: tokens.length,
+  };
 }
 
 function randomMatrix(random: () => number, count: number, scale: number): Buffer {
@@ -109,7 +151,6 @@ function quantizeQ8_0(f32: Buffer): Buffer {
 
 export async function writeSyntheticModel(path: string, options: SyntheticModelOptions = {}): Promise<void> {
   const {
-    vocabularySize = 1024,
     embeddingLength = 64,
     layers = 2,
     feedForwardLength = 128,
@@ -120,9 +161,11 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
     seed = 1,
   } = options;
   const random = seededRandom(seed);
-  const { tokens, types, scores } = vocabulary(vocabularySize);
+  const tokenizer =
+    options.tokenizer === undefined ? syntheticTokenizer(options.vocabularySize) : copiedTokenizer(options.tokenizer);
+  const vocabularySize = tokenizer.size;
   const u32 = (value: number): TypedValue => ({ type: "u32", value });
-  const metadata = encodeMetadata([
+  const architecture = encodeMetadata([
     ["general.architecture", { type: "string", value: "llama" }],
     ["general.name", { type: "string", value: "belowzero synthetic" }],
     ["llama.context_length", u32(2048)],
@@ -133,14 +176,11 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
     ["llama.attention.head_count_kv", u32(heads)],
     ["llama.rope.dimension_count", u32(embeddingLength / heads)],
     ["llama.attention.layer_norm_rms_epsilon", { type: "f32", value: 1e-5 }],
-    ["tokenizer.ggml.model", { type: "string", value: "llama" }],
-    ["tokenizer.ggml.tokens", { type: "string[]", value: tokens }],
-    ["tokenizer.ggml.scores", { type: "f32[]", value: scores }],
-    ["tokenizer.ggml.token_type", { type: "i32[]", value: types }],
-    ["tokenizer.ggml.unknown_token_id", u32(0)],
-    ["tokenizer.ggml.bos_token_id", u32(1)],
-    ["tokenizer.ggml.eos_token_id", u32(2)],
   ]);
+  const metadata: EncodedMetadata = {
+    raw: Buffer.concat([architecture.raw, tokenizer.metadata.raw]),
+    count: architecture.count + tokenizer.metadata.count,
+  };
 
   const n = embeddingLength;
   const f32 = (name: string, dims: number[], data: Buffer): TensorToWrite => ({ name, dims, type: GgmlType.F32, data });
