@@ -9,9 +9,25 @@ first=${2:-7101}
 ports=("$first" "$((first + 1))" "$((first + 2))")
 dir=${TMPDIR:-/tmp}/belowzero-redis-cluster-$first
 
+state() { redis-cli -p "$first" cluster info 2>/dev/null | tr -d '\r' | awk -F: '/^cluster_state/{print $2}'; }
+url() { echo "redis+cluster://$(IFS=,; echo "${ports[*]/#/127.0.0.1:}")"; }
+shutdown_all() {
+  for port in "${ports[@]}"; do
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  done
+  for port in "${ports[@]}"; do
+    for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 || break; sleep 0.1; done
+  done
+}
+
 case $action in
   start)
-    mkdir -p "$dir"
+    # A healthy cluster already on these ports (an earlier start) is reused as it is.
+    if [ "$(state)" = ok ]; then url; exit 0; fi
+    # Anything else is a leftover of a run that was killed: half-started nodes, or node
+    # files that name a cluster whose nodes are gone (they make `--cluster create` refuse).
+    shutdown_all
+    rm -rf "$dir" && mkdir -p "$dir"
     for port in "${ports[@]}"; do
       redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
         --cluster-config-file "$dir/nodes-$port.conf" --dir "$dir" --save "" --appendonly no \
@@ -20,21 +36,16 @@ case $action in
     for port in "${ports[@]}"; do
       for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
     done
-    if [ "$(redis-cli -p "$first" cluster info | tr -d '\r' | awk -F: '/^cluster_state/{print $2}')" != ok ]; then
-      redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >"$dir/create.log"
-      for _ in $(seq 100); do
-        [ "$(redis-cli -p "$first" cluster info | tr -d '\r' | awk -F: '/^cluster_state/{print $2}')" = ok ] && break
-        sleep 0.1
-      done
+    if ! redis-cli --cluster create "${ports[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1; then
+      echo "redis-cluster.sh: could not create the cluster on ports ${ports[*]}:" >&2
+      cat "$dir/create.log" "$dir"/redis-*.log >&2 || true
+      exit 1
     fi
-    echo "redis+cluster://$(IFS=,; echo "${ports[*]/#/127.0.0.1:}")" ;;
+    for _ in $(seq 100); do [ "$(state)" = ok ] && break; sleep 0.1; done
+    [ "$(state)" = ok ] || { echo "redis-cluster.sh: the cluster on ports ${ports[*]} did not become ready" >&2; exit 1; }
+    url ;;
   stop)
-    for port in "${ports[@]}"; do
-      redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-    done
-    for port in "${ports[@]}"; do
-      for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 || break; sleep 0.1; done
-    done
+    shutdown_all
     rm -rf "$dir" ;;
   *) echo "usage: $0 start|stop [first-port]" >&2; exit 2 ;;
 esac
