@@ -1,8 +1,9 @@
 // A generation job: what the bot puts on the queue (its name is QUEUE_NAME in store/keys.ts),
 // and the checks a worker applies before trusting a payload.
 import { isDiscordId } from "./discordId.js";
-import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature } from "./engine/request.js";
+import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature, checkVocabulary } from "./engine/request.js";
 import { checkSchedule, type Schedule } from "./engine/schedule.js";
+import type { Vocabulary } from "./engine/vocabulary.js";
 
 /** What a member asked for, checked at the bot: the same fields the engine takes. */
 export interface WeirdRequest {
@@ -14,6 +15,8 @@ export interface WeirdRequest {
   sweep?: number[];
   /** A temperature per token (temperature is then the schedule's first). */
   schedule?: Schedule;
+  /** Which tokens may be sampled, by the script they spell; absent means "any". */
+  vocab?: Vocabulary;
 }
 
 /** Most rows a sweep may have (two rows of vote buttons). */
@@ -74,6 +77,7 @@ export function parseJob(data: unknown): WeirdJob {
         }),
       ),
     }),
+    ...(job.vocab !== undefined && { vocab: checked(() => checkVocabulary(text("vocab"))) }),
     ...(job.allowBytes !== undefined && {
       allowBytes: typeof job.allowBytes === "boolean" ? job.allowBytes : fail("allowBytes must be true or false"),
     }),

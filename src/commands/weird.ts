@@ -1,4 +1,4 @@
-// /weird prompt:… temp:… schedule:… max_tokens:… seed:…
+// /weird prompt:… temp:… schedule:… vocab:… max_tokens:… seed:…
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { enqueueFromOptions, promptOption, settingsWhereAllowed } from "../interactions/enqueue.js";
 import type { BotContext } from "../interactions/context.js";
@@ -9,8 +9,10 @@ import {
   InvalidRequestError,
   MAX_SEED,
   checkSeed,
+  checkVocabulary,
 } from "../engine/request.js";
 import { namedTemperatures, parseSchedule } from "../engine/schedule.js";
+import { VOCABULARIES, VOCABULARY_DESCRIPTIONS } from "../engine/vocabulary.js";
 
 export function definition(ctx: Pick<BotContext, "config">) {
   const { limits } = ctx.config;
@@ -30,6 +32,17 @@ export function definition(ctx: Pick<BotContext, "config">) {
         .setName("schedule")
         .setDescription("A temperature per token instead of temp: A..B anneals (1..-1), A/B@N every Nth (0.8/-0.001@4)")
         .setMaxLength(40),
+    )
+    .addStringOption(o =>
+      o
+        .setName("vocab")
+        .setDescription("Sample only tokens that spell one script (ascii: weird English); default: the server's")
+        .addChoices(
+          ...VOCABULARIES.map(name => ({
+            name: `${name}: ${VOCABULARY_DESCRIPTIONS[name]}`.slice(0, 100),
+            value: name,
+          })),
+        ),
     )
     .addIntegerOption(o =>
       o
@@ -56,12 +69,14 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     if (scheduleText !== null && options.getNumber("temp") !== null)
       throw new InvalidRequestError("Give temp or schedule, not both: a schedule sets the temperature of every token.");
     const schedule = scheduleText === null ? undefined : parseSchedule(scheduleText, limits);
+    const vocab = checkVocabulary(options.getString("vocab") ?? settings.vocab);
     return {
       prompt,
       temperature: schedule
         ? namedTemperatures(schedule)[0]!
         : checkTemperature(options.getNumber("temp") ?? settings.temperature.default, limits),
       ...(schedule && { schedule }),
+      ...(vocab !== "any" && { vocab }),
       maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? settings.maxTokens.default, limits),
       seed: checkSeed(options.getInteger("seed") ?? undefined),
     };

@@ -51,5 +51,6 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? settings.maxTokens.default, limits),
     seed: checkSeed(options.getInteger("seed") ?? undefined),
     sweep: ladder,
+    ...(settings.vocab !== "any" && { vocab: settings.vocab }),
   }));
 }

@@ -10,6 +10,7 @@ import {
 } from "discord.js";
 import { flipSign, formatBeta } from "../engine/request.js";
 import { describeSchedule, flipSchedule, formatSchedule, type Schedule } from "../engine/schedule.js";
+import type { Vocabulary } from "../engine/vocabulary.js";
 import { visibleText } from "../visibleText.js";
 
 export const MESSAGE_LIMIT = 2000;
@@ -90,6 +91,8 @@ export interface ResultView {
   surprisal: number | null;
   /** A temperature per token, when the output had one. */
   schedule?: Schedule;
+  /** The script its tokens were limited to, when not "any". */
+  vocab?: Vocabulary;
 }
 
 /** How a result names its temperature: T and β, or the schedule with β and where it crosses zero. */
@@ -113,7 +116,7 @@ const STOP_REASONS: Record<string, string> = {
 };
 
 export function resultMessage(view: ResultView): MessageBody {
-  const header = `${temperatureHeading(view.temperature, view.schedule, view.tokenCount)} · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · weirdness ${formatWeirdness(view.surprisal)} · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
+  const header = `${temperatureHeading(view.temperature, view.schedule, view.tokenCount)} · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · weirdness ${formatWeirdness(view.surprisal)}${view.vocab ? ` · vocab ${view.vocab}` : ""} · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
   const { content, truncated } = fit(
     header,
     codeBlockText(view.text),
@@ -129,14 +132,18 @@ export function resultMessage(view: ResultView): MessageBody {
   };
 }
 
+/** What a queued or running request is sampled at, before its tokens are known: "**T = -1** · vocab ascii". */
+export function requestHeading(request: { temperature: number; schedule?: Schedule; vocab?: Vocabulary }): string {
+  const { temperature, schedule, vocab } = request;
+  return `**${schedule ? `schedule ${formatSchedule(schedule)}` : formatTemperature(temperature)}**${vocab ? ` · vocab ${vocab}` : ""}`;
+}
+
 export function progressMessage(
-  prompt: string,
-  temperature: number,
+  request: { prompt: string; temperature: number; schedule?: Schedule; vocab?: Vocabulary },
   text: string,
   tokenCount: number,
-  schedule?: Schedule,
 ): MessageBody {
-  const header = `**${schedule ? `schedule ${formatSchedule(schedule)}` : formatTemperature(temperature)}** · generating… ${tokenCount} tokens\n${quotePrompt(prompt)}`;
+  const header = `${requestHeading(request)} · generating… ${tokenCount} tokens\n${quotePrompt(request.prompt)}`;
   return { content: fit(header, codeBlockText(text), "*…*").content, components: [], allowed_mentions: NO_MENTIONS };
 }
 

@@ -54,7 +54,7 @@ async function explainWeirdness(interaction: ButtonInteraction, output: OutputRe
     png = await renderTokenChart(
       tokenTexts.map((text, i) => ({ text, surprisal: tokenSurprisals[i]!, temperature: temperatures[i]! })),
       {
-        title: `${output.schedule ? `schedule ${formatSchedule(output.schedule)}` : `T = ${output.temperature}`} · seed ${output.seed}`,
+        title: `${output.schedule ? `schedule ${formatSchedule(output.schedule)}` : `T = ${output.temperature}`}${output.vocab ? ` · vocab ${output.vocab}` : ""} · seed ${output.seed}`,
       },
     );
   } catch (error) {
@@ -87,6 +87,8 @@ async function regenerate(
         ? flipSign(output.temperature)
         : output.temperature,
     ...(schedule && { schedule }),
+    // Kept as it was: a reroll or flip of "weird English" stays English.
+    ...(output.vocab && { vocab: output.vocab }),
     maxTokens: output.maxTokens,
     seed: randomSeed(),
   };

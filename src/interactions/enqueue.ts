@@ -9,8 +9,8 @@ import {
   type SlashCommandStringOption,
 } from "discord.js";
 import { InvalidRequestError, type RequestLimits } from "../engine/request.js";
-import { formatSchedule, namedTemperatures } from "../engine/schedule.js";
-import { formatTemperature, NO_MENTIONS } from "../discord/format.js";
+import { namedTemperatures } from "../engine/schedule.js";
+import { NO_MENTIONS, requestHeading } from "../discord/format.js";
 import type { WeirdJob, WeirdRequest } from "../job.js";
 import { refusals, type RefusalReason } from "../observability/metrics.js";
 import { channelAllowed, type ServerSettings } from "../store/settings.js";
@@ -244,7 +244,7 @@ export async function enqueueGeneration(
     .editReply({
       content: request.sweep
         ? `Queued a sweep over T = ${request.sweep.join(", ")} (seed ${request.seed}): ${place}.`
-        : `Queued at **${request.schedule ? `schedule ${formatSchedule(request.schedule)}` : formatTemperature(request.temperature)}** (seed ${request.seed}): ${place}.`,
+        : `Queued at ${requestHeading(request)} (seed ${request.seed}): ${place}.`,
       allowedMentions: NO_MENTIONS,
     })
     .catch((error: Error) => ctx.log(`could not show the queue position: ${error.message}`, { jobId, guildId }));

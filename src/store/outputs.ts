@@ -4,6 +4,7 @@
 // Keys and their encoding: keys.ts.
 import type { Redis } from "ioredis";
 import type { Schedule } from "../engine/schedule.js";
+import type { Vocabulary } from "../engine/vocabulary.js";
 import { SAVE_OUTPUT, TOGGLE_VOTE } from "./communityScripts.js";
 import { RedisKeys } from "./keys.js";
 import { runScript } from "./redis.js";
@@ -32,6 +33,8 @@ export interface OutputRecord {
   tokenSurprisals?: number[];
   /** A temperature per token, when the output had one (temperature is then its first). */
   schedule?: Schedule;
+  /** The script its tokens were limited to, when not "any". */
+  vocab?: Vocabulary;
   /** For a sweep's rows: every row's output id, in the order of the message's buttons. */
   sweepRows?: string[];
 }

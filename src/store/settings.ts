@@ -11,6 +11,7 @@ import type { Redis } from "ioredis";
 import type { BotConfig } from "../config.js";
 import { isDiscordId } from "../discordId.js";
 import { MIN_ABS_TEMPERATURE } from "../engine/request.js";
+import { DEFAULT_VOCABULARY, isVocabulary, VOCABULARIES, type Vocabulary } from "../engine/vocabulary.js";
 import { RedisKeys } from "./keys.js";
 
 /** A server's effective settings: its own where set, else the operator's defaults. */
@@ -26,6 +27,8 @@ export interface ServerSettings {
   selfVotes: boolean;
   /** The token policy for this server's jobs (carried by the job to the worker). */
   allowBytes: boolean;
+  /** The vocabulary a /weird samples from when the member names none (see engine/vocabulary.ts). */
+  vocab: Vocabulary;
 }
 
 /** What admins set, one /weird-config subcommand each, and the part of ServerSettings it sets. */
@@ -37,6 +40,7 @@ export const SETTING_FIELDS = {
   "hall-of-fame": "hallOfFame",
   votes: "selfVotes",
   policy: "allowBytes",
+  vocab: "vocab",
 } as const satisfies Record<string, keyof ServerSettings>;
 
 export type SettingName = keyof typeof SETTING_FIELDS;
@@ -84,6 +88,7 @@ export function operatorSettings(
       hallOfFame: { channelId: null, threshold: 0, removeBelow: null },
       selfVotes: false,
       allowBytes: config.allowBytes,
+      vocab: DEFAULT_VOCABULARY,
     },
     limits: {
       maxAbsTemperature: limits.maxAbsTemperature,
@@ -160,6 +165,8 @@ export function settingProblem(change: SettingChange, limits: OperatorLimits): s
     case "votes":
     case "policy":
       return typeof change.value === "boolean" ? undefined : "The value must be true or false.";
+    case "vocab":
+      return isVocabulary(change.value) ? undefined : `The vocabulary must be one of ${VOCABULARIES.join(", ")}.`;
   }
 }
 

@@ -72,7 +72,7 @@ class StreamingEdits {
     this.lastEdit = Date.now();
     this.onEdit(this.tokens);
     this.inFlight = this.reply
-      .show(progressMessage(this.job.prompt, this.job.temperature, this.text, this.tokens, this.job.schedule))
+      .show(progressMessage(this.job, this.text, this.tokens))
       .catch(this.onError)
       .finally(() => {
         this.inFlight = undefined;
@@ -111,6 +111,7 @@ async function generate(
         prompt: request.prompt,
         temperature: request.temperature,
         ...(request.schedule && { schedule: request.schedule }),
+        ...(request.vocab && { vocab: request.vocab }),
         maxTokens: request.maxTokens,
         seed: request.seed,
         ...(request.allowBytes !== undefined && { tokenPolicy: { allowBytes: request.allowBytes } }),
@@ -180,6 +181,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     ...(result.surprisal !== null && { surprisal: result.surprisal }),
     ...(request.sweep && { sweepRows: rowIds }),
     ...(result.schedule && { schedule: result.schedule }),
+    ...(result.vocab !== "any" && { vocab: result.vocab }),
     ...(result.surprisals.length === result.tokens.length && {
       tokenTexts: tokenPieces(deps.engine.model, deps.engine.promptTokens(request.prompt), result.tokens),
       tokenSurprisals: result.surprisals.map(s => Number(s.toFixed(3))),
@@ -215,6 +217,7 @@ function resultBody(record: OutputRecord, result: GenerationResult): MessageBody
     votes: 0,
     surprisal: result.surprisal,
     ...(record.schedule && { schedule: record.schedule }),
+    ...(record.vocab && { vocab: record.vocab }),
   });
 }
 

@@ -47,7 +47,7 @@ describe("deploy-commands", () => {
       "weirdest-members",
       "weird-stats",
     ]);
-    expect(body[0]!.options!.map(o => o.name)).toEqual(["prompt", "temp", "schedule", "max_tokens", "seed"]);
+    expect(body[0]!.options!.map(o => o.name)).toEqual(["prompt", "temp", "schedule", "vocab", "max_tokens", "seed"]);
     expect(body[0]!.options![1]).toMatchObject({ min_value: -100, max_value: 100 });
     expect(body[0]!.options![0]).toMatchObject({ required: true });
     const options = (name: string) => body.find(c => c.name === name)!.options!.map(o => o.name);

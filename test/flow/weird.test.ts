@@ -462,6 +462,92 @@ describe("buttons", () => {
     expect(await flow.bot.ctx.queue.count()).toBe(0);
   });
 
+  it("a vocabulary: below zero only printable ASCII is sampled, shown and stored, kept by reroll and flip", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
+    const raw = slashWeird({ prompt: "Once upon a time", temp: -1, vocab: "ascii", maxTokens: 40, seed: 5 });
+    flow.bot.inject(raw);
+    const final = await finalFor(raw.token);
+    const queued = flow.discord.find("PATCH", originalOf(raw.token))[0]!;
+    expect(queued.body?.content).toMatch(/^Queued at \*\*T = -1 · β = -1\*\* · vocab ascii \(seed 5\)/);
+    expect(final.body?.content).toMatch(
+      /^\*\*T = -1 · β = -1\*\* · 40 tokens \(max tokens\) · weirdness \d+\.\d\d · vocab ascii · /,
+    );
+    const [, , flip] = buttonIds(final);
+    const outputId = flip!.custom_id.split(":")[1]!;
+    const record = await flow.bot.ctx.outputs.get(outputId);
+    expect(record?.vocab).toBe("ascii");
+    expect(record?.text).toMatch(/^[\x20-\x7E\t\n\r]+$/);
+    // Without the vocabulary the same seed samples outside ASCII: the limit is what made it ASCII.
+    const free = slashWeird({
+      prompt: "Once upon a time",
+      temp: -1,
+      maxTokens: 40,
+      seed: 5,
+      userId: "800000000000000002",
+    });
+    flow.bot.inject(free);
+    const freeText = String((await finalFor(free.token)).body?.content).split("```")[1];
+    expect(freeText).not.toMatch(/^[\x20-\x7E\t\n\r]+$/);
+
+    const press = buttonPress(flip!.custom_id);
+    flow.bot.inject(press);
+    const flipped = await finalFor(press.token);
+    expect(flipped.body?.content).toMatch(/^\*\*T = 1 · β = 1\*\* · .* · vocab ascii · /);
+  });
+
+  it("a server's vocabulary is the default, and the member's option wins over it", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
+    await flow.bot.ctx.settings.set(GUILD_ID, "800000000000000009", { setting: "vocab", value: "ascii" });
+    const byServer = slashWeird({ prompt: "Once upon a time", temp: -1, maxTokens: 8, seed: 1 });
+    flow.bot.inject(byServer);
+    expect((await finalFor(byServer.token)).body?.content).toContain(" · vocab ascii · ");
+    const byMember = slashWeird({
+      prompt: "Once upon a time",
+      temp: -1,
+      vocab: "any",
+      maxTokens: 8,
+      seed: 1,
+      userId: "800000000000000002",
+    });
+    flow.bot.inject(byMember);
+    expect((await finalFor(byMember.token)).body?.content).not.toContain("vocab");
+  });
+
+  it("a vocabulary that leaves this model nothing to sample is refused privately, and frees the place", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
+    // stories260K's 512 tokens are English: none of them spells Greek.
+    const raw = slashWeird({ prompt: "Once upon a time", temp: -1, vocab: "greek", maxTokens: 8 });
+    flow.bot.inject(raw);
+    const followUp = await flow.discord.waitFor(
+      r => r.method === "POST" && r.path === `/webhooks/${APPLICATION_ID}/${raw.token}`,
+    );
+    expect(followUp.body).toMatchObject({ flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } });
+    expect(String(followUp.body?.content)).toMatch(
+      /^Sorry, that can't be generated: The greek vocabulary leaves nothing to sample with stories260K.*Choose another vocabulary/,
+    );
+    await completedJobs(flow.bot, 1);
+    expect(
+      await flow.bot.redis.zcard(
+        new RedisKeys(flow.bot.ctx.config.queue.prefix).pending(raw.guild_id, raw.member.user.id),
+      ),
+    ).toBe(0);
+  });
+
+  it("refuses a vocabulary that is not one privately (a client past the choices), and queues nothing", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    const raw = slashWeird({ prompt: "Once upon a time", vocab: "klingon" });
+    flow.bot.inject(raw);
+    const reply = await flow.discord.waitFor(r => callbackOf(raw).test(r.path));
+    expect(reply.body?.data).toMatchObject({ flags: MessageFlags.Ephemeral });
+    expect(String((reply.body?.data as { content: string }).content)).toMatch(
+      /^Vocabulary must be one of any, ascii, latin, .*, got "klingon"\.$/,
+    );
+    expect(await flow.bot.ctx.queue.count()).toBe(0);
+  });
+
   it("Why weird? answers privately with a chart of the output's tokens", async () => {
     flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);

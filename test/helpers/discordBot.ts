@@ -252,7 +252,14 @@ function base(type: InteractionType, options: InteractionOptions) {
 }
 
 export function slashWeird(
-  options: InteractionOptions & { prompt: string; temp?: number; schedule?: string; maxTokens?: number; seed?: number },
+  options: InteractionOptions & {
+    prompt: string;
+    temp?: number;
+    schedule?: string;
+    vocab?: string;
+    maxTokens?: number;
+    seed?: number;
+  },
 ) {
   const values = [
     { name: "prompt", type: ApplicationCommandOptionType.String, value: options.prompt },
@@ -262,6 +269,7 @@ export function slashWeird(
       type: ApplicationCommandOptionType.String,
       value: options.schedule,
     },
+    options.vocab !== undefined && { name: "vocab", type: ApplicationCommandOptionType.String, value: options.vocab },
     options.maxTokens !== undefined && {
       name: "max_tokens",
       type: ApplicationCommandOptionType.Integer,
