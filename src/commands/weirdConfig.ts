@@ -21,7 +21,8 @@ import {
   type SettingName,
   type SettingsView,
 } from "../store/settings.js";
-import { answerPrivately, SETTINGS_UNAVAILABLE, withRedis, type BotContext } from "../interactions/context.js";
+import { answerPrivately, SETTINGS_UNAVAILABLE, type BotContext } from "../interactions/context.js";
+import { withRedis } from "../store/redis.js";
 
 /** Where /weird can be allowed or denied: channels members can type in (a thread counts as its parent). */
 const COMMAND_CHANNEL_TYPES = [

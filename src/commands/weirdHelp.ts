@@ -1,7 +1,8 @@
 // /weird-help: what negative temperature is, in two short paragraphs, how the game is scored,
 // and this server's defaults.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { answerPrivately, settingsFor, type BotContext } from "../interactions/context.js";
+import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { settingsFor } from "../game/context.js";
 import { temperatureText, tokensText } from "./weirdConfig.js";
 
 export function definition() {
