@@ -3,7 +3,7 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { answerPrivately, type BotContext } from "../interactions/context.js";
 import { settingsFor } from "../game/context.js";
-import { temperatureText, tokensText } from "./weirdConfig.js";
+import { temperatureText, tokensText } from "../discord/settingsMessages.js";
 
 export function definition() {
   return new SlashCommandBuilder().setName("weird-help").setDescription("What sampling below absolute zero means");

@@ -17,7 +17,7 @@ import { channelAllowed, type ServerSettings } from "../store/settings.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, type BotContext } from "./context.js";
 import { withRedis } from "../store/redis.js";
 import { settingsFor } from "../game/context.js";
-import { channelsText } from "../commands/weirdConfig.js";
+import { channelsText } from "../discord/settingsMessages.js";
 
 const JOB_OPTIONS = {
   attempts: 3,
