@@ -3,7 +3,8 @@
 import { Client, GatewayIntentBits, MessageFlags, Partials, type Interaction } from "discord.js";
 import { handleButton } from "../interactions/buttons.js";
 import { commands } from "../interactions/commands.js";
-import { HALL_CLAIM_LEASE_MS, recoverHallOfFame } from "../interactions/hallOfFame.js";
+import { HALL_CLAIM_LEASE_MS } from "../game/hallOfFame.js";
+import { recoverHallOfFame } from "../interactions/hallOfFame.js";
 import { NO_MENTIONS } from "../discord/format.js";
 import { observeRest } from "../observability/metrics.js";
 import type { BotContext } from "../interactions/context.js";

@@ -12,6 +12,7 @@ import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
 import { createBot } from "./bot.js";
 import { Refreshes } from "../interactions/refreshes.js";
+import { UnansweredClicks } from "../game/votes.js";
 import { CommunityStore } from "../store/community.js";
 
 loadDotenv({ quiet: true });
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     community: new CommunityStore(redis, config.queue.prefix, outputs),
     settings: new SettingsStore(redis, config.queue.prefix, operatorSettings(config), log),
     refreshes,
+    unansweredClicks: new UnansweredClicks(),
     redisReady: () => redis.status === "ready",
   });
   client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));

@@ -2,39 +2,40 @@
 // Manage Server only (the command's default permission, and checked again here: servers can
 // override command permissions). Every answer is private; a refused change changes nothing.
 import {
-  ChannelType,
   InteractionContextType,
   PermissionFlagsBits,
-  PermissionsBitField,
   SlashCommandBuilder,
   type ChatInputCommandInteraction,
   type SlashCommandNumberOption,
 } from "discord.js";
-import { formatBeta } from "../engine/request.js";
 import { safeInline } from "../discord/format.js";
+import {
+  bytesText,
+  channelsText,
+  hallText,
+  selfVotesText,
+  settingsViewText,
+  temperatureText,
+  tokensText,
+} from "../discord/settingsMessages.js";
+import {
+  botPermissionsIn,
+  COMMAND_CHANNEL_TYPES,
+  HALL_CHANNEL_TYPES,
+  HALL_PERMISSIONS,
+  pickedChannel,
+  type GuildInteraction,
+} from "../interactions/channelOptions.js";
 import {
   InvalidSettingError,
   MAX_COOLDOWN_SECONDS,
   SETTING_NAMES,
   type ServerSettings,
   type SettingChange,
-  type SettingName,
-  type SettingsView,
 } from "../store/settings.js";
-import { answerPrivately, SETTINGS_UNAVAILABLE, withRedis, type BotContext } from "../interactions/context.js";
-
-/** Where /weird can be allowed or denied: channels members can type in (a thread counts as its parent). */
-const COMMAND_CHANNEL_TYPES = [
-  ChannelType.GuildText,
-  ChannelType.GuildAnnouncement,
-  ChannelType.GuildVoice,
-  ChannelType.GuildStageVoice,
-  ChannelType.GuildForum,
-] as const;
-/** The hall of fame is a channel of plain messages. */
-const HALL_CHANNEL_TYPES = [ChannelType.GuildText, ChannelType.GuildAnnouncement] as const;
-/** What the bot needs in the hall-of-fame channel to post there. */
-const HALL_PERMISSIONS = [PermissionFlagsBits.ViewChannel, PermissionFlagsBits.SendMessages];
+import { answerPrivately, SETTINGS_UNAVAILABLE, type BotContext } from "../interactions/context.js";
+import { channelListsAfter, isSettingName, parseChannelAction } from "../game/settings.js";
+import { withRedis } from "../store/redis.js";
 
 export function definition(ctx: Pick<BotContext, "config">) {
   const { limits, queue } = ctx.config;
@@ -159,8 +160,6 @@ export function definition(ctx: Pick<BotContext, "config">) {
     );
 }
 
-type GuildInteraction = ChatInputCommandInteraction<"cached" | "raw">;
-
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.inGuild()) return answerPrivately(interaction, "/weird-config works only in a server.");
   if (!interaction.memberPermissions.has(PermissionFlagsBits.ManageGuild))
@@ -191,10 +190,10 @@ async function run(interaction: GuildInteraction, ctx: BotContext): Promise<stri
   const subcommand = options.getSubcommand(true);
   switch (subcommand) {
     case "show":
-      return showText(
+      return settingsViewText(
         await withRedis(ctx, () => store.view(guildId)),
         await withRedis(ctx, () => ctx.community.hallOfFameProblem(guildId)),
-        ctx,
+        { limits: store.operator.limits, maxPerGuild: ctx.config.queue.maxPerGuild },
       );
     case "temperature": {
       const { temperature } = await current();
@@ -242,8 +241,8 @@ async function run(interaction: GuildInteraction, ctx: BotContext): Promise<stri
       return `Token policy${await set({ setting: "policy", value })}: ${bytesText(value)}.`;
     }
     case "reset": {
-      const setting = options.getString("setting") as SettingName | null;
-      if (setting !== null && !SETTING_NAMES.includes(setting))
+      const setting = options.getString("setting");
+      if (setting !== null && !isSettingName(setting))
         throw new InvalidSettingError(`There is no setting called ${safeInline(setting)}.`);
       const changed = await withRedis(ctx, () => store.reset(guildId, memberId, setting ?? undefined));
       if (changed.length > 0) return `Reset to the operator's defaults: ${changed.join(", ")}.`;
@@ -261,108 +260,13 @@ async function channel(
   current: () => Promise<ServerSettings>,
   set: (change: SettingChange) => Promise<string>,
 ): Promise<string> {
-  const action = interaction.options.getString("action", true);
-  if (!["allow", "deny", "clear"].includes(action))
-    throw new InvalidSettingError("The action must be allow, deny or clear.");
+  const action = parseChannelAction(interaction.options.getString("action", true));
   const picked = interaction.options.getChannel("channel")
     ? pickedChannel(interaction, COMMAND_CHANNEL_TYPES, "a channel members can type in")
     : undefined;
   if (!picked && action !== "clear") throw new InvalidSettingError(`Name the channel to ${action}.`);
   const { channels } = await current();
-  // A channel is on one list at most: allowing it takes it off the deny list, and the other way round.
-  const without = {
-    allowed: channels.allowed.filter(id => id !== picked?.id),
-    denied: channels.denied.filter(id => id !== picked?.id),
-  };
-  const value = !picked
-    ? { allowed: [], denied: [] }
-    : action === "allow"
-      ? { ...without, allowed: [...without.allowed, picked.id] }
-      : action === "deny"
-        ? { ...without, denied: [...without.denied, picked.id] }
-        : without;
+  const value = channelListsAfter(channels, action, picked?.id);
   const note = await set({ setting: "channel", value });
   return `Channels${note}: ${channelsText(value)}.`;
-}
-
-type PickedChannel = NonNullable<ReturnType<GuildInteraction["options"]["getChannel"]>>;
-
-/** The channel option, checked: of the right type, and of this server (Discord checks too, but the handler does not rely on it). */
-function pickedChannel(interaction: GuildInteraction, types: readonly ChannelType[], wanted: string): PickedChannel {
-  const picked = interaction.options.getChannel("channel", true);
-  // A channel the bot has cached comes back with its real server; the raw resolved data has none.
-  if ("guildId" in picked && picked.guildId !== interaction.guildId)
-    throw new InvalidSettingError("That channel is in another server: pick one of this server's channels.");
-  if (!types.includes(picked.type))
-    throw new InvalidSettingError(`#${safeInline(picked.name ?? picked.id)} is not ${wanted}.`);
-  return picked;
-}
-
-/**
- * The bot's permissions in the picked channel: Discord sends them with the resolved channel
- * (app_permissions, discord.js's appPermissions); else computed from the gateway's cache.
- */
-function botPermissionsIn(picked: PickedChannel, interaction: GuildInteraction): PermissionsBitField | null {
-  if ("appPermissions" in picked) {
-    if (picked.appPermissions) return picked.appPermissions;
-    // Computed from the gateway's cache: the server's roles, the channel's overwrites, the bot's member.
-    const me = interaction.client.user ? interaction.guild?.members.me : null;
-    return me ? picked.permissionsFor(me) : null;
-  }
-  return picked.app_permissions === undefined ? null : new PermissionsBitField(BigInt(picked.app_permissions));
-}
-
-// How settings read, in /weird-config and /weird-help.
-const range = (min: number, max: number) => `${min} … ${max}`;
-export const temperatureText = (t: ServerSettings["temperature"]) =>
-  `default T = ${t.default} (β = ${formatBeta(t.default)}), members may ask for ${range(t.min, t.max)}`;
-export const tokensText = (n: ServerSettings["maxTokens"]) => `default ${n.default}, at most ${n.max}`;
-/** Channels shown in a message: the first few, so a long list cannot push it past 2,000 characters. */
-const LISTED_IN_MESSAGES = 12;
-const channelList = (ids: string[]) =>
-  ids
-    .slice(0, LISTED_IN_MESSAGES)
-    .map(id => `<#${id}>`)
-    .join(", ") + (ids.length > LISTED_IN_MESSAGES ? ` and ${ids.length - LISTED_IN_MESSAGES} more` : "");
-export function channelsText(c: ServerSettings["channels"]): string {
-  if (c.allowed.length > 0)
-    return `only in ${channelList(c.allowed)}${c.denied.length > 0 ? ` (never in ${channelList(c.denied)})` : ""}`;
-  return c.denied.length > 0 ? `everywhere except ${channelList(c.denied)}` : "everywhere";
-}
-function hallText(h: ServerSettings["hallOfFame"]): string {
-  if (h.threshold === 0 || h.channelId === null) return "off";
-  const removal = h.removeBelow === null ? "never taken down" : `taken down below ${h.removeBelow} votes`;
-  return `<#${h.channelId}> at ${h.threshold} votes, ${removal}`;
-}
-const selfVotesText = (allowed: boolean) =>
-  allowed ? "authors may vote for their own outputs" : "authors may not vote for their own outputs";
-const bytesText = (allowed: boolean) =>
-  allowed ? "raw byte tokens may be sampled below zero" : "no raw byte tokens below zero";
-
-const SOURCE_TEXT = {
-  server: "set here",
-  default: "default",
-  ignored: "default: this server's value is outside the operator's limits now",
-};
-
-function showText(view: SettingsView, hallProblem: string | undefined, ctx: BotContext): string {
-  const { settings: s, source, lastChange } = view;
-  const { limits } = ctx.settings.operator;
-  // Each line is named as the subcommand that sets it.
-  const line = (setting: SettingName, text: string) => `**${setting}**: ${text} *(${SOURCE_TEXT[source[setting]]})*`;
-  return [
-    "**/weird settings for this server**",
-    line("temperature", temperatureText(s.temperature)),
-    line("tokens", tokensText(s.maxTokens)),
-    line("cooldown", `${s.cooldownSeconds} s per member`),
-    line("channel", channelsText(s.channels)),
-    line("hall-of-fame", hallText(s.hallOfFame)),
-    ...(hallProblem ? [`⚠️ The last hall-of-fame post failed: ${hallProblem}`] : []),
-    line("votes", selfVotesText(s.selfVotes)),
-    line("policy", bytesText(s.allowBytes)),
-    `Operator's limits: |T| ≤ ${limits.maxAbsTemperature}, at most ${limits.maxTokensCap} tokens, a cooldown of at least ${limits.minCooldownSeconds} s, ${ctx.config.queue.maxPerGuild} generations queued per server.`,
-    lastChange
-      ? `Last change: ${lastChange.setting} by <@${lastChange.memberId}> <t:${Math.floor(lastChange.at / 1000)}:f>.`
-      : "Last change: none; this server uses the operator's defaults.",
-  ].join("\n");
 }

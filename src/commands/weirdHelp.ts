@@ -1,8 +1,9 @@
 // /weird-help: what negative temperature is, in two short paragraphs, how the game is scored,
 // and this server's defaults.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { answerPrivately, settingsFor, type BotContext } from "../interactions/context.js";
-import { temperatureText, tokensText } from "./weirdConfig.js";
+import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { settingsFor } from "../game/context.js";
+import { temperatureText, tokensText } from "../discord/settingsMessages.js";
 
 export function definition() {
   return new SlashCommandBuilder().setName("weird-help").setDescription("What sampling below absolute zero means");

@@ -1,8 +1,9 @@
 // /weird-stats — this server's game in numbers, over what is kept. Public, like /weirdest.
 import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { statsMessage } from "../discord/communityMessages.js";
-import { answerPrivately, withRedis, type BotContext } from "../interactions/context.js";
-import { BOARDS_UNAVAILABLE, SERVER_ONLY } from "./weirdest.js";
+import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { withRedis } from "../store/redis.js";
+import { BOARDS_UNAVAILABLE, SERVER_ONLY } from "../game/leaderboards.js";
 
 export function definition() {
   return new SlashCommandBuilder()

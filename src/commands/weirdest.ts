@@ -3,20 +3,17 @@
 // is pinged; mistakes and outages are answered privately.
 import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { weirdestMessage } from "../discord/communityMessages.js";
-import { PERIODS, type Period, type RankedBy } from "../store/keys.js";
-import { answerPrivately, withRedis, type BotContext } from "../interactions/context.js";
-
-export const BOARDS_UNAVAILABLE =
-  "The leaderboards are unavailable right now (cannot reach Redis). Please try again in a minute.";
-export const SERVER_ONLY = "Leaderboards belong to a server: use this command in one.";
-const RANKINGS: readonly RankedBy[] = ["votes", "weirdness"];
-
-export const PERIOD_CHOICES = [
-  { name: "last 24 hours", value: "day" },
-  { name: "last 7 days", value: "week" },
-  { name: "last 30 days", value: "month" },
-  { name: "all time (what is kept)", value: "all" },
-] as const;
+import {
+  BOARDS_UNAVAILABLE,
+  PERIOD_CHOICES,
+  parsePeriod,
+  parseRanking,
+  SERVER_ONLY,
+  UNKNOWN_PERIOD,
+  UNKNOWN_RANKING,
+} from "../game/leaderboards.js";
+import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { withRedis } from "../store/redis.js";
 
 export function definition() {
   return new SlashCommandBuilder()
@@ -38,26 +35,19 @@ export function definition() {
     .addUserOption(o => o.setName("member").setDescription("Only this member's outputs"));
 }
 
-/** The period option, checked here too: Discord's choices are not enforced by every client or proxy. */
-export function periodOption(interaction: ChatInputCommandInteraction): Period | undefined {
-  const period = interaction.options.getString("period") ?? "week";
-  return (PERIODS as readonly string[]).includes(period) ? (period as Period) : undefined;
-}
-
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.inGuild()) return answerPrivately(interaction, SERVER_ONLY);
-  const period = periodOption(interaction);
-  if (!period) return answerPrivately(interaction, "Unknown period: choose day, week, month or all.");
-  const by = interaction.options.getString("by") ?? "votes";
-  if (!(RANKINGS as readonly string[]).includes(by))
-    return answerPrivately(interaction, "Unknown ranking: choose votes or weirdness.");
+  const period = parsePeriod(interaction.options.getString("period"));
+  if (!period) return answerPrivately(interaction, UNKNOWN_PERIOD);
+  const by = parseRanking(interaction.options.getString("by"));
+  if (!by) return answerPrivately(interaction, UNKNOWN_RANKING);
   const member = interaction.options.getUser("member");
   let entries;
   try {
     entries = await withRedis(ctx, () =>
       ctx.community.weirdest(interaction.guildId, {
         period,
-        by: by as RankedBy,
+        by,
         ...(member && { memberId: member.id }),
       }),
     );
@@ -67,7 +57,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   await interaction.reply(
     weirdestMessage(entries, {
       period,
-      by: by as RankedBy,
+      by,
       retentionDays: ctx.config.records.retentionDays,
       ...(member && { memberId: member.id }),
     }),

@@ -2,8 +2,9 @@
 // rolling window, with how many outputs they made. Public, like /weirdest.
 import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { membersMessage } from "../discord/communityMessages.js";
-import { answerPrivately, withRedis, type BotContext } from "../interactions/context.js";
-import { BOARDS_UNAVAILABLE, PERIOD_CHOICES, periodOption, SERVER_ONLY } from "./weirdest.js";
+import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { withRedis } from "../store/redis.js";
+import { BOARDS_UNAVAILABLE, PERIOD_CHOICES, parsePeriod, SERVER_ONLY, UNKNOWN_PERIOD } from "../game/leaderboards.js";
 
 export function definition() {
   return new SlashCommandBuilder()
@@ -20,8 +21,8 @@ export function definition() {
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.inGuild()) return answerPrivately(interaction, SERVER_ONLY);
-  const period = periodOption(interaction);
-  if (!period) return answerPrivately(interaction, "Unknown period: choose day, week, month or all.");
+  const period = parsePeriod(interaction.options.getString("period"));
+  if (!period) return answerPrivately(interaction, UNKNOWN_PERIOD);
   let entries;
   try {
     entries = await withRedis(ctx, () => ctx.community.members(interaction.guildId, period));

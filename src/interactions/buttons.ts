@@ -5,9 +5,11 @@ import { NO_MENTIONS, parseCustomId } from "../discord/format.js";
 import { flipSign, randomSeed } from "../engine/request.js";
 import { flipSchedule, formatSchedule, namedTemperatures, temperaturesOf } from "../engine/schedule.js";
 import type { OutputRecord } from "../store/outputs.js";
-import { answerPrivately, QUEUE_UNAVAILABLE, withRedis, type BotContext } from "./context.js";
+import { answerPrivately, QUEUE_UNAVAILABLE, type BotContext } from "./context.js";
+import { withRedis } from "../store/redis.js";
 import { enqueueGeneration, outsideServerRange, settingsWhereAllowed } from "./enqueue.js";
-import { handleVote, NO_LONGER_ON_RECORD, VOTES_UNAVAILABLE } from "./votes.js";
+import { NO_LONGER_ON_RECORD, VOTES_UNAVAILABLE } from "../game/votes.js";
+import { handleVote } from "./votes.js";
 
 export async function handleButton(interaction: ButtonInteraction, ctx: BotContext): Promise<void> {
   const parsed = parseCustomId(interaction.customId);

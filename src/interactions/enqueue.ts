@@ -14,8 +14,10 @@ import { NO_MENTIONS, requestHeading } from "../discord/format.js";
 import type { WeirdJob, WeirdRequest } from "../job.js";
 import { refusals, type RefusalReason } from "../observability/metrics.js";
 import { channelAllowed, type ServerSettings } from "../store/settings.js";
-import { answerPrivately, QUEUE_UNAVAILABLE, settingsFor, withRedis, type BotContext } from "./context.js";
-import { channelsText } from "../commands/weirdConfig.js";
+import { answerPrivately, QUEUE_UNAVAILABLE, type BotContext } from "./context.js";
+import { withRedis } from "../store/redis.js";
+import { settingsFor } from "../game/context.js";
+import { channelsText } from "../discord/settingsMessages.js";
 
 const JOB_OPTIONS = {
   attempts: 3,

@@ -1,25 +1,19 @@
-// The hall of fame: an output that reaches its server's threshold is posted to the hall
-// channel exactly once. The claim is taken in Redis before anything is posted (so two bot
-// processes never both post), and the post carries a nonce derived from the output with
-// enforce_nonce (so repeating a post whose recording was lost in a crash returns the first
-// message instead of a second one). The post's count then follows the original's.
-import { createHash } from "node:crypto";
+// The hall of fame's Discord side: src/game/hallOfFame.ts decides, this posts through the
+// bot's REST with enforce_nonce and turns Discord's refusals into what an admin must fix.
 // discord.js's own REST classes: the bot posts through its client's REST, which comes from the
 // CommonJS build of @discordjs/rest; the ESM build's DiscordAPIError (an import of
 // "@discordjs/rest" here) is another class, and instanceof would never match.
 import { DiscordAPIError, RESTJSONErrorCodes, Routes, type APIMessage, type REST } from "discord.js";
 import { hallOfFameMessage } from "../discord/communityMessages.js";
-import type { HallEntry } from "../store/community.js";
-import type { OutputRecord } from "../store/outputs.js";
+import {
+  HALL_CLAIM_LEASE_MS,
+  HallPostGone,
+  HallRefused,
+  recoverHallOfFame as recover,
+  updateHallOfFame as update,
+  type HallChannel,
+} from "../game/hallOfFame.js";
 import type { BotContext } from "./context.js";
-
-/** A claim whose post is not recorded within this time is taken over (its process died). */
-export const HALL_CLAIM_LEASE_MS = 30_000;
-
-/** Discord nonces are at most 25 characters; the same output always gets the same one. */
-export function hallNonce(outputId: string): string {
-  return `hof${createHash("sha256").update(outputId).digest("base64url").slice(0, 22)}`;
-}
 
 type Ctx = Pick<BotContext, "outputs" | "community" | "settings" | "log">;
 
@@ -42,85 +36,50 @@ function problemOf(error: DiscordAPIError, channelId: string): string {
   return `posting to <#${channelId}> failed: ${error.status} ${error.message}`;
 }
 
-/** Brings an output's hall-of-fame state up to date: post it, follow its count, or take it down. */
-export async function updateHallOfFame(
-  ctx: Ctx,
-  rest: REST,
-  outputId: string,
-  leaseMs = HALL_CLAIM_LEASE_MS,
-): Promise<void> {
-  const [output, entry] = await Promise.all([ctx.outputs.get(outputId), ctx.community.hallEntry(outputId)]);
-  if (!output?.guildId || entry?.state === "removed") return; // an expired original leaves its hall post as it is
-  if (entry?.state === "posted") return followOriginal(ctx, rest, output, entry);
-  if (entry?.state === "claimed") {
-    if (await ctx.community.reclaimHall(outputId, leaseMs)) await post(ctx, rest, output, entry.channelId, entry.nonce);
-    return;
+/** Runs one REST call, translating what retrying will not fix into the game's errors. */
+async function attempt<T>(channelId: string, call: () => Promise<T>, goneMeansRemoved: boolean): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (goneMeansRemoved && isDiscordError(error, RESTJSONErrorCodes.UnknownMessage)) throw new HallPostGone();
+    if (isRefusal(error)) throw new HallRefused(problemOf(error, channelId));
+    throw error;
   }
-  const { hallOfFame } = await ctx.settings.forServer(output.guildId);
-  if (hallOfFame.threshold <= 0 || !hallOfFame.channelId) return;
-  const nonce = hallNonce(outputId);
-  const claim = { threshold: hallOfFame.threshold, channelId: hallOfFame.channelId, nonce };
-  if (await ctx.community.claimHall(output, claim)) await post(ctx, rest, output, hallOfFame.channelId, nonce);
 }
 
-async function post(ctx: Ctx, rest: REST, output: OutputRecord, channelId: string, nonce: string): Promise<void> {
-  const guildId = output.guildId!;
-  const votes = await ctx.outputs.voteCount(output.id);
-  let message: APIMessage;
-  try {
-    message = (await rest.post(Routes.channelMessages(channelId), {
-      body: { ...hallOfFameMessage(output, votes), nonce, enforce_nonce: true },
-    })) as APIMessage;
-  } catch (error) {
-    if (!isRefusal(error)) throw error; // transient: the claim stays and is taken over after the lease
-    // Give the claim back, so a later vote posts it once an admin has fixed the channel.
-    await ctx.community.releaseHall(output.id);
-    const problem = problemOf(error, channelId);
-    await ctx.community.setHallOfFameProblem(guildId, problem);
-    ctx.log(`hall of fame in server ${guildId}: ${problem}`);
-    return;
-  }
-  await ctx.community.recordHallPost(output.id, message.id);
-  await ctx.community.setHallOfFameProblem(guildId, undefined);
-  // Votes that came while it was being posted found it claimed, not posted: catch up with them.
-  if ((await ctx.outputs.voteCount(output.id)) !== votes)
-    await followOriginal(ctx, rest, output, { channelId, messageId: message.id });
+export function restHall(rest: REST): HallChannel {
+  return {
+    post: (channelId, output, votes, nonce) =>
+      attempt(
+        channelId,
+        async () =>
+          (
+            (await rest.post(Routes.channelMessages(channelId), {
+              body: { ...hallOfFameMessage(output, votes), nonce, enforce_nonce: true },
+            })) as APIMessage
+          ).id,
+        false,
+      ),
+    edit: async (channelId, messageId, output, votes) => {
+      const { content, allowed_mentions } = hallOfFameMessage(output, votes);
+      await attempt(
+        channelId,
+        () => rest.patch(Routes.channelMessage(channelId, messageId), { body: { content, allowed_mentions } }),
+        true,
+      );
+    },
+    remove: async (channelId, messageId) => {
+      await attempt(channelId, () => rest.delete(Routes.channelMessage(channelId, messageId)), true);
+    },
+  };
 }
 
-async function followOriginal(
-  ctx: Ctx,
-  rest: REST,
-  output: OutputRecord,
-  entry: Pick<HallEntry, "channelId" | "messageId">,
-): Promise<void> {
-  const route = Routes.channelMessage(entry.channelId, entry.messageId!);
-  const [votes, settings] = await Promise.all([
-    ctx.outputs.voteCount(output.id),
-    ctx.settings.forServer(output.guildId!),
-  ]);
-  const { removeBelow } = settings.hallOfFame;
-  try {
-    if (removeBelow !== null && votes < removeBelow) {
-      await rest.delete(route);
-      return ctx.community.markHallRemoved(output.id);
-    }
-    const { content, allowed_mentions } = hallOfFameMessage(output, votes);
-    await rest.patch(route, { body: { content, allowed_mentions } });
-  } catch (error) {
-    // Deleted by a moderator: it stays gone.
-    if (isDiscordError(error, RESTJSONErrorCodes.UnknownMessage)) return ctx.community.markHallRemoved(output.id);
-    if (!isRefusal(error)) throw error;
-    const problem = problemOf(error, entry.channelId);
-    await ctx.community.setHallOfFameProblem(output.guildId!, problem);
-    ctx.log(`hall of fame in server ${output.guildId}: ${problem}`);
-  }
+/** Brings an output's hall-of-fame state up to date through the bot's REST. */
+export function updateHallOfFame(ctx: Ctx, rest: REST, outputId: string, leaseMs = HALL_CLAIM_LEASE_MS): Promise<void> {
+  return update(ctx, restHall(rest), outputId, leaseMs);
 }
 
 /** Finishes claims whose process died between posting and recording (run at startup, and after a lease). */
-export async function recoverHallOfFame(ctx: Ctx, rest: REST, leaseMs = HALL_CLAIM_LEASE_MS): Promise<void> {
-  for (const outputId of await ctx.community.staleHallClaims(leaseMs)) {
-    await updateHallOfFame(ctx, rest, outputId, leaseMs).catch((error: Error) =>
-      ctx.log(`hall of fame: could not finish the post of ${outputId}: ${error.message}`),
-    );
-  }
+export function recoverHallOfFame(ctx: Ctx, rest: REST, leaseMs = HALL_CLAIM_LEASE_MS): Promise<void> {
+  return recover(ctx, restHall(rest), leaseMs);
 }

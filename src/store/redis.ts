@@ -106,3 +106,20 @@ export function oncePerOutage(connection: Redis, report: (message: string) => vo
     report(message);
   };
 }
+
+/** Redis must answer well within Discord's 3-second window for an interaction's first reply. */
+const REDIS_DEADLINE_MS = 2000;
+
+/** Runs Redis work, failing fast when the connection is down (`redisReady` false) or slow. */
+export async function withRedis<T>(ctx: { redisReady: () => boolean }, work: () => Promise<T>): Promise<T> {
+  if (!ctx.redisReady()) throw new Error("Redis connection is not ready");
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("Redis did not answer in time")), REDIS_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([work(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

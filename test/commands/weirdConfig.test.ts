@@ -11,7 +11,7 @@ import {
 } from "discord.js";
 import { QUEUE_UNAVAILABLE, SETTINGS_UNAVAILABLE } from "../../src/interactions/context.js";
 import { commands } from "../../src/interactions/commands.js";
-import { channelsText } from "../../src/commands/weirdConfig.js";
+import { channelsText } from "../../src/discord/settingsMessages.js";
 import type { BotConfig } from "../../src/config.js";
 import type { Engine } from "../../src/engine/engine.js";
 import { parseJob } from "../../src/job.js";

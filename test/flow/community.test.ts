@@ -10,7 +10,7 @@ import {
 } from "discord.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { recoverHallOfFame } from "../../src/interactions/hallOfFame.js";
-import { VOTES_UNAVAILABLE } from "../../src/interactions/votes.js";
+import { VOTES_UNAVAILABLE } from "../../src/game/votes.js";
 import { definition as weirdConfigDefinition } from "../../src/commands/weirdConfig.js";
 import { resultButtons } from "../../src/discord/format.js";
 import type { ServerSettings } from "../../src/store/settings.js";

@@ -28,6 +28,7 @@ import { Throttle } from "../../src/store/throttle.js";
 import { DAY_MS, OutputStore } from "../../src/store/outputs.js";
 import { CommunityStore } from "../../src/store/community.js";
 import { Refreshes } from "../../src/interactions/refreshes.js";
+import { UnansweredClicks } from "../../src/game/votes.js";
 import { QUEUE_NAME } from "../../src/store/keys.js";
 import { producerConnection, workerConnection } from "../../src/store/redis.js";
 import { operatorSettings, SettingsStore } from "../../src/store/settings.js";
@@ -94,6 +95,7 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
     community: new CommunityStore(redis, config.queue.prefix, outputs),
     settings: new SettingsStore(redis, config.queue.prefix, operatorSettings(config), log),
     refreshes: new Refreshes((key, error) => log(`${key}: ${(error as Error).message}`)),
+    unansweredClicks: new UnansweredClicks(),
     redisReady: () => redis.status === "ready",
     log,
   };
