@@ -26,7 +26,7 @@ import { tokenPieces } from "../src/engine/detokenizer.js";
 import { parseSchedule } from "../src/engine/schedule.js";
 import { formatBackend } from "../src/engine/backend.js";
 import { defaultThreads, Engine, type EngineOptions } from "../src/engine/engine.js";
-import type { Sign } from "../src/engine/contextPool.js";
+import type { ContextSign } from "../src/engine/contextPool.js";
 import type { LlamaContext } from "node-llama-cpp";
 import { describeNegation, type NegationRoute } from "../src/engine/negation.js";
 import { DEFAULT_TOKEN_POLICY } from "../src/engine/defaults.js";
@@ -397,7 +397,7 @@ type NativeCall = (...args: unknown[]) => Promise<unknown>;
  */
 async function timeNativeCalls(engine: Engine) {
   const timers = { decode: 0, sample: 0, samples: 0 };
-  const pool = (engine as unknown as { pool: { contexts: Map<Sign, { context: Promise<LlamaContext> }> } }).pool;
+  const pool = (engine as unknown as { pool: { contexts: Map<ContextSign, { context: Promise<LlamaContext> }> } }).pool;
   for (const { context } of pool.contexts.values()) {
     const native = ((await context) as unknown as { _ctx: Record<string, NativeCall> })._ctx;
     for (const [name, key] of [

@@ -369,7 +369,7 @@ export const ENVIRONMENT = {
   }),
 } satisfies Record<string, AnySetting>;
 
-export type SettingName = keyof typeof ENVIRONMENT;
+export type VariableName = keyof typeof ENVIRONMENT;
 type ValueOf<S> = S extends Setting<infer T> ? T : never;
 
 /** Reads settings from the environment through the table, remembering every problem it meets. */
@@ -378,7 +378,7 @@ export class EnvReader {
 
   constructor(private readonly env: Env) {}
 
-  get<K extends SettingName>(name: K): ValueOf<(typeof ENVIRONMENT)[K]> {
+  get<K extends VariableName>(name: K): ValueOf<(typeof ENVIRONMENT)[K]> {
     const setting = ENVIRONMENT[name] as Setting<ValueOf<(typeof ENVIRONMENT)[K]>>;
     const raw = this.env[name]?.trim();
     if (raw === undefined || raw === "") return setting.fallback;

@@ -6,15 +6,15 @@
 import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
 
 /** "negated" contexts compute −z instead of the model's logits z. */
-export type Sign = "positive" | "negated";
+export type ContextSign = "positive" | "negated";
 
 export interface Slot {
-  readonly sign: Sign;
+  readonly sign: ContextSign;
   readonly sequence: LlamaContextSequence;
 }
 
 /** Makes the context of a sign, with room for the given number of sequences. */
-export type ContextFactory = (sign: Sign, sequences: number) => Promise<LlamaContext>;
+export type ContextFactory = (sign: ContextSign, sequences: number) => Promise<LlamaContext>;
 
 interface SignContext {
   context: Promise<LlamaContext>;
@@ -24,7 +24,7 @@ interface SignContext {
 }
 
 export class ContextPool {
-  private readonly contexts = new Map<Sign, SignContext>();
+  private readonly contexts = new Map<ContextSign, SignContext>();
   private disposed = false;
 
   /** capacity: sequences per context, i.e. how many generations of one sign run at the same time. */
@@ -34,7 +34,7 @@ export class ContextPool {
   ) {}
 
   /** Waits for a free sequence of the given sign; the sign's context is made on first use. */
-  async acquire(sign: Sign, signal?: AbortSignal): Promise<Slot> {
+  async acquire(sign: ContextSign, signal?: AbortSignal): Promise<Slot> {
     for (;;) {
       signal?.throwIfAborted();
       if (this.disposed) throw new Error("The engine has been disposed");
@@ -90,7 +90,7 @@ export class ContextPool {
     );
   }
 
-  private entryFor(sign: Sign): SignContext {
+  private entryFor(sign: ContextSign): SignContext {
     let entry = this.contexts.get(sign);
     if (!entry) {
       const context = this.createContext(sign, this.capacity);

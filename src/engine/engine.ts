@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token, type TokenBias } from "node-llama-cpp";
 import { describeBackend, type BackendInfo } from "./backend.js";
-import { ContextPool, type Sign, type Slot } from "./contextPool.js";
+import { ContextPool, type ContextSign, type Slot } from "./contextPool.js";
 import {
   DEFAULT_CONTEXT_SIZE,
   DEFAULT_LIMITS,
@@ -322,7 +322,7 @@ export class Engine {
         const slots: Slot[] = [];
         try {
           for (const sign of signs) slots.push(await this.pool.acquire(sign, signal));
-          const lanes = new Map<Sign, Lane>(
+          const lanes = new Map<ContextSign, Lane>(
             slots.map(slot => [
               slot.sign,
               {
@@ -380,7 +380,7 @@ export class Engine {
   }
 
   /** Where a generation of this sign runs: on the "sampler" route, one context serves both. */
-  private contextSign(belowZero: boolean): Sign {
+  private contextSign(belowZero: boolean): ContextSign {
     return belowZero && this.negation.route !== "sampler" ? "negated" : "positive";
   }
 
@@ -406,7 +406,7 @@ export class Engine {
    * The next-token logits after the given tokens (up to a constant): z, or −z as the engine samples
    * them below zero (from the negated context, or on the "sampler" route read out at −R).
    */
-  async logitsAfter(tokens: Token[], sign: Sign): Promise<Float64Array> {
+  async logitsAfter(tokens: Token[], sign: ContextSign): Promise<Float64Array> {
     const slot = await this.pool.acquire(this.contextSign(sign === "negated"));
     try {
       const steps = readLogits(slot.sequence, tokens, sign === "negated" && this.negation.route === "sampler");

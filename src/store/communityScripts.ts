@@ -125,7 +125,8 @@ export const CLICK_MEMORY_MS = 10 * 60_000;
  * on this output. ARGV: prefix, memberId, selfVotes ("1" allowed), now, this click's id ("" for
  * none), the id of an unanswered earlier click this one retries ("" for none). Returns {code,
  * count, voted}: code 0 done (or the retried click had run: nothing changes), 1 no record
- * (expired), 2 a self-vote refused (taking back an earlier one is always allowed).
+ * (expired), 2 a self-vote refused (taking back an earlier one is always allowed); count is
+ * the votes now, voted 1 when the member's vote is in now (OutputStore.toggleVote reads them).
  */
 export const TOGGLE_VOTE =
   COMMON +

@@ -130,9 +130,9 @@ async function generate(
 }
 
 /** What became of a job: its output, or the reason the engine refused it (told privately). */
-export type JobOutcome = { outputId: string; refused?: string };
+export type JobResult = { outputId: string; refused?: string };
 
-export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal): Promise<JobOutcome> {
+export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal): Promise<JobResult> {
   let request: WeirdJob;
   try {
     request = parseJob(job.data);
@@ -295,7 +295,7 @@ export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () =
     },
   );
   observeWorker(worker);
-  worker.on("completed", (job, outcome: JobOutcome) =>
+  worker.on("completed", (job, outcome: JobResult) =>
     deps.log?.(`job ${job.id} ${outcome.refused ? "refused" : "completed"}`, jobFields(job)),
   );
   worker.on("failed", (job, error) => {
