@@ -4,6 +4,7 @@ import { isDiscordId } from "./discordId.js";
 import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature, checkVocabulary } from "./engine/request.js";
 import { checkSchedule, type Schedule } from "./engine/schedule.js";
 import type { Vocabulary } from "./engine/vocabulary.js";
+import { MODEL_ID_PATTERN } from "./store/models.js";
 
 /** What a member asked for, checked at the bot: the same fields the engine takes. */
 export interface WeirdRequest {
@@ -17,6 +18,8 @@ export interface WeirdRequest {
   schedule?: Schedule;
   /** Which tokens may be sampled, by the script they spell; absent means "any". */
   vocab?: Vocabulary;
+  /** The model's id (the registry's); absent: any worker of the shared queue. */
+  model?: string;
 }
 
 /** Most rows a sweep may have (two rows of vote buttons). */
@@ -78,6 +81,9 @@ export function parseJob(data: unknown): WeirdJob {
       ),
     }),
     ...(job.vocab !== undefined && { vocab: checked(() => checkVocabulary(text("vocab"))) }),
+    ...(job.model !== undefined && {
+      model: MODEL_ID_PATTERN.test(text("model")) ? text("model") : fail("model must be a model id"),
+    }),
     ...(job.allowBytes !== undefined && {
       allowBytes: typeof job.allowBytes === "boolean" ? job.allowBytes : fail("allowBytes must be true or false"),
     }),

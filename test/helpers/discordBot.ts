@@ -54,7 +54,7 @@ export function botConfig(
 ): BotConfig {
   return {
     discord: { token: "test-token", apiUrl },
-    queue: { redisUrl, prefix, maxPerGuild: 5, maxTotal: 50, cooldownMs: 0, ...overrides },
+    queue: { redisUrl, prefix, maxPerGuild: 5, maxTotal: 50, cooldownMs: 0, modelWaitMs: 120_000, ...overrides },
     records: { retentionDays: 90 },
     defaults: { temperature: -0.001, maxTokens: 32 },
     allowBytes: false,
