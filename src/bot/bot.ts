@@ -39,6 +39,8 @@ export function createBot(ctx: BotContext): Client {
         if (command) await command.execute(interaction, ctx);
       } else if (interaction.isButton()) {
         await handleButton(interaction, ctx);
+      } else if (interaction.isAutocomplete()) {
+        await byName.get(interaction.commandName)?.autocomplete?.(interaction, ctx);
       }
     } catch (error) {
       ctx.log(

@@ -1,11 +1,11 @@
 // npm run start:bot — the gateway process. Never loads a model.
 import { config as loadDotenv } from "dotenv";
-import { Queue } from "bullmq";
 import { loadBotConfig, loadOperationsSettings } from "../config.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
-import { QUEUE_NAME } from "../store/keys.js";
+import { ModelRegistry } from "../store/models.js";
+import { Queues } from "../store/queues.js";
 import { producerConnection } from "../store/redis.js";
 import { operatorSettings, SettingsStore } from "../store/settings.js";
 import { Throttle } from "../store/throttle.js";
@@ -26,8 +26,8 @@ async function main(): Promise<void> {
   logger = createLogger({ service: "bot", base: shard, level: operations.logLevel, secrets: [config.discord.token] });
   const log = logFunction(logger);
   const redis = producerConnection(config.queue.redisUrl);
-  const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.queue.prefix });
-  queue.on("error", error => log(`queue: ${error.message}`));
+  const queues = new Queues(redis, config.queue.prefix, error => log(`queue: ${error.message}`));
+  const queue = queues.shared;
   const outputs = new OutputStore(redis, config.queue.prefix, config.records.retentionDays * DAY_MS);
   const refreshes = new Refreshes((key, error) => log(`${key}: ${(error as Error).message}`));
   // SHARD_COUNT configures the ShardingManager (shards.ts), but discord.js reads it in every
@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   const client = createBot({
     config,
     queue,
+    queues,
+    models: new ModelRegistry(redis, config.queue.prefix),
     log,
     throttle: new Throttle(redis, config.queue.prefix),
     outputs,
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     // Let the last vote counts reach their buttons (a few seconds at most).
     await Promise.race([refreshes.settled(), new Promise(resolve => setTimeout(resolve, 5000).unref())]);
     await client.destroy();
-    await queue.close().catch(() => undefined);
+    await queues.close();
     redis.disconnect();
   });
   await client.login(config.discord.token);

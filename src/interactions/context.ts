@@ -7,12 +7,19 @@ import type { BotConfig } from "../config.js";
 import { NO_MENTIONS } from "../discord/format.js";
 import type { GameContext } from "../game/context.js";
 import type { Throttle } from "../store/throttle.js";
+import type { ModelRegistry } from "../store/models.js";
+import type { Queues } from "../store/queues.js";
 import type { Refreshes } from "./refreshes.js";
 
 /** One per bot process. */
 export interface BotContext extends GameContext {
   config: BotConfig;
+  /** The shared queue (queues.shared). */
   queue: Queue;
+  /** Every model's queue, by name. */
+  queues: Queues;
+  /** The live models, for routing, autocomplete and /weird-models. */
+  models: ModelRegistry;
   throttle: Throttle;
   /** Follow-up edits of vote counts and hall-of-fame posts, one in flight per message. */
   refreshes: Refreshes;

@@ -16,6 +16,8 @@ import { refusals, type RefusalReason } from "../observability/metrics.js";
 import { channelAllowed, type ServerSettings } from "../store/settings.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, type BotContext } from "./context.js";
 import { withRedis } from "../store/redis.js";
+import { routeRequest, type Route } from "../store/models.js";
+import type { Queue } from "bullmq";
 import { settingsFor } from "../game/context.js";
 import { channelsText } from "../discord/settingsMessages.js";
 
@@ -71,8 +73,8 @@ function refuse(reason: RefusalReason, refusal: string): { refusal: string } {
 }
 
 /** Jobs that will start before one of this priority: those waiting at the same or a lower number. */
-async function placeInQueue(ctx: BotContext, priority: number): Promise<number> {
-  const counts = await ctx.queue.getCountsPerPriority(Array.from({ length: priority }, (_, i) => i + 1));
+async function placeInQueue(queue: Queue, priority: number): Promise<number> {
+  const counts = await queue.getCountsPerPriority(Array.from({ length: priority }, (_, i) => i + 1));
   return Object.values(counts).reduce((sum, count) => sum + count, 0) + 1;
 }
 
@@ -197,6 +199,20 @@ export async function enqueueGeneration(
 ): Promise<void> {
   const userId = interaction.user.id;
   const guildId = interaction.guildId;
+  // Which model's queue: told privately before anything is taken when the model has no worker.
+  let route: Route;
+  try {
+    route = routeRequest(await withRedis(ctx, () => ctx.models.models()), request.model, settings.model);
+  } catch (error) {
+    ctx.log(`redis unavailable at command time: ${(error as Error).message}`, { guildId });
+    refusals.inc({ reason: "redis_unavailable" });
+    return answerPrivately(interaction, QUEUE_UNAVAILABLE);
+  }
+  if ("refusal" in route) {
+    refusals.inc({ reason: "model_unavailable" });
+    return answerPrivately(interaction, route.refusal);
+  }
+  const queue = ctx.queues.get(route.queue);
   const jobId = randomUUID();
   let admission: { refusal: string } | { priority: number };
   let admitting: Promise<typeof admission> | undefined;
@@ -236,11 +252,12 @@ export async function enqueueGeneration(
     channelId: interaction.channelId,
     userId,
     ...request,
+    ...(route.model !== undefined && { model: route.model }),
     allowBytes: settings.allowBytes,
   };
   // The reply says "queued" before the job exists: a fast worker's result must not be
   // overwritten by a late "queued" edit. If Discord fails here, the worker's edits still come.
-  const position = await withRedis(ctx, () => placeInQueue(ctx, priority)).catch(() => 1);
+  const position = await withRedis(ctx, () => placeInQueue(queue, priority)).catch(() => 1);
   const place = position === 1 ? "next in the queue" : `#${position} in the queue`;
   await interaction
     .editReply({
@@ -251,10 +268,10 @@ export async function enqueueGeneration(
     })
     .catch((error: Error) => ctx.log(`could not show the queue position: ${error.message}`, { jobId, guildId }));
   try {
-    await ctx.queue.add("weird", job, { ...JOB_OPTIONS, jobId, priority });
+    await queue.add("weird", job, { ...JOB_OPTIONS, jobId, priority });
   } catch (error) {
     // A timeout can come after Redis took the job: only undo what really did not happen.
-    if (await ctx.queue.getJob(jobId).catch(() => undefined)) return;
+    if (await queue.getJob(jobId).catch(() => undefined)) return;
     ctx.log(`enqueue failed: ${(error as Error).message}`, { jobId, guildId });
     await giveBack(ctx, guildId, userId, jobId);
     await interaction.editReply({ content: QUEUE_UNAVAILABLE, allowedMentions: NO_MENTIONS });

@@ -5,6 +5,7 @@
 // day, so the bot can tell "no worker any more" (and answer that model's waiting jobs) from
 // "never heard of it".
 import type { Redis } from "ioredis";
+import { InvalidRequestError } from "../engine/request.js";
 import { QUEUE_NAME, RedisKeys } from "./keys.js";
 
 /** How often a worker refreshes its entry, and how long an entry lives without one. */
@@ -48,6 +49,16 @@ export interface ModelView {
 
 /** Model ids are what members type in /weird model: and what names a queue. */
 export const MODEL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** A model id a member typed, checked (InvalidRequestError says why not). */
+export function checkModelId(id: string): string {
+  const trimmed = id.trim();
+  if (!MODEL_ID_PATTERN.test(trimmed))
+    throw new InvalidRequestError(
+      "A model id is 1 to 64 letters, digits, dots, dashes or underscores: pick one from the suggestions or /weird-models.",
+    );
+  return trimmed;
+}
 
 /** A model's default id: its GGUF name, else its file name, made fit for MODEL_ID_PATTERN. */
 export function modelIdOf(generalName: string | undefined, file: string): string {
@@ -137,15 +148,15 @@ function liveList(models: ModelView[]): string {
  * Routes a request: the model the member named, else the server's default, else the shared
  * queue's model, else the first live one. With no worker alive at all and no model named,
  * the job goes to the shared queue and waits, as a one-model deployment always did.
- * `allowed` (non-empty) limits what may be chosen.
+ * The server's allowed list (non-empty) limits what may be chosen.
  */
 export function routeRequest(
   models: ModelView[],
-  named: string | undefined,
-  serverDefault: string | undefined,
-  allowed: readonly string[] = [],
+  named?: string,
+  server: { default: string | null; allowed: readonly string[] } = { default: null, allowed: [] },
 ): Route {
-  const wanted = named ?? serverDefault;
+  const { allowed } = server;
+  const wanted = named ?? server.default ?? undefined;
   const permitted = (id: string) => allowed.length === 0 || allowed.includes(id);
   if (wanted !== undefined) {
     const model = models.find(m => m.id === wanted);

@@ -46,8 +46,19 @@ describe("deploy-commands", () => {
       "weirdest",
       "weirdest-members",
       "weird-stats",
+      "weird-models",
     ]);
-    expect(body[0]!.options!.map(o => o.name)).toEqual(["prompt", "temp", "schedule", "vocab", "max_tokens", "seed"]);
+    expect(body[0]!.options!.map(o => o.name)).toEqual([
+      "prompt",
+      "temp",
+      "schedule",
+      "vocab",
+      "max_tokens",
+      "seed",
+      "model",
+    ]);
+    // Suggested from the live registry as the member types.
+    expect(body[0]!.options![6]).toMatchObject({ autocomplete: true });
     expect(body[0]!.options![1]).toMatchObject({ min_value: -100, max_value: 100 });
     expect(body[0]!.options![0]).toMatchObject({ required: true });
     const options = (name: string) => body.find(c => c.name === name)!.options!.map(o => o.name);

@@ -2,7 +2,6 @@
 // interaction payloads go through discord.js's own InteractionCreate action, so handlers
 // receive real discord.js interaction objects.
 import { randomUUID } from "node:crypto";
-import { Queue } from "bullmq";
 import { Cluster, type Redis } from "ioredis";
 import {
   ApplicationCommandOptionType,
@@ -29,7 +28,8 @@ import { DAY_MS, OutputStore } from "../../src/store/outputs.js";
 import { CommunityStore } from "../../src/store/community.js";
 import { Refreshes } from "../../src/interactions/refreshes.js";
 import { UnansweredClicks } from "../../src/game/votes.js";
-import { QUEUE_NAME } from "../../src/store/keys.js";
+import { ModelRegistry } from "../../src/store/models.js";
+import { Queues } from "../../src/store/queues.js";
 import { producerConnection, workerConnection } from "../../src/store/redis.js";
 import { operatorSettings, SettingsStore } from "../../src/store/settings.js";
 import { createRest } from "../../src/worker/reply.js";
@@ -78,8 +78,8 @@ export interface TestBot {
 /** Starts the bot; waits for Redis unless told not to (to test Redis being down). */
 export async function startBot(config: BotConfig, waitForRedis = true): Promise<TestBot> {
   const redis = producerConnection(config.queue.redisUrl);
-  const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.queue.prefix });
-  queue.on("error", () => undefined);
+  const queues = new Queues(redis, config.queue.prefix);
+  const queue = queues.shared;
   const logs: string[] = [];
   if (waitForRedis && redis.status !== "ready") await new Promise(resolve => redis.once("ready", resolve));
   const outputs = new OutputStore(redis, config.queue.prefix, config.records.retentionDays * DAY_MS);
@@ -90,6 +90,8 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
   const ctx: BotContext = {
     config,
     queue,
+    queues,
+    models: new ModelRegistry(redis, config.queue.prefix),
     throttle: new Throttle(redis, config.queue.prefix),
     outputs,
     community: new CommunityStore(redis, config.queue.prefix, outputs),
@@ -115,7 +117,7 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
     dispatch: (event, data) => ws.handlePacket({ t: event, d: data }, { id: 0, checkReady: () => undefined }),
     close: async () => {
       await client.destroy();
-      await queue.close().catch(() => undefined);
+      await queues.close();
       redis.disconnect();
     },
   };
@@ -131,7 +133,7 @@ export function startWorker(
 ) {
   const connection = workerConnection(REDIS_URL);
   const logs: string[] = [];
-  const { worker, shutdown } = createWorker({
+  const { worker, shutdown, heartbeat } = createWorker({
     engine,
     rest: createRest("test-token", apiUrl),
     connection,
@@ -148,6 +150,7 @@ export function startWorker(
   return {
     worker,
     logs,
+    heartbeat,
     close: async () => {
       await shutdown();
       connection.disconnect();
@@ -261,6 +264,7 @@ export function slashWeird(
     vocab?: string;
     maxTokens?: number;
     seed?: number;
+    model?: string;
   },
 ) {
   const values = [
@@ -278,6 +282,7 @@ export function slashWeird(
       value: options.maxTokens,
     },
     options.seed !== undefined && { name: "seed", type: ApplicationCommandOptionType.Integer, value: options.seed },
+    options.model !== undefined && { name: "model", type: ApplicationCommandOptionType.String, value: options.model },
   ].filter(Boolean);
   return {
     ...base(InteractionType.ApplicationCommand, options),
@@ -306,6 +311,19 @@ export function slashCommand(
       type: ApplicationCommandType.ChatInput,
       options: values,
       ...(users.length > 0 && { resolved: { users: Object.fromEntries(users.map(id => [id, user(id)])) } }),
+    },
+  };
+}
+
+/** An autocomplete request: the member is typing `typed` into the command's option `option`. */
+export function autocomplete(command: string, option: string, typed: string, options: InteractionOptions = {}) {
+  return {
+    ...base(InteractionType.ApplicationCommandAutocomplete, options),
+    data: {
+      id: "700000000000000003",
+      name: command,
+      type: ApplicationCommandType.ChatInput,
+      options: [{ name: option, type: ApplicationCommandOptionType.String, value: typed, focused: true }],
     },
   };
 }

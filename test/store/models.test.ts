@@ -91,32 +91,40 @@ describe("routeRequest", () => {
     now += HEARTBEAT_TTL_MS + 1;
     await registry.heartbeat(worker("w1", "tiny"));
     const models = await registry.models();
-    expect(routeRequest(models, "tiny", undefined)).toEqual({ queue: "weird-tiny", model: "tiny" });
-    expect(routeRequest(models, "nope", undefined)).toEqual({
+    expect(routeRequest(models, "tiny")).toEqual({ queue: "weird-tiny", model: "tiny" });
+    expect(routeRequest(models, "nope")).toEqual({
       refusal: 'There is no model called "nope" (live models: tiny).',
     });
-    expect(routeRequest(models, "big", undefined)).toMatchObject({
+    expect(routeRequest(models, "big")).toMatchObject({
       refusal: expect.stringMatching(/^big has no worker/),
     });
     // The server's default stands in for a model left out; a member's choice overrides it.
-    expect(routeRequest(models, undefined, "tiny")).toEqual({ queue: "weird-tiny", model: "tiny" });
-    expect(routeRequest(models, "tiny", "big")).toEqual({ queue: "weird-tiny", model: "tiny" });
-    expect(routeRequest(models, "tiny", undefined, ["big"])).toMatchObject({ refusal: expect.stringMatching(/only/) });
+    expect(routeRequest(models, undefined, { default: "tiny", allowed: [] })).toEqual({
+      queue: "weird-tiny",
+      model: "tiny",
+    });
+    expect(routeRequest(models, "tiny", { default: "big", allowed: [] })).toEqual({
+      queue: "weird-tiny",
+      model: "tiny",
+    });
+    expect(routeRequest(models, "tiny", { default: null, allowed: ["big"] })).toMatchObject({
+      refusal: expect.stringMatching(/only/),
+    });
   });
 
   it("sends a request naming none to the shared queue, else the first live model, else the shared queue to wait", async () => {
-    expect(routeRequest([], undefined, undefined)).toEqual({ queue: QUEUE_NAME });
+    expect(routeRequest([])).toEqual({ queue: QUEUE_NAME });
     await registry.heartbeat(worker("w2", "zeta"));
     await registry.heartbeat(worker("w3", "alpha"));
-    expect(routeRequest(await registry.models(), undefined, undefined)).toEqual({
+    expect(routeRequest(await registry.models())).toEqual({
       queue: "weird-alpha",
       model: "alpha",
     });
-    expect(routeRequest(await registry.models(), undefined, undefined, ["zeta"])).toEqual({
+    expect(routeRequest(await registry.models(), undefined, { default: null, allowed: ["zeta"] })).toEqual({
       queue: "weird-zeta",
       model: "zeta",
     });
     await registry.heartbeat(worker("w1", "stories", false));
-    expect(routeRequest(await registry.models(), undefined, undefined)).toEqual({ queue: QUEUE_NAME });
+    expect(routeRequest(await registry.models())).toEqual({ queue: QUEUE_NAME });
   });
 });
