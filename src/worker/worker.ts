@@ -29,7 +29,8 @@ import { parseJob, readDelivery, type WeirdJob } from "../job.js";
 import { ModelRegistry } from "../store/models.js";
 import { oncePerOutage } from "../store/redis.js";
 import type { Log, LogFields } from "../observability/log.js";
-import { isPermanentDiscordError, ReplyTarget } from "./reply.js";
+import { isPermanentDiscordError } from "../discord/errors.js";
+import { ReplyTarget } from "./reply.js";
 import { startHeartbeat, type Heartbeat } from "./registry.js";
 
 export interface WorkerDeps {
