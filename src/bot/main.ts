@@ -11,6 +11,8 @@ import { operatorSettings, SettingsStore } from "../store/settings.js";
 import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
 import { createBot } from "./bot.js";
+import type { BotContext } from "../interactions/context.js";
+import { watchOrphanedJobs } from "../interactions/orphans.js";
 import { Refreshes } from "../interactions/refreshes.js";
 import { UnansweredClicks } from "../game/votes.js";
 import { CommunityStore } from "../store/community.js";
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   // SHARD_COUNT configures the ShardingManager (shards.ts), but discord.js reads it in every
   // client too: a bot process started on its own is one shard of one.
   if (!process.env.SHARDING_MANAGER) delete process.env.SHARD_COUNT;
-  const client = createBot({
+  const ctx: BotContext = {
     config,
     queue,
     queues,
@@ -46,8 +48,11 @@ async function main(): Promise<void> {
     refreshes,
     unansweredClicks: new UnansweredClicks(),
     redisReady: () => redis.status === "ready",
-  });
+  };
+  const client = createBot(ctx);
   client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
+  // Jobs for a model whose last worker died are answered, not left waiting.
+  const stopOrphans = watchOrphanedJobs(ctx, client.rest);
   // Shards of one ShardingManager share a host: each serves on its own port after the first.
   const port = operations.metricsPort > 0 ? operations.metricsPort + (shard.shard ?? 0) : 0;
   if (port > 0)
@@ -58,6 +63,7 @@ async function main(): Promise<void> {
   onShutdown(log, async () => {
     // Let the last vote counts reach their buttons (a few seconds at most).
     await Promise.race([refreshes.settled(), new Promise(resolve => setTimeout(resolve, 5000).unref())]);
+    stopOrphans();
     await client.destroy();
     await queues.close();
     redis.disconnect();

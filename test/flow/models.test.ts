@@ -1,6 +1,8 @@
 // Several models at once, end to end: two workers with different models (the bundled
 // stories260K and a random LLaMA with LLaMA 2's real 32,000-token vocabulary) against one
 // Redis and the bot on the fake Discord. Each model's jobs reach only its own worker.
+import { spawn } from "node:child_process";
+import { join, resolve } from "node:path";
 import { InteractionResponseType, MessageFlags } from "discord.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../src/engine/engine.js";
@@ -162,4 +164,69 @@ describe("several models", () => {
       await restarted.close();
     }
   });
+
+  it("answers the jobs of a model whose last worker died mid-job, after the wait, and leaves the other model alone", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { modelWaitMs: 2000 }));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
+    const root = resolve(import.meta.dirname, "../..");
+    // node --import tsx keeps it one process: SIGKILL must hit the worker itself, not a wrapper.
+    const doomed = spawn(process.execPath, ["--import", "tsx", join(root, "test/helpers/workerProcess.ts")], {
+      env: {
+        ...process.env,
+        BZ_API_URL: flow.discord.url,
+        BZ_PREFIX: flow.prefix,
+        BZ_LOCK_MS: "1000",
+        BZ_CACHE_DIR: temporaryFolder(),
+        BZ_MODEL: await realVocabularyModel("llama-spm"),
+        BZ_MODEL_ID: "spm",
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      await new Promise(resolve => doomed.stdout.once("data", resolve));
+      await live("tiny", "spm");
+      const running = slashWeird({ prompt: "Once upon a time", temp: -1, maxTokens: 200, model: "spm" });
+      flow.bot.inject(running);
+      await flow.discord.waitFor(
+        r => originalOf(running.token).test(r.path) && String(r.body?.content).includes("generating…"),
+      );
+      const waiting = slashWeird({
+        prompt: "Once",
+        temp: -1,
+        maxTokens: 4,
+        model: "spm",
+        userId: "800000000000000002",
+      });
+      flow.bot.inject(waiting);
+      await flow.discord.waitFor(
+        r => originalOf(waiting.token).test(r.path) && String(r.body?.content).startsWith("Queued"),
+      );
+      const killedAt = Date.now();
+      doomed.kill("SIGKILL");
+      await new Promise(resolve => doomed.once("exit", resolve));
+
+      // The other model is unaffected meanwhile.
+      const other = slashWeird({ prompt: "Once upon a time", temp: -0.5, maxTokens: 8, model: "tiny" });
+      flow.bot.inject(other);
+      expect((await finalFor(other.token)).body?.content).toMatch(/ · tiny · /);
+
+      // Both spm jobs, the one running and the one waiting, are answered once the wait is over.
+      const dropped = (token: string) =>
+        flow.discord.waitFor(
+          r => originalOf(token).test(r.path) && String(r.body?.content).startsWith("Sorry, no worker serves spm"),
+          20_000,
+        );
+      const [first, second] = await Promise.all([dropped(running.token), dropped(waiting.token)]);
+      expect(first.body?.content).toBe(
+        "Sorry, no worker serves spm any more: this generation waited 2 s and was dropped. Try again later, or pick another model (/weird-models).",
+      );
+      // Not before the heartbeat ran out and the wait passed.
+      expect(Math.min(first.at, second.at) - killedAt).toBeGreaterThanOrEqual(2000);
+      expect(await flow.bot.ctx.queues.get("weird-spm").count()).toBe(0);
+      // Their queue places are free again.
+      expect(await flow.bot.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
+    } finally {
+      doomed.kill("SIGKILL");
+    }
+  }, 60_000);
 });

@@ -30,6 +30,7 @@ import { Refreshes } from "../../src/interactions/refreshes.js";
 import { UnansweredClicks } from "../../src/game/votes.js";
 import { ModelRegistry } from "../../src/store/models.js";
 import { Queues } from "../../src/store/queues.js";
+import { watchOrphanedJobs } from "../../src/interactions/orphans.js";
 import { producerConnection, workerConnection } from "../../src/store/redis.js";
 import { operatorSettings, SettingsStore } from "../../src/store/settings.js";
 import { createRest } from "../../src/worker/reply.js";
@@ -104,6 +105,7 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
   const client = createBot(ctx);
   client.token = config.discord.token;
   client.rest.setToken(config.discord.token);
+  const stopOrphans = watchOrphanedJobs(ctx, client.rest);
   const actions = (client as unknown as { actions: { InteractionCreate: { handle: (data: unknown) => void } } })
     .actions;
   const ws = client.ws as unknown as { handlePacket: (packet: unknown, shard: unknown) => void };
@@ -116,6 +118,7 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
     // One shard, already ready (READY's handler asks the shard to check).
     dispatch: (event, data) => ws.handlePacket({ t: event, d: data }, { id: 0, checkReady: () => undefined }),
     close: async () => {
+      stopOrphans();
       await client.destroy();
       await queues.close();
       redis.disconnect();
