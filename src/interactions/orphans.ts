@@ -47,7 +47,9 @@ export async function answerOrphanedJobs(ctx: BotContext, rest: REST, now = Date
             `Sorry, no worker serves ${model} any more: this generation waited ${Math.round(waitMs / 1000)} s and was dropped. Try again later, or pick another model (/weird-models).`,
           ),
         )
-        .catch((error: Error) => ctx.log(`job ${job.id}: could not tell the member: ${error.message}`, { jobId: job.id }));
+        .catch((error: Error) =>
+          ctx.log(`job ${job.id}: could not tell the member: ${error.message}`, { jobId: job.id }),
+        );
       ctx.log(`job ${job.id} dropped: no worker serves ${model}`, { jobId: job.id });
     }
   }
