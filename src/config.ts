@@ -32,11 +32,7 @@ export function readEngineOptions(
     ...(threads !== undefined && { threads }),
     contextSize: reader.get("LLAMA_CONTEXT_SIZE"),
     concurrency: reader.get("WORKER_CONCURRENCY"),
-    limits: {
-      maxTokensCap: reader.get("MAX_TOKENS_CAP"),
-      maxAbsTemperature: reader.get("MAX_ABS_TEMPERATURE"),
-      maxPromptCharacters: reader.get("MAX_PROMPT_CHARS"),
-    },
+    limits: readRequestLimits(reader),
     negation: {
       route: reader.get("NEGATION_ROUTE"),
       copyMaxBytes: reader.get("NEGATION_COPY_MAX_MB") * 1024 * 1024,
@@ -46,6 +42,15 @@ export function readEngineOptions(
       allowEndBelowZero: reader.get("ALLOW_END_BELOW_ZERO"),
       allowAll: reader.get("ALLOW_ALL_TOKENS"),
     },
+  };
+}
+
+/** The operator's caps on what a request may ask for (the bot checks them, the engine enforces them). */
+function readRequestLimits(reader: EnvReader): RequestLimits {
+  return {
+    maxTokensCap: reader.get("MAX_TOKENS_CAP"),
+    maxAbsTemperature: reader.get("MAX_ABS_TEMPERATURE"),
+    maxPromptCharacters: reader.get("MAX_PROMPT_CHARS"),
   };
 }
 
@@ -60,6 +65,8 @@ export interface DiscordSettings {
   apiUrl: string;
   /** For guild-scoped command deployment; global when absent. */
   guildId?: string;
+  /** For deploy-commands, when it cannot be read from the token. */
+  applicationId?: string;
 }
 
 export interface QueueSettings {
@@ -115,7 +122,13 @@ function readDiscord(reader: EnvReader): DiscordSettings {
   if (!token) reader.problems.push("DISCORD_TOKEN is required (the bot token from the Discord developer portal)");
   const apiUrl = reader.get("DISCORD_API_URL").replace(/\/+$/, "");
   const guildId = reader.get("DISCORD_GUILD_ID");
-  return { token: token ?? "", apiUrl, ...(guildId !== undefined && { guildId }) };
+  const applicationId = reader.get("DISCORD_APPLICATION_ID");
+  return {
+    token: token ?? "",
+    apiUrl,
+    ...(guildId !== undefined && { guildId }),
+    ...(applicationId !== undefined && { applicationId }),
+  };
 }
 
 function readQueue(reader: EnvReader): QueueSettings {
@@ -141,14 +154,14 @@ function readRecords(reader: EnvReader): RecordSettings {
 
 export function loadBotConfig(env: Env = process.env): BotConfig {
   const reader = new EnvReader(env);
-  const engine = readEngineOptions(reader, env);
+  // Only what the bot uses: the model and llama.cpp settings (LLAMA_*) are the worker's.
   const config: BotConfig = {
     discord: readDiscord(reader),
     queue: readQueue(reader),
     records: readRecords(reader),
     defaults: readRequestDefaults(reader),
-    allowBytes: engine.tokenPolicy?.allowBytes ?? false,
-    limits: { ...DEFAULT_LIMITS, ...engine.limits },
+    allowBytes: reader.get("ALLOW_BYTE_TOKENS"),
+    limits: { ...DEFAULT_LIMITS, ...readRequestLimits(reader) },
   };
   // The defaults must pass the same checks as what users type, or every /weird would fail.
   for (const [name, check] of [

@@ -46,4 +46,16 @@ describe("configuration", () => {
     });
     expect(config.defaults).toEqual({ temperature: -0.001, maxTokens: 64 });
   });
+
+  it("reads only what the bot uses: the worker's llama.cpp settings are not the bot's to refuse", () => {
+    const config = loadBotConfig({
+      DISCORD_TOKEN: "t",
+      LLAMA_GPU: "quantum",
+      DISCORD_APPLICATION_ID: "123456789012345678",
+    });
+    expect(config.discord.applicationId).toBe("123456789012345678");
+    expect(() => loadBotConfig({ DISCORD_TOKEN: "t", DISCORD_APPLICATION_ID: "my-app" })).toThrow(
+      /DISCORD_APPLICATION_ID must be an application id/,
+    );
+  });
 });

@@ -13,7 +13,7 @@ function applicationIdOf(token: string): string {
 
 loadDotenv({ quiet: true });
 const config = loadBotConfig();
-const applicationId = process.env.DISCORD_APPLICATION_ID || applicationIdOf(config.discord.token);
+const applicationId = config.discord.applicationId ?? applicationIdOf(config.discord.token);
 const rest = new REST({ api: config.discord.apiUrl }).setToken(config.discord.token);
 const body = commands({ config }).map(command => command.json);
 const { guildId } = config.discord;
