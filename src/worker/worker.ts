@@ -182,6 +182,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     ...(request.sweep && { sweepRows: rowIds }),
     ...(result.schedule && { schedule: result.schedule }),
     ...(result.vocab !== "any" && { vocab: result.vocab }),
+    ...(request.source && { source: request.source }),
     ...(result.surprisals.length === result.tokens.length && {
       tokenTexts: tokenPieces(deps.engine.model, deps.engine.promptTokens(request.prompt), result.tokens),
       tokenSurprisals: result.surprisals.map(s => Number(s.toFixed(3))),
@@ -218,6 +219,7 @@ function resultBody(record: OutputRecord, result: GenerationResult): MessageBody
     surprisal: result.surprisal,
     ...(record.schedule && { schedule: record.schedule }),
     ...(record.vocab && { vocab: record.vocab }),
+    ...(record.source && { source: record.source }),
   });
 }
 
