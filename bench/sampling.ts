@@ -347,8 +347,11 @@ async function weirdnessCost(label: string, modelPath: string): Promise<void> {
   }
 }
 
-async function vocabularyCost(vocabulary: RealVocabulary): Promise<void> {
-  const engine = await loadEngine(await realVocabularyModel(vocabulary), { contextSize: 256 });
+async function vocabularyCost(
+  vocabulary: RealVocabulary,
+  shape: { embeddingLength: number; layers: number; feedForwardLength: number; heads: number },
+): Promise<void> {
+  const engine = await loadEngine(await realVocabularyModel(vocabulary, shape), { contextSize: 256 });
   try {
     const textsStarted = performance.now();
     tokenTexts(engine.model);
@@ -373,7 +376,7 @@ async function vocabularyCost(vocabulary: RealVocabulary): Promise<void> {
     }
     const [any, ascii] = [median(speeds.any), median(speeds.ascii)];
     row([
-      `${vocabulary} (${tokenTexts(engine.model).length} tokens, n_embd 64, 2 layers)`,
+      `${vocabulary} (${tokenTexts(engine.model).length} tokens, n_embd ${shape.embeddingLength}, ${shape.layers} layers)`,
       `${excluded.length}`,
       fixed(any),
       fixed(ascii),
@@ -682,7 +685,12 @@ if (SECTIONS.has("vocab")) {
     "token texts, once per model (ms)",
     "ascii mask (ms)",
   ]);
-  for (const vocabulary of ["llama-spm", "llama-bpe"] as const) await vocabularyCost(vocabulary);
+  // The mask costs the same per token at any size (node-llama-cpp hands the bias table to the
+  // sampler at every step); the tiny shape shows it worst, the wider one as a model step hides it.
+  const tiny = { embeddingLength: 64, layers: 2, feedForwardLength: 128, heads: 4 };
+  const wider = { embeddingLength: 512, layers: 8, feedForwardLength: 1408, heads: 8 };
+  for (const vocabulary of ["llama-spm", "llama-bpe"] as const) await vocabularyCost(vocabulary, tiny);
+  await vocabularyCost("llama-bpe", wider);
 }
 if (SECTIONS.has("profile")) {
   console.log(

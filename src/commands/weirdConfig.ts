@@ -18,7 +18,9 @@ import {
   settingsViewText,
   temperatureText,
   tokensText,
+  vocabText,
 } from "../discord/settingsMessages.js";
+import { VOCABULARIES, VOCABULARY_DESCRIPTIONS, type Vocabulary } from "../engine/vocabulary.js";
 import {
   botPermissionsIn,
   COMMAND_CHANNEL_TYPES,
@@ -156,6 +158,23 @@ export function definition(ctx: Pick<BotContext, "config">) {
     )
     .addSubcommand(s =>
       s
+        .setName("vocab")
+        .setDescription("The vocabulary /weird samples from when a member names none")
+        .addStringOption(o =>
+          o
+            .setName("default")
+            .setDescription("A script (ascii: weird English), or any")
+            .setRequired(true)
+            .addChoices(
+              ...VOCABULARIES.map(name => ({
+                name: `${name}: ${VOCABULARY_DESCRIPTIONS[name]}`.slice(0, 100),
+                value: name,
+              })),
+            ),
+        ),
+    )
+    .addSubcommand(s =>
+      s
         .setName("reset")
         .setDescription("Back to the operator's defaults: one setting, or all")
         .addStringOption(o =>
@@ -248,6 +267,11 @@ async function run(interaction: GuildInteraction, ctx: BotContext): Promise<stri
     case "policy": {
       const value = options.getBoolean("allow_bytes", true);
       return `Token policy${await set({ setting: "policy", value })}: ${bytesText(value)}.`;
+    }
+    case "vocab": {
+      // Checked by the store (settingProblem), like every value: a client past the choices is refused there.
+      const value = options.getString("default", true) as Vocabulary;
+      return `Vocabulary${await set({ setting: "vocab", value })}: ${vocabText(value)}.`;
     }
     case "reset": {
       const setting = options.getString("setting");

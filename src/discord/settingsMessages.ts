@@ -3,6 +3,7 @@
 // never ping (every answer carries NO_MENTIONS).
 import { formatBeta } from "../engine/request.js";
 import type { OperatorLimits, ServerSettings, SettingName, SettingsView } from "../store/settings.js";
+import { VOCABULARY_DESCRIPTIONS, type Vocabulary } from "../engine/vocabulary.js";
 
 const range = (min: number, max: number) => `${min} … ${max}`;
 export const temperatureText = (t: ServerSettings["temperature"]) =>
@@ -29,6 +30,10 @@ export const selfVotesText = (allowed: boolean) =>
   allowed ? "authors may vote for their own outputs" : "authors may not vote for their own outputs";
 export const bytesText = (allowed: boolean) =>
   allowed ? "raw byte tokens may be sampled below zero" : "no raw byte tokens below zero";
+export const vocabText = (vocab: Vocabulary) =>
+  vocab === "any"
+    ? "any: every token (members may pick a script with /weird vocab:)"
+    : `${vocab}: ${VOCABULARY_DESCRIPTIONS[vocab]}, unless a member picks another with /weird vocab:`;
 
 const SOURCE_TEXT = {
   server: "set here",
@@ -56,6 +61,7 @@ export function settingsViewText(
     ...(hallProblem ? [`⚠️ The last hall-of-fame post failed: ${hallProblem}`] : []),
     line("votes", selfVotesText(s.selfVotes)),
     line("policy", bytesText(s.allowBytes)),
+    line("vocab", vocabText(s.vocab)),
     `Operator's limits: |T| ≤ ${limits.maxAbsTemperature}, at most ${limits.maxTokensCap} tokens, a cooldown of at least ${limits.minCooldownSeconds} s, ${operator.maxPerGuild} generations queued per server.`,
     lastChange
       ? `Last change: ${lastChange.setting} by <@${lastChange.memberId}> <t:${Math.floor(lastChange.at / 1000)}:f>.`

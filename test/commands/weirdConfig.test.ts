@@ -154,6 +154,7 @@ describe("/weird-config definition", () => {
       "hall-of-fame": ["channel", "threshold", "remove_below?"],
       votes: ["self"],
       policy: ["allow_bytes"],
+      vocab: ["default"],
       reset: ["setting?"],
     });
   });
@@ -181,6 +182,7 @@ describe("/weird-config", () => {
     expect(text).toContain("**hall-of-fame**: off *(default)*");
     expect(text).toContain("**votes**: authors may not vote for their own outputs *(default)*");
     expect(text).toContain("**policy**: no raw byte tokens below zero *(default)*");
+    expect(text).toContain("**vocab**: any: every token (members may pick a script with /weird vocab:) *(default)*");
     expect(text).toContain("Last change: none");
   });
 
@@ -448,6 +450,23 @@ describe("/weird-config", () => {
       "Token policy: raw byte tokens may be sampled below zero.",
     );
     expect(await b.ctx.settings.forServer(GUILD_ID)).toMatchObject({ selfVotes: true, allowBytes: true });
+  });
+
+  it("vocab: sets the server's default vocabulary, shown and reset like the rest; a name past the choices is refused", async () => {
+    const b = await bot();
+    expect(await config(b, "vocab", { default: "ascii" })).toBe(
+      "Vocabulary: ascii: printable ASCII only, unless a member picks another with /weird vocab:.",
+    );
+    expect((await b.ctx.settings.forServer(GUILD_ID)).vocab).toBe("ascii");
+    expect(await config(b, "show")).toContain(
+      "**vocab**: ascii: printable ASCII only, unless a member picks another with /weird vocab: *(set here)*",
+    );
+    expect(await config(b, "vocab", { default: "klingon" })).toBe(
+      "The vocabulary must be one of any, ascii, latin, cyrillic, greek, cjk, arabic, hebrew, devanagari. Nothing was changed.",
+    );
+    expect((await b.ctx.settings.forServer(GUILD_ID)).vocab).toBe("ascii");
+    expect(await config(b, "reset", { setting: "vocab" })).toBe("Reset to the operator's defaults: vocab.");
+    expect((await b.ctx.settings.forServer(GUILD_ID)).vocab).toBe("any");
   });
 
   it("reset: one setting, or all", async () => {
