@@ -7,6 +7,7 @@ import type {
   RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from "discord.js";
 import * as continueBelowZero from "../commands/continueBelowZero.js";
+import * as howWeird from "../commands/howWeird.js";
 import type { BotContext } from "./context.js";
 import * as weird from "../commands/weird.js";
 import * as weirdConfig from "../commands/weirdConfig.js";
@@ -44,6 +45,7 @@ export interface MessageCommand {
 export function messageCommands(): MessageCommand[] {
   return [
     { name: continueBelowZero.NAME, json: continueBelowZero.definition().toJSON(), execute: continueBelowZero.execute },
+    { name: howWeird.NAME, json: howWeird.definition().toJSON(), execute: howWeird.execute },
   ];
 }
 

@@ -25,11 +25,12 @@ import {
 } from "../observability/metrics.js";
 import type { Throttle } from "../store/throttle.js";
 import type { OutputRecord, OutputStore } from "../store/outputs.js";
-import { parseJob, readDelivery, type WeirdJob } from "../job.js";
+import { parseJob, readDelivery, SCORE_JOB, type WeirdJob } from "../job.js";
 import { QUEUE_NAME } from "../store/keys.js";
 import { oncePerOutage } from "../store/redis.js";
 import type { Log, LogFields } from "../observability/log.js";
 import { isPermanentDiscordError, ReplyTarget } from "./reply.js";
+import { processScoreJob } from "./score.js";
 
 export interface WorkerDeps {
   engine: Engine;
@@ -276,6 +277,10 @@ export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () =
     QUEUE_NAME,
     async (job: Job, token?: string) => {
       try {
+        if (job.name === SCORE_JOB) {
+          await processScoreJob(job, deps.engine, deps.rest);
+          return { outputId: job.id! };
+        }
         return await processJob(job, deps, abort.signal);
       } catch (error) {
         // Cut short by shutdown: hand the job back without using up one of its attempts.

@@ -32,7 +32,7 @@ describe("deploy-commands", () => {
         },
       },
     );
-    expect(stdout.trim()).toBe("Registered 8 commands in server 900000000000000002.");
+    expect(stdout.trim()).toBe("Registered 9 commands in server 900000000000000002.");
     const [put] = discord.find("PUT", /^\/applications\/900000000000000001\/guilds\/900000000000000002\/commands$/);
     const body = put!.body as unknown as Array<{
       name: string;
@@ -50,6 +50,7 @@ describe("deploy-commands", () => {
       "weirdest-members",
       "weird-stats",
       "Continue below zero",
+      "How weird is this?",
     ]);
     // Generating works wherever belowzero is installed (a server, or a member's own account)
     // and used (servers, the bot's DMs, group DMs); a server's settings and boards only there.
@@ -57,7 +58,7 @@ describe("deploy-commands", () => {
       const command = body.find(c => c.name === name)!;
       return { integration_types: command.integration_types, contexts: command.contexts };
     };
-    for (const name of ["weird", "weird-sweep", "weird-help", "Continue below zero"])
+    for (const name of ["weird", "weird-sweep", "weird-help", "Continue below zero", "How weird is this?"])
       expect(where(name)).toEqual({ integration_types: [0, 1], contexts: [0, 1, 2] });
     for (const name of ["weird-config", "weirdest", "weirdest-members", "weird-stats"])
       expect(where(name)).toEqual({ integration_types: [0], contexts: [0] });

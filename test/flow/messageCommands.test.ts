@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { MessageFlags } from "discord.js";
 import { NAME as CONTINUE, NO_TEXT } from "../../src/commands/continueBelowZero.js";
+import { NAME as HOW_WEIRD, NO_TEXT as HOW_WEIRD_NO_TEXT } from "../../src/commands/howWeird.js";
 import type { WeirdJob } from "../../src/job.js";
 import { useFlow } from "../helpers/flow.js";
 import { type RecordedRequest } from "../helpers/fakeDiscord.js";
@@ -129,5 +130,46 @@ describe("user install", () => {
     flow.bot.inject(raw);
     const deferred = await flow.discord.waitFor(r => r.path.includes(`/${raw.token}/callback`));
     expect(deferred.body?.type).toBe(5);
+  });
+});
+
+describe("How weird is this?", () => {
+  it("scores a message's text in a worker and answers privately, with its most surprising tokens", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
+    const plain = messageCommand(HOW_WEIRD, { content: "Once upon a time, there was a little girl." });
+    const odd = messageCommand(HOW_WEIRD, {
+      content: "girl little a was there, time a upon Once <@800000000000000009>",
+    });
+    flow.bot.inject(plain);
+    flow.bot.inject(odd);
+    const scoreOf = async (raw: { token: string }) => {
+      const answer = await flow.discord.waitFor(
+        r =>
+          r.method === "PATCH" && originalOf(raw.token).test(r.path) && String(r.body?.content).startsWith("Weirdness"),
+      );
+      expect(answer.body?.allowed_mentions).toEqual({ parse: [] });
+      return answer;
+    };
+    const [a, b] = await Promise.all([scoreOf(plain), scoreOf(odd)]);
+    // Deferred privately (ephemeral), never a channel post: only the member sees the score.
+    for (const raw of [plain, odd])
+      expect(callbacks(raw).map(c => c.body)).toEqual([{ type: 5, data: { flags: MessageFlags.Ephemeral } }]);
+    expect(flow.discord.find("POST", /^\/channels\//)).toEqual([]);
+    const weirdness = (r: RecordedRequest) =>
+      Number(/^Weirdness \*\*(\d+\.\d\d)\*\*/.exec(String(r.body?.content))![1]);
+    // stories260K knows its fairy tales: the story's own words surprise it less than a shuffle.
+    expect(weirdness(a)).toBeGreaterThan(0);
+    expect(weirdness(b)).toBeGreaterThan(weirdness(a));
+    expect(String(b.body?.content)).toMatch(/Most surprising: “.+” \(\d+\.\d\)/);
+  });
+
+  it("answers an empty message privately at once, without queueing", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    const raw = messageCommand(HOW_WEIRD, { content: "" });
+    flow.bot.inject(raw);
+    const reply = await flow.discord.waitFor(r => r.path.includes(`/${raw.token}/callback`));
+    expect(reply.body).toMatchObject({ type: 4, data: { content: HOW_WEIRD_NO_TEXT, flags: MessageFlags.Ephemeral } });
+    expect(await flow.bot.ctx.queue.count()).toBe(0);
   });
 });
