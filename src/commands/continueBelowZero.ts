@@ -1,12 +1,7 @@
 // "Continue below zero" (Apps menu on any message): the message's text, as its reader sees it,
 // is the prompt; everything else is the server's defaults, and it queues like /weird.
-import {
-  ApplicationCommandType,
-  ContextMenuCommandBuilder,
-  MessageFlags,
-  type MessageContextMenuCommandInteraction,
-} from "discord.js";
-import { ANYWHERE, answerPrivately, type BotContext } from "../interactions/context.js";
+import { MessageFlags, type MessageContextMenuCommandInteraction } from "discord.js";
+import { answerPrivately, messageCommandDefinition, type BotContext } from "../interactions/context.js";
 import { enqueueFromOptions, settingsWhereAllowed } from "../interactions/enqueue.js";
 import { checkMaxTokens, checkPrompt, checkTemperature, checkVocabulary, randomSeed } from "../engine/request.js";
 import { capText, namesIn, plainMessageText } from "../discord/messageText.js";
@@ -18,11 +13,7 @@ export const NO_TEXT =
   "That message has no text to continue (only an image, embed, sticker or poll), so nothing was queued.";
 
 export function definition() {
-  return new ContextMenuCommandBuilder()
-    .setName(NAME)
-    .setType(ApplicationCommandType.Message)
-    .setIntegrationTypes(...ANYWHERE.integrationTypes)
-    .setContexts(...ANYWHERE.contexts);
+  return messageCommandDefinition(NAME);
 }
 
 export async function execute(interaction: MessageContextMenuCommandInteraction, ctx: BotContext): Promise<void> {

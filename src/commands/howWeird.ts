@@ -4,13 +4,13 @@
 // worker's context pool and concurrency are what keep llama.cpp within its cores. A score is
 // one batched evaluation, far shorter than a generation, so it goes ahead of them (priority 1).
 import { randomUUID } from "node:crypto";
+import { MessageFlags, type MessageContextMenuCommandInteraction } from "discord.js";
 import {
-  ApplicationCommandType,
-  ContextMenuCommandBuilder,
-  MessageFlags,
-  type MessageContextMenuCommandInteraction,
-} from "discord.js";
-import { ANYWHERE, answerPrivately, QUEUE_UNAVAILABLE, type BotContext } from "../interactions/context.js";
+  answerPrivately,
+  messageCommandDefinition,
+  QUEUE_UNAVAILABLE,
+  type BotContext,
+} from "../interactions/context.js";
 import { capText, namesIn, plainMessageText } from "../discord/messageText.js";
 import { NO_MENTIONS } from "../discord/format.js";
 import { SCORE_JOB, type ScoreJob } from "../job.js";
@@ -23,11 +23,7 @@ export const NO_TEXT = "That message has no text to score (only an image, embed,
 const JOB_OPTIONS = { attempts: 2, removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 24 * 3600 } };
 
 export function definition() {
-  return new ContextMenuCommandBuilder()
-    .setName(NAME)
-    .setType(ApplicationCommandType.Message)
-    .setIntegrationTypes(...ANYWHERE.integrationTypes)
-    .setContexts(...ANYWHERE.contexts);
+  return messageCommandDefinition(NAME);
 }
 
 export async function execute(interaction: MessageContextMenuCommandInteraction, ctx: BotContext): Promise<void> {

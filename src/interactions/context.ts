@@ -4,6 +4,8 @@
 import {
   ApplicationIntegrationType,
   InteractionContextType,
+  ApplicationCommandType,
+  ContextMenuCommandBuilder,
   MessageFlags,
   type RepliableInteraction,
 } from "discord.js";
@@ -42,6 +44,15 @@ export const ANYWHERE = {
   integrationTypes: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
   contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
 } as const;
+
+/** A message command (the Apps menu on a message), offered wherever belowzero is. */
+export function messageCommandDefinition(name: string): ContextMenuCommandBuilder {
+  return new ContextMenuCommandBuilder()
+    .setName(name)
+    .setType(ApplicationCommandType.Message)
+    .setIntegrationTypes(...ANYWHERE.integrationTypes)
+    .setContexts(...ANYWHERE.contexts);
+}
 
 /**
  * Why a server-only command (settings, leaderboards, stats: each belongs to one server) cannot

@@ -313,29 +313,45 @@ export function slashCommand(
 export function buttonPress(customId: string, options: InteractionOptions = {}) {
   return {
     ...base(InteractionType.MessageComponent, options),
-    message: {
+    message: messagePayload({
       id: options.messageId ?? "600000000000000001",
-      channel_id: CHANNEL_ID,
+      channelId: CHANNEL_ID,
       author: { ...user(APPLICATION_ID), bot: true },
       content: "result",
-      timestamp: new Date().toISOString(),
-      edited_timestamp: null,
-      tts: false,
-      mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
-      attachments: [],
-      embeds: [],
-      pinned: false,
-      type: MessageType.Default,
-      flags: 0,
-      components: [],
-    },
+    }),
     data: { custom_id: customId, component_type: ComponentType.Button },
   };
 }
 
-/** A message as Discord sends it inside an interaction (resolved.messages): its text and mentions. */
+/** A message as Discord sends it inside an interaction (a button's, or a message command's target). */
+function messagePayload(message: {
+  id: string;
+  channelId: string;
+  author: ReturnType<typeof user>;
+  content: string;
+  mentions?: Array<ReturnType<typeof user>>;
+}) {
+  return {
+    id: message.id,
+    channel_id: message.channelId,
+    author: message.author,
+    content: message.content,
+    timestamp: new Date().toISOString(),
+    edited_timestamp: null,
+    tts: false,
+    mention_everyone: false,
+    mentions: message.mentions ?? [],
+    mention_roles: [],
+    attachments: [],
+    embeds: [],
+    pinned: false,
+    type: MessageType.Default,
+    flags: 0,
+    components: [],
+  };
+}
+
+/** A message command's target: its text and mentions. */
 export interface TargetMessage {
   id?: string;
   content: string;
@@ -349,24 +365,13 @@ export interface TargetMessage {
 export function messageCommand(name: string, target: TargetMessage, options: InteractionOptions = {}) {
   const id = target.id ?? "600000000000000042";
   const interaction = base(InteractionType.ApplicationCommand, options);
-  const message = {
+  const message = messagePayload({
     id,
-    channel_id: target.channelId ?? interaction.channel_id,
+    channelId: target.channelId ?? interaction.channel_id,
     author: user(target.authorId ?? "800000000000000077"),
     content: target.content,
-    timestamp: new Date().toISOString(),
-    edited_timestamp: null,
-    tts: false,
-    mention_everyone: false,
     mentions: (target.mentions ?? []).map(([userId, username]) => ({ ...user(userId), username })),
-    mention_roles: [],
-    attachments: [],
-    embeds: [],
-    pinned: false,
-    type: MessageType.Default,
-    flags: 0,
-    components: [],
-  };
+  });
   return {
     ...interaction,
     data: {
