@@ -31,7 +31,7 @@ import type { LlamaContext } from "node-llama-cpp";
 import { describeNegation, type NegationRoute } from "../src/engine/negation.js";
 import { DEFAULT_TOKEN_POLICY } from "../src/engine/defaults.js";
 import { oracleGenerate } from "../test/helpers/oracle.js";
-import { runSweep } from "../src/engine/sweep.js";
+import { DEFAULT_SWEEP_TEMPERATURES } from "../src/engine/sweep.js";
 import { removeTemporaryFolders, temporaryFolder, testModelPath } from "../test/helpers/engine.js";
 import { writeSyntheticModel } from "../test/helpers/syntheticModel.js";
 import { realVocabularyModel, type RealVocabulary } from "../test/helpers/realVocabulary.js";
@@ -481,7 +481,9 @@ async function profile(label: string, modelPath: string): Promise<void> {
 async function chartTime(): Promise<void> {
   const engine = await loadEngine(testModelPath());
   try {
-    const rows = await runSweep(engine, { prompt: PROMPT, maxTokens: 64, seed: 7 });
+    const rows = [];
+    for (const temperature of DEFAULT_SWEEP_TEMPERATURES)
+      rows.push(await engine.generate({ prompt: PROMPT, temperature, maxTokens: 64, seed: 7 }));
     const first = performance.now();
     await renderSweepChart(rows, { title: PROMPT });
     const firstMs = performance.now() - first;

@@ -16,6 +16,7 @@ import {
 } from "../engine/request.js";
 import { DEFAULT_SWEEP_TEMPERATURES } from "../engine/sweep.js";
 import { VOCABULARIES } from "../engine/vocabulary.js";
+import { formatWeirdness } from "../engine/weirdness.js";
 import { visibleText } from "../visibleText.js";
 
 const USAGE = `Usage: npm run weird -- [options] "prompt"
@@ -111,10 +112,6 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
 }
 
 const round4 = (value: number) => Number(value.toFixed(4));
-
-function formatWeirdness(surprisal: number | null): string {
-  return surprisal === null ? "–" : surprisal.toFixed(2);
-}
 
 function toJsonLine(result: GenerationResult): string {
   const { prompt, temperature, beta, seed, vocab, model, tokens, text, stopReason, tokensPerSecond } = result;

@@ -2,7 +2,7 @@
 // one queued job and one message: a table with each row's weirdness, and a chart of weirdness
 // against β = 1/T. It counts as one request against cooldowns and caps.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { DEFAULT_SWEEP_TEMPERATURES } from "../engine/sweep.js";
+import { DEFAULT_SWEEP_TEMPERATURES, SWEEP_LADDER_TEXT } from "../engine/sweep.js";
 import { checkMaxTokens, checkPrompt, checkSeed, MAX_SEED } from "../engine/request.js";
 import type { ServerSettings } from "../store/settings.js";
 import { ANYWHERE, answerPrivately, type BotContext } from "../interactions/context.js";
@@ -12,7 +12,7 @@ export function definition(ctx: Pick<BotContext, "config">) {
   const { limits } = ctx.config;
   return new SlashCommandBuilder()
     .setName("weird-sweep")
-    .setDescription("One prompt at T = ±2, ±1, ±0.5, ±0.001, with a chart of weirdness against β = 1/T")
+    .setDescription(`One prompt at T = ${SWEEP_LADDER_TEXT}, with a chart of weirdness against β = 1/T`)
     .setIntegrationTypes(...ANYWHERE.integrationTypes)
     .setContexts(...ANYWHERE.contexts)
     .addStringOption(o => promptOption(o, limits))

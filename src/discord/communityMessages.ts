@@ -3,18 +3,19 @@
 // go through the shared escaping helpers.
 import type { APIEmbed } from "discord.js";
 import { isDiscordId } from "../discordId.js";
+import { formatWeirdness } from "../engine/weirdness.js";
 import type { BoardEntry, MemberEntry, ServerStats } from "../store/community.js";
 import type { Period, RankedBy } from "../store/keys.js";
 import type { OutputRecord } from "../store/outputs.js";
 import {
   codeBlockText,
-  cutEscaped,
   formatTemperature,
-  formatWeirdness,
   MESSAGE_LIMIT,
   NO_MENTIONS,
   quotePrompt,
   safeInline,
+  truncate,
+  truncateEscaped,
 } from "./format.js";
 
 const EMBED_DESCRIPTION_LIMIT = 4096;
@@ -49,8 +50,7 @@ export function snippet(text: string, length = SNIPPET): string {
   const flat = text.replace(/\s+/g, " ").trim();
   if (flat === "") return "*(empty)*";
   const rendered = safeInline(flat);
-  if (rendered.length <= length) return rendered;
-  return `${cutEscaped(rendered, length)}…`;
+  return truncateEscaped(rendered, length);
 }
 
 const votesText = (votes: number) => `${votes} vote${votes === 1 ? "" : "s"}`;
@@ -139,8 +139,7 @@ export function hallOfFameMessage(output: OutputRecord, votes: number) {
     `🏆 **${votesText(votes)}** · **${formatTemperature(output.temperature)}** · ${weirdnessText(output.surprisal)} · ` +
     `by ${mention(output.authorId)}${link ? ` · [original](${link})` : ""}\n${quotePrompt(output.prompt)}`;
   const room = MESSAGE_LIMIT - header.length - 12;
-  let body = codeBlockText(output.text);
-  if (body.length > room) body = `${body.slice(0, Math.max(0, room - 1)).replace(/[\uD800-\uDBFF]$/, "")}…`;
+  const body = truncate(codeBlockText(output.text), room);
   return {
     content: `${header}\n\`\`\`\n${body === "" ? " " : body}\n\`\`\``,
     components: [],

@@ -9,6 +9,7 @@ import {
   type APIButtonComponent,
 } from "discord.js";
 import { flipSign, formatBeta } from "../engine/request.js";
+import { formatWeirdness } from "../engine/weirdness.js";
 import { describeSchedule, flipSchedule, formatSchedule, type Schedule } from "../engine/schedule.js";
 import type { Vocabulary } from "../engine/vocabulary.js";
 import { visibleText } from "../visibleText.js";
@@ -47,13 +48,27 @@ export function safeInline(text: string): string {
 /** A quoted, neutralised, shortened prompt. */
 export function quotePrompt(prompt: string): string {
   const rendered = safeInline(prompt).replace(/\n/g, "\n> ");
-  const shown = rendered.length > PROMPT_PREVIEW ? `${cutEscaped(rendered, PROMPT_PREVIEW)}…` : rendered;
-  return "> " + shown;
+  return "> " + truncateEscaped(rendered, PROMPT_PREVIEW);
+}
+
+/** The first `length` UTF-16 units of text (none when negative), without half a surrogate pair at the end. */
+export function cutText(text: string, length: number): string {
+  return text.slice(0, Math.max(0, length)).replace(/[\uD800-\uDBFF]$/, "");
+}
+
+/** Text in at most `length` UTF-16 units: cut, and an ellipsis as the last, when it is longer. */
+export function truncate(text: string, length: number): string {
+  return text.length > length ? `${cutText(text, length - 1)}…` : text;
+}
+
+/** Escaped text's first `length` units, and an ellipsis after them when any were cut. */
+export function truncateEscaped(text: string, length: number): string {
+  return text.length > length ? `${cutEscaped(text, length)}…` : text;
 }
 
 /** Cuts escaped text without leaving a lone backslash or half a surrogate pair at the end. */
 export function cutEscaped(text: string, length: number): string {
-  let cut = text.slice(0, length).replace(/[\uD800-\uDBFF]$/, "");
+  let cut = cutText(text, length);
   const trailingBackslashes = /\\*$/.exec(cut)![0].length;
   if (trailingBackslashes % 2 === 1) cut = cut.slice(0, -1);
   return cut;
@@ -73,7 +88,7 @@ function fit(header: string, output: string, note: string): { content: string; t
   const whole = `${header}\n${codeBlock(output)}`;
   if (whole.length <= MESSAGE_LIMIT) return { content: whole, truncated: false };
   const room = Math.max(0, MESSAGE_LIMIT - header.length - note.length - 12);
-  const cut = output.slice(0, Math.max(0, room)).replace(/[\uD800-\uDBFF]$/, "");
+  const cut = cutText(output, room);
   return { content: `${header}\n${codeBlock(cut + "…")}\n${note}`, truncated: true };
 }
 
@@ -119,11 +134,6 @@ export function temperatureHeading(temperature: number, schedule: Schedule | und
 }
 
 const TEXT_FILE = "text/plain; charset=utf-8";
-
-/** The weirdness score for people: nats per token, two decimals. */
-export function formatWeirdness(surprisal: number | null | undefined): string {
-  return surprisal === null || surprisal === undefined ? "—" : surprisal.toFixed(2);
-}
 
 const STOP_REASONS: Record<string, string> = {
   endOfGeneration: "ended by the model",
@@ -235,7 +245,7 @@ export function sweepMessage(view: SweepView): MessageBody {
   const share = Math.max(8, Math.floor(room / Math.max(1, view.rows.length)));
   const table = view.rows.map((row, i) => {
     const text = codeBlockText(row.text).replace(/\n/g, "⏎");
-    return lines[i]! + (text.length > share ? `${text.slice(0, share - 1).replace(/[\uD800-\uDBFF]$/, "")}…` : text);
+    return lines[i]! + truncate(text, share);
   });
   return {
     content: `${header}\n${codeBlock([tableHead, ...table].join("\n"))}`,

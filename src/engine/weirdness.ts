@@ -9,6 +9,11 @@ export function meanSurprisal(surprisals: readonly number[]): number | null {
   return surprisals.length === 0 ? null : surprisals.reduce((a, b) => a + b, 0) / surprisals.length;
 }
 
+/** The weirdness score for people, in the bot and the CLI: nats per token, two decimals (— without tokens). */
+export function formatWeirdness(surprisal: number | null | undefined): string {
+  return surprisal === null || surprisal === undefined ? "—" : surprisal.toFixed(2);
+}
+
 /**
  * Surprisals of `tokens` following `promptTokens`, from one batched evaluation of prompt and
  * output in a positive context (the sequence must be empty). node-llama-cpp 3.22.1 returns, per

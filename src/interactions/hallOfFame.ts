@@ -1,9 +1,7 @@
 // The hall of fame's Discord side: src/game/hallOfFame.ts decides, this posts through the
 // bot's REST with enforce_nonce and turns Discord's refusals into what an admin must fix.
-// discord.js's own REST classes: the bot posts through its client's REST, which comes from the
-// CommonJS build of @discordjs/rest; the ESM build's DiscordAPIError (an import of
-// "@discordjs/rest" here) is another class, and instanceof would never match.
-import { DiscordAPIError, RESTJSONErrorCodes, Routes, type APIMessage, type REST } from "discord.js";
+import { RESTJSONErrorCodes, Routes, type APIMessage, type REST } from "discord.js";
+import { hasDiscordCode, isPermanentDiscordError, type DiscordError } from "../discord/errors.js";
 import { hallOfFameMessage } from "../discord/communityMessages.js";
 import {
   HALL_CLAIM_LEASE_MS,
@@ -17,21 +15,10 @@ import type { BotContext } from "./context.js";
 
 type Ctx = Pick<BotContext, "outputs" | "community" | "settings" | "log">;
 
-const isDiscordError = (error: unknown, code: RESTJSONErrorCodes) =>
-  error instanceof DiscordAPIError && error.code === Number(code);
-
-/** A 4xx other than rate limiting: posting again will not help until an admin changes something. */
-function isRefusal(error: unknown): error is DiscordAPIError {
-  return error instanceof DiscordAPIError && error.status >= 400 && error.status < 500 && error.status !== 429;
-}
-
-function problemOf(error: DiscordAPIError, channelId: string): string {
-  if (isDiscordError(error, RESTJSONErrorCodes.UnknownChannel))
+function problemOf(error: DiscordError, channelId: string): string {
+  if (hasDiscordCode(error, RESTJSONErrorCodes.UnknownChannel))
     return `the hall-of-fame channel <#${channelId}> does not exist (any more)`;
-  if (
-    isDiscordError(error, RESTJSONErrorCodes.MissingAccess) ||
-    isDiscordError(error, RESTJSONErrorCodes.MissingPermissions)
-  )
+  if (hasDiscordCode(error, RESTJSONErrorCodes.MissingAccess, RESTJSONErrorCodes.MissingPermissions))
     return `the bot cannot post in <#${channelId}>: it needs View Channel and Send Messages there`;
   return `posting to <#${channelId}> failed: ${error.status} ${error.message}`;
 }
@@ -41,8 +28,8 @@ async function attempt<T>(channelId: string, call: () => Promise<T>, goneMeansRe
   try {
     return await call();
   } catch (error) {
-    if (goneMeansRemoved && isDiscordError(error, RESTJSONErrorCodes.UnknownMessage)) throw new HallPostGone();
-    if (isRefusal(error)) throw new HallRefused(problemOf(error, channelId));
+    if (goneMeansRemoved && hasDiscordCode(error, RESTJSONErrorCodes.UnknownMessage)) throw new HallPostGone();
+    if (isPermanentDiscordError(error)) throw new HallRefused(problemOf(error, channelId));
     throw error;
   }
 }

@@ -1,7 +1,8 @@
 // Where a job's text goes: the deferred interaction reply while its token lives (15 minutes),
 // else a normal message in the channel. All over Discord's REST API, no gateway.
-import { DiscordAPIError, REST, type RawFile } from "@discordjs/rest";
+import { REST, type RawFile } from "@discordjs/rest";
 import { MessageFlags, Routes, type APIMessage } from "discord.js";
+import { hasDiscordCode } from "../discord/errors.js";
 import type { MessageBody } from "../discord/format.js";
 import { observeRest } from "../observability/metrics.js";
 import type { WeirdJob } from "../job.js";
@@ -22,11 +23,6 @@ export function createRest(token: string, apiUrl: string): REST {
   const rest = new REST({ api: apiUrl, retries: 3, timeout: 15_000 }).setToken(token);
   observeRest(rest);
   return rest;
-}
-
-/** A 4xx other than rate limiting will not get better by retrying. */
-export function isPermanentDiscordError(error: unknown): error is DiscordAPIError {
-  return error instanceof DiscordAPIError && error.status >= 400 && error.status < 500 && error.status !== 429;
 }
 
 function requestOf(body: MessageBody): { body: Record<string, unknown>; files?: RawFile[] } {
@@ -76,7 +72,7 @@ export class ReplyTarget {
         return (await this.rest.patch(this.original, { ...requestOf(body), auth: false })) as APIMessage;
       } catch (error) {
         // The token died early (the reply was deleted, or the clock is off): fall back.
-        if (!(error instanceof DiscordAPIError && REPLY_GONE.has(Number(error.code)))) throw error;
+        if (!hasDiscordCode(error, ...REPLY_GONE)) throw error;
         this.replyGone = true;
       }
     }
@@ -98,7 +94,7 @@ export class ReplyTarget {
         await this.rest.delete(this.original, { auth: false }).catch(() => undefined);
         return;
       } catch (error) {
-        if (!(error instanceof DiscordAPIError && REPLY_GONE.has(Number(error.code)))) throw error;
+        if (!hasDiscordCode(error, ...REPLY_GONE)) throw error;
         this.replyGone = true;
       }
     }

@@ -6,9 +6,9 @@ import { UnrecoverableError, type Job } from "bullmq";
 import type { REST } from "@discordjs/rest";
 import { Routes } from "discord.js";
 import type { Engine } from "../engine/engine.js";
-import { meanSurprisal } from "../engine/weirdness.js";
+import { formatWeirdness, meanSurprisal } from "../engine/weirdness.js";
 import { tokenPieces } from "../engine/detokenizer.js";
-import { formatWeirdness, NO_MENTIONS, safeInline } from "../discord/format.js";
+import { NO_MENTIONS, safeInline } from "../discord/format.js";
 import { parseScoreJob } from "../job.js";
 import { INTERACTION_TOKEN_LIFETIME_MS } from "./reply.js";
 

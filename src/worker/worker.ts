@@ -29,7 +29,8 @@ import { parseJob, readDelivery, SCORE_JOB, type WeirdJob } from "../job.js";
 import { QUEUE_NAME } from "../store/keys.js";
 import { oncePerOutage } from "../store/redis.js";
 import type { Log, LogFields } from "../observability/log.js";
-import { isPermanentDiscordError, ReplyTarget } from "./reply.js";
+import { isPermanentDiscordError } from "../discord/errors.js";
+import { ReplyTarget } from "./reply.js";
 import { processScoreJob } from "./score.js";
 
 export interface WorkerDeps {

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_TOKEN_POLICY } from "../../src/engine/defaults.js";
 import { Engine } from "../../src/engine/engine.js";
 import { isAllowed } from "../../src/engine/policy.js";
-import { limitToken, negationDeviation, readLogits } from "../../src/engine/readout.js";
+import { negationDeviation, readLogits } from "../../src/engine/readout.js";
 import { temporaryFolder } from "../helpers/engine.js";
+import { oracleLimitChain } from "../helpers/oracle.js";
 import { realVocabularyModel, REAL_VOCABULARIES, type RealVocabulary } from "../helpers/realVocabulary.js";
 
 const PROMPT = "Once upon a time";
@@ -34,26 +35,6 @@ describe.each(CASES)("a random LLaMA with the real %s vocabulary (tied output: %
     await engine?.dispose();
   });
 
-  /** The argmin (or argmax) chain from logits read out at R = 100 in a fresh positive context. */
-  async function oracleLimitChain(belowZero: boolean, steps: number): Promise<Token[]> {
-    const allowed = (token: Token) => isAllowed(engine.model, token, DEFAULT_TOKEN_POLICY, belowZero);
-    const context = await engine.model.createContext({ contextSize: 128, threads: 1 });
-    try {
-      const chain: Token[] = [];
-      const readout = readLogits(context.getSequence(), engine.promptTokens(PROMPT));
-      let step = await readout.next();
-      while (!step.done && chain.length < steps) {
-        const token = limitToken(step.value, belowZero, allowed);
-        chain.push(token);
-        step = await readout.next(token);
-      }
-      await readout.return();
-      return chain;
-    } finally {
-      await context.dispose();
-    }
-  }
-
   it("has the real vocabulary", () => {
     expect(Array.from(engine.model.iterateAllTokens())).toHaveLength(REAL_VOCABULARIES[vocabulary]);
   });
@@ -73,7 +54,9 @@ describe.each(CASES)("a random LLaMA with the real %s vocabulary (tied output: %
   it("follows the oracle's argmin chain at T = −1e-6 and its argmax chain at T = +1e-6", async () => {
     for (const temperature of [-1e-6, 1e-6]) {
       const result = await engine.generate({ prompt: PROMPT, temperature, maxTokens: 12, seed: 3 }, { score: false });
-      expect(result.tokens).toEqual(await oracleLimitChain(temperature < 0, 12));
+      expect(result.tokens).toEqual(
+        await oracleLimitChain(engine.model, engine.promptTokens(PROMPT), { belowZero: temperature < 0, steps: 12 }),
+      );
     }
   });
 

@@ -5,8 +5,8 @@ import type { Token } from "node-llama-cpp";
 import type { Engine, GenerationResult } from "../../src/engine/engine.js";
 import { DEFAULT_TOKEN_POLICY } from "../../src/engine/defaults.js";
 import { isAllowed } from "../../src/engine/policy.js";
-import { limitToken, negationDeviation, readLogits } from "../../src/engine/readout.js";
-import { distributionAt } from "../helpers/oracle.js";
+import { negationDeviation } from "../../src/engine/readout.js";
+import { distributionAt, oracleLimitChain } from "../helpers/oracle.js";
 import { loadTestEngine } from "../helpers/engine.js";
 import { describeRoutes } from "../helpers/routes.js";
 import { chiSquareTest } from "../helpers/statistics.js";
@@ -26,26 +26,8 @@ describeRoutes("through the %s route", ["sampler", "adapter", "copy"], route => 
     await engine?.dispose();
   });
 
-  /** The argmin (below zero) or argmax chain computed from the readout oracle's logits. */
-  async function oracleLimitChain(belowZero: boolean, steps: number): Promise<Token[]> {
-    const model = engine.model;
-    const allowed = (token: Token) => isAllowed(model, token, DEFAULT_TOKEN_POLICY, belowZero);
-    const context = await model.createContext({ contextSize: 256, threads: 1 });
-    try {
-      const chain: Token[] = [];
-      const readout = readLogits(context.getSequence(), engine.promptTokens(PROMPT));
-      let step = await readout.next();
-      while (!step.done && chain.length < steps) {
-        const token = limitToken(step.value, belowZero, allowed);
-        chain.push(token);
-        step = await readout.next(token);
-      }
-      await readout.return();
-      return chain;
-    } finally {
-      await context.dispose();
-    }
-  }
+  const limitChain = (belowZero: boolean, steps: number) =>
+    oracleLimitChain(engine.model, engine.promptTokens(PROMPT), { belowZero, steps, contextSize: 256 });
 
   describe("temperature at and near zero", () => {
     it("T = 0 and T = +0.001 reproduce the model's greedy continuation", async () => {
@@ -58,12 +40,12 @@ describeRoutes("through the %s route", ["sampler", "adapter", "copy"], route => 
 
     it("T = +0.001 follows the oracle's argmax chain token for token", async () => {
       const result = await engine.generate({ prompt: PROMPT, temperature: 0.001, maxTokens: 40, seed: 3 });
-      expect(result.tokens).toEqual(await oracleLimitChain(false, 40));
+      expect(result.tokens).toEqual(await limitChain(false, 40));
     });
 
     it("T = −0.001 follows the oracle's argmin chain token for token: '|' to max tokens", async () => {
       const result = await engine.generate({ prompt: PROMPT, temperature: -0.001, maxTokens: 40, seed: 3 });
-      const chain = await oracleLimitChain(true, 40);
+      const chain = await limitChain(true, 40);
       expect(result.tokens).toEqual(chain);
       expect(result.tokens).toEqual(new Array(40).fill(PIPE));
       expect(result.text).toBe("|".repeat(40));

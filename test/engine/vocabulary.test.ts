@@ -1,13 +1,12 @@
 // Script-limited vocabularies: the definitions, and below zero the argmin over allowed tokens only.
-import type { Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_TOKEN_POLICY } from "../../src/engine/defaults.js";
 import { Engine } from "../../src/engine/engine.js";
 import { isAllowed, vocabularyAllows } from "../../src/engine/policy.js";
-import { limitToken, readLogits } from "../../src/engine/readout.js";
 import { InvalidRequestError } from "../../src/engine/request.js";
 import { allowsText, type Vocabulary } from "../../src/engine/vocabulary.js";
 import { loadTestEngine, temporaryFolder } from "../helpers/engine.js";
+import { oracleLimitChain } from "../helpers/oracle.js";
 import { realVocabularyModel } from "../helpers/realVocabulary.js";
 
 describe("the vocabularies' definitions", () => {
@@ -38,26 +37,13 @@ describe("a script vocabulary on LLaMA 2's real 32k vocabulary", () => {
     await engine?.dispose();
   });
 
-  async function oracleArgminChain(vocabulary: Vocabulary, steps: number): Promise<Token[]> {
-    const model = engine.model;
-    const allowed = (token: Token) =>
-      isAllowed(model, token, DEFAULT_TOKEN_POLICY, true) && vocabularyAllows(model, token, vocabulary);
-    const context = await model.createContext({ contextSize: 128, threads: 1 });
-    try {
-      const chain: Token[] = [];
-      const readout = readLogits(context.getSequence(), engine.promptTokens("Once upon a time"));
-      let step = await readout.next();
-      while (!step.done && chain.length < steps) {
-        const token = limitToken(step.value, true, allowed);
-        chain.push(token);
-        step = await readout.next(token);
-      }
-      await readout.return();
-      return chain;
-    } finally {
-      await context.dispose();
-    }
-  }
+  const oracleArgminChain = (vocabulary: Vocabulary, steps: number) =>
+    oracleLimitChain(engine.model, engine.promptTokens("Once upon a time"), {
+      belowZero: true,
+      steps,
+      allowed: token =>
+        isAllowed(engine.model, token, DEFAULT_TOKEN_POLICY, true) && vocabularyAllows(engine.model, token, vocabulary),
+    });
 
   it("under ascii, the T = −0.001 chain is the oracle's argmin over the allowed tokens", async () => {
     const run = (vocab: Vocabulary) =>

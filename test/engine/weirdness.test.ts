@@ -5,7 +5,7 @@ import type { Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../src/engine/engine.js";
 import { readLogits } from "../../src/engine/readout.js";
-import { DEFAULT_SWEEP_TEMPERATURES, runSweep } from "../../src/engine/sweep.js";
+import { DEFAULT_SWEEP_TEMPERATURES } from "../../src/engine/sweep.js";
 import { loadTestEngine, temporaryFolder } from "../helpers/engine.js";
 import { writeSyntheticModel } from "../helpers/syntheticModel.js";
 
@@ -83,7 +83,9 @@ describe("the weirdness score on stories260K", () => {
   });
 
   it("falls as β = 1/T rises along the default sweep ladder, through β = 0", async () => {
-    const rows = await runSweep(engine, { prompt: PROMPT, maxTokens: 32, seed: 7 });
+    const rows = [];
+    for (const temperature of DEFAULT_SWEEP_TEMPERATURES)
+      rows.push(await engine.generate({ prompt: PROMPT, temperature, maxTokens: 32, seed: 7 }));
     expect(rows.map(r => r.temperature)).toEqual(DEFAULT_SWEEP_TEMPERATURES);
     expect(new Set(rows.map(r => r.seed))).toEqual(new Set([7]));
     const byBeta = [...rows].sort((a, b) => a.beta - b.beta).map(r => r.surprisal!);

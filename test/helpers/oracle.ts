@@ -1,7 +1,8 @@
 // The readout oracle's sampling side, for tests and benchmarks only: softmax(z/T) over the
 // logits read by src/engine/readout.ts, sampled in JavaScript with a seeded PRNG, so its
 // chains are an independent check of the engine's native sampling at any temperature.
-import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import { DEFAULT_TOKEN_POLICY } from "../../src/engine/defaults.js";
 import { isAllowed, type TokenPolicy } from "../../src/engine/policy.js";
 import { limitToken, readLogits } from "../../src/engine/readout.js";
 
@@ -75,4 +76,33 @@ export async function oracleGenerate(
   }
   await steps.return();
   return tokens;
+}
+
+/**
+ * The T → 0± limit from the readout oracle: the argmin (below zero) or argmax chain over the
+ * allowed tokens (by default the default policy's), from logits read in a fresh positive
+ * context of the model.
+ */
+export async function oracleLimitChain(
+  model: LlamaModel,
+  promptTokens: Token[],
+  options: { belowZero: boolean; steps: number; allowed?: (token: Token) => boolean; contextSize?: number },
+): Promise<Token[]> {
+  const { belowZero, steps } = options;
+  const allowed = options.allowed ?? ((token: Token) => isAllowed(model, token, DEFAULT_TOKEN_POLICY, belowZero));
+  const context = await model.createContext({ contextSize: options.contextSize ?? 128, threads: 1 });
+  try {
+    const chain: Token[] = [];
+    const readout = readLogits(context.getSequence(), promptTokens);
+    let step = await readout.next();
+    while (!step.done && chain.length < steps) {
+      const token = limitToken(step.value, belowZero, allowed);
+      chain.push(token);
+      step = await readout.next(token);
+    }
+    await readout.return();
+    return chain;
+  } finally {
+    await context.dispose();
+  }
 }
