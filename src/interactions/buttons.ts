@@ -91,6 +91,8 @@ async function regenerate(
     ...(schedule && { schedule }),
     // Kept as it was: a reroll or flip of "weird English" stays English.
     ...(output.vocab && { vocab: output.vocab }),
+    // A continued message stays linked.
+    ...(output.source && { source: output.source }),
     maxTokens: output.maxTokens,
     seed: randomSeed(),
   };

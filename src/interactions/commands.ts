@@ -1,5 +1,13 @@
-// Every slash command, for the bot's router and for the deploy script alike.
-import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from "discord.js";
+// Every slash and message command, for the bot's router and for the deploy script alike.
+import type {
+  ChatInputCommandInteraction,
+  MessageContextMenuCommandInteraction,
+  RESTPostAPIApplicationCommandsJSONBody,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+  RESTPostAPIContextMenuApplicationCommandsJSONBody,
+} from "discord.js";
+import * as continueBelowZero from "../commands/continueBelowZero.js";
+import * as howWeird from "../commands/howWeird.js";
 import type { BotContext } from "./context.js";
 import * as weird from "../commands/weird.js";
 import * as weirdConfig from "../commands/weirdConfig.js";
@@ -25,4 +33,23 @@ export function commands(ctx: Pick<BotContext, "config">): Command[] {
     { name: "weirdest-members", json: weirdestMembers.definition().toJSON(), execute: weirdestMembers.execute },
     { name: "weird-stats", json: weirdStats.definition().toJSON(), execute: weirdStats.execute },
   ];
+}
+
+/** A message command (Apps menu on a message): named in words, no options. */
+export interface MessageCommand {
+  name: string;
+  json: RESTPostAPIContextMenuApplicationCommandsJSONBody;
+  execute: (interaction: MessageContextMenuCommandInteraction, ctx: BotContext) => Promise<void>;
+}
+
+export function messageCommands(): MessageCommand[] {
+  return [
+    { name: continueBelowZero.NAME, json: continueBelowZero.definition().toJSON(), execute: continueBelowZero.execute },
+    { name: howWeird.NAME, json: howWeird.definition().toJSON(), execute: howWeird.execute },
+  ];
+}
+
+/** What deploy-commands registers: every command of both kinds. */
+export function commandBodies(ctx: Pick<BotContext, "config">): RESTPostAPIApplicationCommandsJSONBody[] {
+  return [...commands(ctx), ...messageCommands()].map(command => command.json);
 }
