@@ -1,7 +1,7 @@
 // /weird prompt:… temp:… schedule:… vocab:… max_tokens:… seed:… model:…
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { enqueueFromOptions, promptOption, settingsWhereAllowed } from "../interactions/enqueue.js";
-import type { BotContext } from "../interactions/context.js";
+import { ANYWHERE, type BotContext } from "../interactions/context.js";
 import {
   checkMaxTokens,
   checkPrompt,
@@ -21,6 +21,8 @@ export function definition(ctx: Pick<BotContext, "config">) {
   return new SlashCommandBuilder()
     .setName("weird")
     .setDescription("Continue a prompt at any temperature, below zero included")
+    .setIntegrationTypes(...ANYWHERE.integrationTypes)
+    .setContexts(...ANYWHERE.contexts)
     .addStringOption(o => promptOption(o, limits))
     .addNumberOption(o =>
       o

@@ -2,6 +2,7 @@
 // Manage Server only (the command's default permission, and checked again here: servers can
 // override command permissions). Every answer is private; a refused change changes nothing.
 import {
+  ApplicationIntegrationType,
   InteractionContextType,
   PermissionFlagsBits,
   SlashCommandBuilder,
@@ -36,7 +37,12 @@ import {
   type ServerSettings,
   type SettingChange,
 } from "../store/settings.js";
-import { answerPrivately, SETTINGS_UNAVAILABLE, type BotContext } from "../interactions/context.js";
+import {
+  answerPrivately,
+  notInstalledInServer,
+  SETTINGS_UNAVAILABLE,
+  type BotContext,
+} from "../interactions/context.js";
 import { channelListsAfter, isSettingName, modelsAfter, parseChannelAction } from "../game/settings.js";
 import { withRedis } from "../store/redis.js";
 
@@ -49,6 +55,7 @@ export function definition(ctx: Pick<BotContext, "config">) {
     .setName("weird-config")
     .setDescription("Set /weird's defaults and limits for this server")
     .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+    .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
     .setContexts(InteractionContextType.Guild)
     .addSubcommand(s => s.setName("show").setDescription("Every setting, where it comes from, and the last change"))
     .addSubcommand(s =>
@@ -200,6 +207,8 @@ export function definition(ctx: Pick<BotContext, "config">) {
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.inGuild()) return answerPrivately(interaction, "/weird-config works only in a server.");
+  const elsewhere = notInstalledInServer(interaction, "Settings");
+  if (elsewhere) return answerPrivately(interaction, elsewhere);
   if (!interaction.memberPermissions.has(PermissionFlagsBits.ManageGuild))
     return answerPrivately(interaction, "Only members with the Manage Server permission can change /weird's settings.");
   let answer: string;

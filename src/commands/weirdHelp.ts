@@ -1,13 +1,17 @@
 // /weird-help: what negative temperature is, in two short paragraphs, how the game is scored,
 // and this server's defaults.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { ANYWHERE, answerPrivately, type BotContext } from "../interactions/context.js";
 import { settingsFor } from "../game/context.js";
 import { temperatureText, tokensText } from "../discord/settingsMessages.js";
 import { SWEEP_LADDER_TEXT } from "../engine/sweep.js";
 
 export function definition() {
-  return new SlashCommandBuilder().setName("weird-help").setDescription("What sampling below absolute zero means");
+  return new SlashCommandBuilder()
+    .setName("weird-help")
+    .setDescription("What sampling below absolute zero means")
+    .setIntegrationTypes(...ANYWHERE.integrationTypes)
+    .setContexts(...ANYWHERE.contexts);
 }
 
 export const HELP_TEXT = [

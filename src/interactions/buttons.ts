@@ -93,6 +93,8 @@ async function regenerate(
     ...(output.vocab && { vocab: output.vocab }),
     // And on the same model, when the output knows which.
     ...(output.modelId && { model: output.modelId }),
+    // A continued message stays linked.
+    ...(output.source && { source: output.source }),
     maxTokens: output.maxTokens,
     seed: randomSeed(),
   };

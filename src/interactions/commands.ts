@@ -1,9 +1,14 @@
-// Every slash command, for the bot's router and for the deploy script alike.
+// Every slash and message command, for the bot's router and for the deploy script alike.
 import type {
   AutocompleteInteraction,
   ChatInputCommandInteraction,
+  MessageContextMenuCommandInteraction,
+  RESTPostAPIApplicationCommandsJSONBody,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
+  RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from "discord.js";
+import * as continueBelowZero from "../commands/continueBelowZero.js";
+import * as howWeird from "../commands/howWeird.js";
 import type { BotContext } from "./context.js";
 import { autocompleteModels } from "./modelOption.js";
 import * as weird from "../commands/weird.js";
@@ -39,4 +44,23 @@ export function commands(ctx: Pick<BotContext, "config">): Command[] {
     { name: "weird-stats", json: weirdStats.definition().toJSON(), execute: weirdStats.execute },
     { name: "weird-models", json: weirdModels.definition().toJSON(), execute: weirdModels.execute },
   ];
+}
+
+/** A message command (Apps menu on a message): named in words, no options. */
+export interface MessageCommand {
+  name: string;
+  json: RESTPostAPIContextMenuApplicationCommandsJSONBody;
+  execute: (interaction: MessageContextMenuCommandInteraction, ctx: BotContext) => Promise<void>;
+}
+
+export function messageCommands(): MessageCommand[] {
+  return [
+    { name: continueBelowZero.NAME, json: continueBelowZero.definition().toJSON(), execute: continueBelowZero.execute },
+    { name: howWeird.NAME, json: howWeird.definition().toJSON(), execute: howWeird.execute },
+  ];
+}
+
+/** What deploy-commands registers: every command of both kinds. */
+export function commandBodies(ctx: Pick<BotContext, "config">): RESTPostAPIApplicationCommandsJSONBody[] {
+  return [...commands(ctx), ...messageCommands()].map(command => command.json);
 }

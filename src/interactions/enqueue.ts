@@ -6,6 +6,7 @@ import {
   PermissionFlagsBits,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
+  type MessageContextMenuCommandInteraction,
   type SlashCommandStringOption,
 } from "discord.js";
 import { InvalidRequestError, type RequestLimits } from "../engine/request.js";
@@ -20,6 +21,10 @@ import { routeRequest, type Route } from "../store/models.js";
 import type { Queue } from "bullmq";
 import { settingsFor } from "../game/context.js";
 import { channelsText } from "../discord/settingsMessages.js";
+
+/** Every interaction that can queue a generation: a command (slash or message) or a result's button. */
+export type GeneratingInteraction =
+  ChatInputCommandInteraction | MessageContextMenuCommandInteraction | ButtonInteraction;
 
 const JOB_OPTIONS = {
   attempts: 3,
@@ -80,7 +85,7 @@ async function placeInQueue(queue: Queue, priority: number): Promise<number> {
 
 /** Why generations are not allowed in the interaction's channel (a thread counts as its parent), or undefined. */
 export function outsideServerChannels(
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  interaction: GeneratingInteraction,
   settings: ServerSettings,
 ): string | undefined {
   const { channel } = interaction;
@@ -121,7 +126,7 @@ export function outsideServerRange(request: WeirdRequest, settings: ServerSettin
  * been told privately why not.
  */
 export async function settingsWhereAllowed(
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  interaction: GeneratingInteraction,
   ctx: BotContext,
 ): Promise<ServerSettings | undefined> {
   // In a thread, posting takes Send Messages in Threads; Send Messages is the parent's.
@@ -133,7 +138,9 @@ export async function settingsWhereAllowed(
       interaction,
       interaction.isChatInputCommand()
         ? `You can't post messages in this channel, so /${interaction.commandName} can't either.`
-        : "You can't post messages in this channel, so this button can't either.",
+        : interaction.isCommand()
+          ? `You can't post messages in this channel, so “${interaction.commandName}” can't either.`
+          : "You can't post messages in this channel, so this button can't either.",
     );
     refusals.inc({ reason: "no_send_permission" });
     return undefined;
@@ -174,7 +181,7 @@ export function promptOption(option: SlashCommandStringOption, limits: RequestLi
  */
 export async function enqueueFromOptions(
   ctx: BotContext,
-  interaction: ChatInputCommandInteraction,
+  interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction,
   settings: ServerSettings,
   readRequest: () => WeirdRequest,
 ): Promise<void> {
@@ -192,7 +199,7 @@ export async function enqueueFromOptions(
 
 export async function enqueueGeneration(
   ctx: BotContext,
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  interaction: GeneratingInteraction,
   request: WeirdRequest,
   /** The settings in effect where the interaction happened. */
   settings: ServerSettings,

@@ -38,6 +38,8 @@ export interface OutputRecord {
   schedule?: Schedule;
   /** The script its tokens were limited to, when not "any". */
   vocab?: Vocabulary;
+  /** The message it continues (a message command's link), kept by reroll and flip. */
+  source?: string;
   /** For a sweep's rows: every row's output id, in the order of the message's buttons. */
   sweepRows?: string[];
 }

@@ -25,13 +25,14 @@ import {
 } from "../observability/metrics.js";
 import type { Throttle } from "../store/throttle.js";
 import type { OutputRecord, OutputStore } from "../store/outputs.js";
-import { parseJob, readDelivery, type WeirdJob } from "../job.js";
+import { parseJob, readDelivery, SCORE_JOB, type WeirdJob } from "../job.js";
 import { ModelRegistry } from "../store/models.js";
 import { oncePerOutage } from "../store/redis.js";
 import type { Log, LogFields } from "../observability/log.js";
 import { isPermanentDiscordError } from "../discord/errors.js";
 import { ReplyTarget } from "./reply.js";
 import { startHeartbeat, type Heartbeat } from "./registry.js";
+import { processScoreJob } from "./score.js";
 
 export interface WorkerDeps {
   engine: Engine;
@@ -201,6 +202,7 @@ export async function processJob(
     ...(request.sweep && { sweepRows: rowIds }),
     ...(result.schedule && { schedule: result.schedule }),
     ...(result.vocab !== "any" && { vocab: result.vocab }),
+    ...(request.source && { source: request.source }),
     ...(result.surprisals.length === result.tokens.length && {
       tokenTexts: tokenPieces(deps.engine.model, deps.engine.promptTokens(request.prompt), result.tokens),
       tokenSurprisals: result.surprisals.map(s => Number(s.toFixed(3))),
@@ -237,6 +239,7 @@ function resultBody(record: OutputRecord, result: GenerationResult): MessageBody
     surprisal: result.surprisal,
     ...(record.schedule && { schedule: record.schedule }),
     ...(record.vocab && { vocab: record.vocab }),
+    ...(record.source && { source: record.source }),
   });
 }
 
@@ -312,6 +315,10 @@ export function createWorker(deps: WorkerDeps): {
     heartbeat.queue,
     async (job: Job, token?: string) => {
       try {
+        if (job.name === SCORE_JOB) {
+          await processScoreJob(job, deps.engine, deps.rest);
+          return { outputId: job.id! };
+        }
         return await processJob(job, deps, abort.signal, serving);
       } catch (error) {
         // Cut short by shutdown: hand the job back without using up one of its attempts.

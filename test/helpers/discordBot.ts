@@ -334,26 +334,83 @@ export function autocomplete(command: string, option: string, typed: string, opt
 export function buttonPress(customId: string, options: InteractionOptions = {}) {
   return {
     ...base(InteractionType.MessageComponent, options),
-    message: {
+    message: messagePayload({
       id: options.messageId ?? "600000000000000001",
-      channel_id: CHANNEL_ID,
+      channelId: CHANNEL_ID,
       author: { ...user(APPLICATION_ID), bot: true },
       content: "result",
-      timestamp: new Date().toISOString(),
-      edited_timestamp: null,
-      tts: false,
-      mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
-      attachments: [],
-      embeds: [],
-      pinned: false,
-      type: MessageType.Default,
-      flags: 0,
-      components: [],
-    },
+    }),
     data: { custom_id: customId, component_type: ComponentType.Button },
   };
+}
+
+/** A message as Discord sends it inside an interaction (a button's, or a message command's target). */
+function messagePayload(message: {
+  id: string;
+  channelId: string;
+  author: ReturnType<typeof user>;
+  content: string;
+  mentions?: Array<ReturnType<typeof user>>;
+}) {
+  return {
+    id: message.id,
+    channel_id: message.channelId,
+    author: message.author,
+    content: message.content,
+    timestamp: new Date().toISOString(),
+    edited_timestamp: null,
+    tts: false,
+    mention_everyone: false,
+    mentions: message.mentions ?? [],
+    mention_roles: [],
+    attachments: [],
+    embeds: [],
+    pinned: false,
+    type: MessageType.Default,
+    flags: 0,
+    components: [],
+  };
+}
+
+/** A message command's target: its text and mentions. */
+export interface TargetMessage {
+  id?: string;
+  content: string;
+  /** Users the message mentions, resolved by Discord: [id, username]. */
+  mentions?: Array<[string, string]>;
+  authorId?: string;
+  channelId?: string;
+}
+
+/** A message command ("Apps" menu on a message) on `target`. */
+export function messageCommand(name: string, target: TargetMessage, options: InteractionOptions = {}) {
+  const id = target.id ?? "600000000000000042";
+  const interaction = base(InteractionType.ApplicationCommand, options);
+  const message = messagePayload({
+    id,
+    channelId: target.channelId ?? interaction.channel_id,
+    author: user(target.authorId ?? "800000000000000077"),
+    content: target.content,
+    mentions: (target.mentions ?? []).map(([userId, username]) => ({ ...user(userId), username })),
+  });
+  return {
+    ...interaction,
+    data: {
+      id: "700000000000000003",
+      name,
+      type: ApplicationCommandType.Message,
+      target_id: id,
+      resolved: { messages: { [id]: message } },
+    },
+  };
+}
+
+/**
+ * The interaction as it comes from a member who installed belowzero on their own account,
+ * in a server that never added it: Discord names only the user as the installing owner.
+ */
+export function userInstalled<T extends ReturnType<typeof base>>(raw: T) {
+  return { ...raw, authorizing_integration_owners: { "1": raw.member.user.id } };
 }
 
 /** The same interaction sent in a direct message with the bot: no server, no member. */
