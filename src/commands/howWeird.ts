@@ -14,6 +14,7 @@ import {
 import { capText, namesIn, plainMessageText } from "../discord/messageText.js";
 import { NO_MENTIONS } from "../discord/format.js";
 import { SCORE_JOB, type ScoreJob } from "../job.js";
+import { routeRequest } from "../store/models.js";
 import { withRedis } from "../store/redis.js";
 
 export const NAME = "How weird is this?";
@@ -45,7 +46,10 @@ export async function execute(interaction: MessageContextMenuCommandInteraction,
     .editReply({ content: "Scoring that message…", allowedMentions: NO_MENTIONS })
     .catch((error: Error) => ctx.log(`could not say the score is coming: ${error.message}`));
   try {
-    await withRedis(ctx, () => ctx.queue.add(SCORE_JOB, job, { ...JOB_OPTIONS, jobId: randomUUID(), priority: 1 }));
+    // Any model's worker can score: the shared queue's, else the first live model's.
+    const route = routeRequest(await withRedis(ctx, () => ctx.models.models()));
+    const queue = "queue" in route ? ctx.queues.get(route.queue) : ctx.queue;
+    await withRedis(ctx, () => queue.add(SCORE_JOB, job, { ...JOB_OPTIONS, jobId: randomUUID(), priority: 1 }));
   } catch (error) {
     ctx.log(`score enqueue failed: ${(error as Error).message}`, { guildId: interaction.guildId });
     await interaction.editReply({ content: QUEUE_UNAVAILABLE, allowedMentions: NO_MENTIONS });

@@ -9,10 +9,12 @@ import { Engine } from "../../src/engine/engine.js";
 import { temporaryFolder } from "../helpers/engine.js";
 import { useFlow } from "../helpers/flow.js";
 import { realVocabularyModel } from "../helpers/realVocabulary.js";
+import { NAME as HOW_WEIRD } from "../../src/commands/howWeird.js";
 import { type RecordedRequest } from "../helpers/fakeDiscord.js";
 import {
   APPLICATION_ID,
   autocomplete,
+  messageCommand,
   botConfig,
   slashCommand,
   slashWeird,
@@ -229,4 +231,17 @@ describe("several models", () => {
       doomed.kill("SIGKILL");
     }
   }, 60_000);
+
+  it("scores a message (How weird is this?) on a model's own queue when no worker serves the shared one", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
+    await live("tiny");
+    const raw = messageCommand(HOW_WEIRD, { content: "Once upon a time, there was a little girl." });
+    flow.bot.inject(raw);
+    const answer = await flow.discord.waitFor(
+      r =>
+        r.method === "PATCH" && originalOf(raw.token).test(r.path) && String(r.body?.content).startsWith("Weirdness"),
+    );
+    expect(answer.body?.allowed_mentions).toEqual({ parse: [] });
+  });
 });
