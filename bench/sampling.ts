@@ -323,6 +323,7 @@ async function realSizes(size: string, type: RealSizeType): Promise<void> {
         fixed(negative.rate / positive.rate, 2),
         `${fixed(median(stock.firstMs))} / ${fixed(positive.firstMs)} / ${fixed(negative.firstMs)}`,
         `${fixed(negative.cost * 100)}%`,
+        `${(await engine.backend()).build === "localBuild" ? "source-built" : "prebuilt"}, ${engine.negation.route}`,
       ]);
     } finally {
       await engine.dispose();
@@ -819,6 +820,7 @@ if (SECTIONS.has("real")) {
       "−1 ÷ +1",
       "first token ms (llama.cpp / +1 / −1)",
       "weirdness cost (T=−1)",
+      "backend, T<0 route",
     ]);
     const sizes = (process.env.BENCH_REAL_MODELS ?? "160M,1.1B").split(",");
     const types = (process.env.BENCH_REAL_TYPES ?? "Q8_0,Q4_0").split(",") as RealSizeType[];
