@@ -15,7 +15,8 @@
 //              LLaMA 2's 32,000-token vocabulary, Q8_0 and Q4_0, 1 and 2 threads: stock llama.cpp
 //              against belowzero T = ±1 (tok/s, first-token latency) and the weirdness score's cost.
 //              The models (0.2–1.2 GB) are written once into the bench cache, keyed by shape and type.
-//              BENCH_REAL_TOKENS (64), BENCH_REAL_MODELS (160M,1.1B), BENCH_REAL_TYPES (Q8_0,Q4_0)
+//              BENCH_REAL_TOKENS (64), BENCH_REAL_MODELS (160M,1.1B), BENCH_REAL_TYPES (Q8_0,Q4_0),
+//              BENCH_REAL_THREADS (1,2)
 //   profile    where a step's time goes (node-llama-cpp's native jobs against stock llama.cpp's
 //              own split), and the weirdness score's
 //
@@ -253,6 +254,7 @@ const REAL_SHAPES: Record<string, ModelShape> = {
   "1.1B": { embeddingLength: 2048, layers: 22, feedForwardLength: 5632, heads: 32, kvHeads: 4 },
 };
 const REAL_TOKENS = Number(process.env.BENCH_REAL_TOKENS ?? 64);
+const REAL_THREADS = (process.env.BENCH_REAL_THREADS ?? "1,2").split(",").map(Number);
 
 async function realSizeModel(size: string, type: RealSizeType): Promise<{ modelPath: string; written: boolean }> {
   const shape = REAL_SHAPES[size]!;
@@ -289,7 +291,7 @@ async function realSizes(size: string, type: RealSizeType): Promise<void> {
   const { modelPath, written } = await realSizeModel(size, type);
   if (written)
     console.log(`(wrote ${modelPath} in ${fixed((performance.now() - started) / 1000)} s; kept for later runs)`);
-  for (const threads of [1, 2]) {
+  for (const threads of REAL_THREADS) {
     const engine = await loadEngine(modelPath, { threads });
     try {
       for (const temperature of [1, -1]) await tokensPerSecond(engine, temperature, 0, 8);
