@@ -151,6 +151,41 @@ function quantizeQ8_0(f32: Buffer): Buffer {
   return out;
 }
 
+/** A LLaMA's shape: TinyLlama 1.1B is 2048 wide, 22 layers, 5632 FFN, 32 heads of which 4 key/value. */
+export interface ModelShape {
+  embeddingLength: number;
+  layers: number;
+  feedForwardLength: number;
+  heads: number;
+  kvHeads: number;
+}
+
+/** The llama.* hyperparameters of a shape, followed by a tokenizer's entries. */
+function llamaMetadata(
+  shape: ModelShape,
+  tokenizer: TokenizerEntries,
+  { fileType, contextLength = 2048 }: { fileType?: TypedValue; contextLength?: number } = {},
+): EncodedMetadata {
+  const u32 = (value: number): TypedValue => ({ type: "u32", value });
+  const architecture = encodeMetadata([
+    ["general.architecture", { type: "string", value: "llama" }],
+    ["general.name", { type: "string", value: "belowzero synthetic" }],
+    ...(fileType ? [["general.file_type", fileType] as [string, TypedValue]] : []),
+    ["llama.context_length", u32(contextLength)],
+    ["llama.embedding_length", u32(shape.embeddingLength)],
+    ["llama.block_count", u32(shape.layers)],
+    ["llama.feed_forward_length", u32(shape.feedForwardLength)],
+    ["llama.attention.head_count", u32(shape.heads)],
+    ["llama.attention.head_count_kv", u32(shape.kvHeads)],
+    ["llama.rope.dimension_count", u32(shape.embeddingLength / shape.heads)],
+    ["llama.attention.layer_norm_rms_epsilon", { type: "f32", value: 1e-5 }],
+  ]);
+  return {
+    raw: Buffer.concat([architecture.raw, tokenizer.metadata.raw]),
+    count: architecture.count + tokenizer.metadata.count,
+  };
+}
+
 export async function writeSyntheticModel(path: string, options: SyntheticModelOptions = {}): Promise<void> {
   const {
     embeddingLength = 64,
@@ -166,23 +201,7 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
   const tokenizer =
     options.tokenizer === undefined ? syntheticTokenizer(options.vocabularySize) : copiedTokenizer(options.tokenizer);
   const vocabularySize = tokenizer.size;
-  const u32 = (value: number): TypedValue => ({ type: "u32", value });
-  const architecture = encodeMetadata([
-    ["general.architecture", { type: "string", value: "llama" }],
-    ["general.name", { type: "string", value: "belowzero synthetic" }],
-    ["llama.context_length", u32(2048)],
-    ["llama.embedding_length", u32(embeddingLength)],
-    ["llama.block_count", u32(layers)],
-    ["llama.feed_forward_length", u32(feedForwardLength)],
-    ["llama.attention.head_count", u32(heads)],
-    ["llama.attention.head_count_kv", u32(heads)],
-    ["llama.rope.dimension_count", u32(embeddingLength / heads)],
-    ["llama.attention.layer_norm_rms_epsilon", { type: "f32", value: 1e-5 }],
-  ]);
-  const metadata: EncodedMetadata = {
-    raw: Buffer.concat([architecture.raw, tokenizer.metadata.raw]),
-    count: architecture.count + tokenizer.metadata.count,
-  };
+  const metadata = llamaMetadata({ embeddingLength, layers, feedForwardLength, heads, kvHeads: heads }, tokenizer);
 
   const n = embeddingLength;
   const f32 = (name: string, dims: number[], data: Buffer): TensorToWrite => ({ name, dims, type: GgmlType.F32, data });
@@ -227,15 +246,6 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
   await writeGguf(path, metadata, tensors, options.alignment);
 }
 
-/** A LLaMA's shape: TinyLlama 1.1B is 2048 wide, 22 layers, 5632 FFN, 32 heads of which 4 key/value. */
-export interface ModelShape {
-  embeddingLength: number;
-  layers: number;
-  feedForwardLength: number;
-  heads: number;
-  kvHeads: number;
-}
-
 /** Random-weight matrices at real sizes: F16 values, or quantized blocks (random quants, finite scales). */
 export type RealSizeType = "F16" | "Q8_0" | "Q4_0";
 
@@ -257,24 +267,9 @@ export async function writeRealSizeModel(
   const tokenizer = copiedTokenizer(options.tokenizer);
   const vocabularySize = tokenizer.size;
   const type = GgmlType[options.type];
-  const u32 = (value: number): TypedValue => ({ type: "u32", value });
-  const architecture = encodeMetadata([
-    ["general.architecture", { type: "string", value: "llama" }],
-    ["general.name", { type: "string", value: "belowzero synthetic" }],
-    ["general.file_type", u32({ F16: 1, Q4_0: 2, Q8_0: 7 }[options.type])], // "mostly" that type
-    ["llama.context_length", u32(4096)],
-    ["llama.embedding_length", u32(n)],
-    ["llama.block_count", u32(layers)],
-    ["llama.feed_forward_length", u32(ffn)],
-    ["llama.attention.head_count", u32(heads)],
-    ["llama.attention.head_count_kv", u32(kvHeads)],
-    ["llama.rope.dimension_count", u32(n / heads)],
-    ["llama.attention.layer_norm_rms_epsilon", { type: "f32", value: 1e-5 }],
-  ]);
-  const metadata: EncodedMetadata = {
-    raw: Buffer.concat([architecture.raw, tokenizer.metadata.raw]),
-    count: architecture.count + tokenizer.metadata.count,
-  };
+  // general.file_type: "mostly" that type, as llama.cpp's own quantizer writes it
+  const fileType: TypedValue = { type: "u32", value: { F16: 1, Q4_0: 2, Q8_0: 7 }[options.type] };
+  const metadata = llamaMetadata(shape, tokenizer, { fileType, contextLength: 4096 });
   const kv = (n / heads) * kvHeads;
   const matrices: Array<[string, [number, number]]> = [["token_embd.weight", [n, vocabularySize]]];
   for (let layer = 0; layer < layers; layer++) {
