@@ -11,6 +11,7 @@ import {
   type TensorToWrite,
   type TypedValue,
 } from "../../src/engine/gguf.js";
+import { rmSync, writeFileSync } from "node:fs";
 import { seededRandom } from "./oracle.js";
 import { SIGN_LAYOUTS } from "../../src/engine/signFlip.js";
 
@@ -223,4 +224,97 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
   }
   if (outputBias) tensors.push(f32("output.bias", [vocabularySize], randomMatrix(random, vocabularySize, 1)));
   await writeGguf(path, metadata, tensors, options.alignment);
+}
+
+/** A LLaMA's shape: TinyLlama 1.1B is 2048 wide, 22 layers, 5632 FFN, 32 heads of which 4 key/value. */
+export interface ModelShape {
+  embeddingLength: number;
+  layers: number;
+  feedForwardLength: number;
+  heads: number;
+  kvHeads: number;
+}
+
+/**
+ * Random F16 numbers of about ±scale as raw bits: a random sign, mantissa and one of the four
+ * exponents at and below scale's, so no value is 0, subnormal or infinite. Built from bits rather
+ * than through toHalf because a 7B model's largest matrix holds 131 million of them.
+ */
+function randomHalves(random: () => number, count: number, scale: number): Buffer {
+  const top = Math.floor(Math.log2(scale)) + 15;
+  const halves = new Uint16Array(count);
+  for (let i = 0; i < count; i++) {
+    const bits = Math.floor(random() * 4294967296);
+    halves[i] = (bits & 0x8000) | ((top - ((bits >>> 16) & 3)) << 10) | ((bits >>> 20) & 0x3ff);
+  }
+  return Buffer.from(halves.buffer);
+}
+
+/**
+ * A random-weight LLaMA at a real size (1.1B, 7B) with a real vocabulary, every matrix F16, for
+ * speed measurements: the weights do not matter, the shapes and the bytes read per step do.
+ * writeSyntheticModel holds every tensor in memory as F32; here the matrices are slices of one
+ * pool of random halves the size of the largest, written to disk once and streamed into the model,
+ * so a 13 GB 7B file costs a pool (262 MB) and the disk's write speed.
+ */
+export async function writeLargeSyntheticModel(
+  path: string,
+  shape: ModelShape,
+  options: { tokenizer: string; seed?: number },
+): Promise<void> {
+  const { embeddingLength: n, layers, feedForwardLength: ffn, heads, kvHeads } = shape;
+  const tokenizer = copiedTokenizer(options.tokenizer);
+  const vocabularySize = tokenizer.size;
+  const u32 = (value: number): TypedValue => ({ type: "u32", value });
+  const architecture = encodeMetadata([
+    ["general.architecture", { type: "string", value: "llama" }],
+    ["general.name", { type: "string", value: "belowzero synthetic" }],
+    ["general.file_type", u32(1)], // mostly F16
+    ["llama.context_length", u32(4096)],
+    ["llama.embedding_length", u32(n)],
+    ["llama.block_count", u32(layers)],
+    ["llama.feed_forward_length", u32(ffn)],
+    ["llama.attention.head_count", u32(heads)],
+    ["llama.attention.head_count_kv", u32(kvHeads)],
+    ["llama.rope.dimension_count", u32(n / heads)],
+    ["llama.attention.layer_norm_rms_epsilon", { type: "f32", value: 1e-5 }],
+  ]);
+  const metadata: EncodedMetadata = {
+    raw: Buffer.concat([architecture.raw, tokenizer.metadata.raw]),
+    count: architecture.count + tokenizer.metadata.count,
+  };
+  const kv = (n / heads) * kvHeads;
+  const matrices: Array<[string, number[]]> = [["token_embd.weight", [n, vocabularySize]]];
+  for (let layer = 0; layer < layers; layer++) {
+    const block = (name: string) => `blk.${layer}.${name}.weight`;
+    matrices.push(
+      [block("attn_q"), [n, n]],
+      [block("attn_k"), [n, kv]],
+      [block("attn_v"), [n, kv]],
+      [block("attn_output"), [n, n]],
+      [block("ffn_gate"), [n, ffn]],
+      [block("ffn_up"), [n, ffn]],
+      [block("ffn_down"), [ffn, n]],
+    );
+  }
+  matrices.push(["output.weight", [n, vocabularySize]]);
+  const largest = Math.max(...matrices.map(([, [a, b]]) => a! * b!));
+  const random = seededRandom(options.seed ?? 1);
+  const pool = `${path}.pool`;
+  writeFileSync(pool, randomHalves(random, largest, 1 / Math.sqrt(n)));
+  try {
+    const tensors: TensorToWrite[] = matrices.map(([name, dims], i) => {
+      const length = dims[0]! * dims[1]! * 2;
+      // Each matrix starts somewhere else in the pool (an even byte offset: whole halves).
+      const start = 2 * Math.floor(((i * 0.618034) % 1) * ((largest * 2 - length) / 2));
+      return { name, dims, type: GgmlType.F16, data: { path: pool, start, length } };
+    });
+    const norm = (name: string): TensorToWrite => ({ name, dims: [n], type: GgmlType.F32, data: ones(n) });
+    for (let layer = 0; layer < layers; layer++)
+      tensors.push(norm(`blk.${layer}.attn_norm.weight`), norm(`blk.${layer}.ffn_norm.weight`));
+    tensors.push(norm("output_norm.weight"));
+    await writeGguf(path, metadata, tensors);
+  } finally {
+    rmSync(pool, { force: true });
+  }
 }
