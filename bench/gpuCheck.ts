@@ -47,7 +47,10 @@ async function writeModels(folder: string, vocabulary: string): Promise<void> {
     const started = performance.now();
     const path = modelFile(folder, label);
     await writeLargeSyntheticModel(path, shape, { tokenizer: vocabulary });
-    console.log(`wrote ${path}: ${gib(statSync(path).size)} in ${seconds(started)}`);
+    const bytes = statSync(path).size;
+    console.log(
+      `wrote ${path}: ${bytes < 2 ** 30 ? `${fixed(bytes / 2 ** 20)} MiB` : gib(bytes)} in ${seconds(started)}`,
+    );
   }
 }
 

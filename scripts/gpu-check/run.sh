@@ -89,20 +89,19 @@ fi
 step patch 30 bash scripts/patch-node-llama-cpp.sh
 step backend 480 node node_modules/node-llama-cpp/dist/cli/cli.js source build --gpu "$gpu" --noUsageExample
 
-# Stock llama-bench from the same sources, linked to the libraries the backend build just made
-# (one compiled ggml and libllama for both sides).
+# Stock llama-bench from the same sources, in the backend's own build tree: configured again with
+# llama.cpp's tools on, only the llama-bench target is built, so it links the ggml and libllama
+# the backend build just compiled (one compiled ggml for both sides).
 llama_bench() {
-  local build llama_cpp release common
-  build=$(dirname "$(find node_modules/node-llama-cpp/llama/localBuilds -name CMakeCache.txt | head -n 1)")
-  release="$build/Release"
-  llama_cpp=node_modules/node-llama-cpp/llama/llama.cpp
-  common=$(find "$build" -name libcommon.a | head -n 1)
-  [ -d "$release" ] && [ -n "$common" ] || { echo "no Release folder or libcommon.a under $build"; return 1; }
-  ls "$release"
-  g++ -O2 -std=c++17 -o "$work/llama-bench" "$llama_cpp/tools/llama-bench/llama-bench.cpp" \
-    -I "$llama_cpp/include" -I "$llama_cpp/ggml/include" -I "$llama_cpp/common" -I "$llama_cpp/vendor" \
-    "$common" -L "$release" -lllama -lggml -lggml-base -Wl,-rpath,"$(cd "$release" && pwd)" -pthread -fopenmp &&
-    "$work/llama-bench" --help | head -n 3
+  local build bench
+  build=$(dirname "$(find node_modules/node-llama-cpp/llama/localBuilds -maxdepth 2 -name CMakeCache.txt | head -n 1)")
+  [ -f "$build/CMakeCache.txt" ] || { echo "no build tree under node_modules/node-llama-cpp/llama/localBuilds"; return 1; }
+  cmake -S node_modules/node-llama-cpp/llama -B "$build" -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=OFF &&
+    cmake --build "$build" --target llama-bench --config Release || return 1
+  bench=$(find "$build" -type f -name llama-bench -perm -u+x | head -n 1)
+  [ -n "$bench" ] || { echo "the build made no llama-bench"; return 1; }
+  ln -sf "$(cd "$(dirname "$bench")" && pwd)/llama-bench" "$work/llama-bench"
+  ldd "$bench" | grep -E 'ggml|llama'
 }
 export -f llama_bench
 step llama-bench 240 llama_bench
