@@ -315,3 +315,12 @@ export async function writeRealSizeModel(
   }
   return path;
 }
+
+/** The GPU check's models (bench/gpuCheck.ts): every matrix F16. */
+export async function writeLargeSyntheticModel(
+  path: string,
+  shape: ModelShape,
+  options: { tokenizer: string; seed?: number },
+): Promise<void> {
+  await writeRealSizeModel(path, shape, { ...options, type: "F16" });
+}
