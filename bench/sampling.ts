@@ -11,6 +11,12 @@
 //   weirdness  the cost of the weirdness score at 64 tokens, and the sweep chart's render time
 //   schedules  a temperature per token (one sign, and crossing zero) against one temperature,
 //              and the token chart's render time
+//   real       (opt-in: BENCH_SECTIONS=real) random-weight LLaMAs at ~160M and 1.1B parameters with
+//              LLaMA 2's 32,000-token vocabulary, Q8_0 and Q4_0, 1 and 2 threads: stock llama.cpp
+//              against belowzero T = ±1 (tok/s, first-token latency) and the weirdness score's cost.
+//              The models (0.2–1.2 GB) are written once into the bench cache, keyed by shape and type.
+//              BENCH_REAL_TOKENS (64), BENCH_REAL_MODELS (160M,1.1B), BENCH_REAL_TYPES (Q8_0,Q4_0),
+//              BENCH_REAL_THREADS (1,2)
 //   profile    where a step's time goes (node-llama-cpp's native jobs against stock llama.cpp's
 //              own split), and the weirdness score's
 //
@@ -33,8 +39,13 @@ import { DEFAULT_TOKEN_POLICY } from "../src/engine/defaults.js";
 import { oracleGenerate } from "../test/helpers/oracle.js";
 import { DEFAULT_SWEEP_TEMPERATURES } from "../src/engine/sweep.js";
 import { removeTemporaryFolders, temporaryFolder, testModelPath } from "../test/helpers/engine.js";
-import { writeSyntheticModel } from "../test/helpers/syntheticModel.js";
-import { realVocabularyModel, type RealVocabulary } from "../test/helpers/realVocabulary.js";
+import {
+  writeRealSizeModel,
+  writeSyntheticModel,
+  type ModelShape,
+  type RealSizeType,
+} from "../test/helpers/syntheticModel.js";
+import { realVocabularyModel, vocabularyFile, type RealVocabulary } from "../test/helpers/realVocabulary.js";
 import { excludedTokens, exclusionBias, tokenTexts } from "../src/engine/policy.js";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 200);
@@ -194,12 +205,13 @@ async function stockTimings(
   modelPath: string,
   threads: number,
   seed: number,
+  tokens = TOKENS,
   attempt = 1,
-): Promise<{ tokens: number; evalMs: number; samplingMs: number }> {
+): Promise<{ tokens: number; evalMs: number; samplingMs: number; promptMs: number }> {
   const { stderr, stdout } = await promisify(execFile)(
     STOCK_BINARY,
     [
-      ...["-m", modelPath, "-p", PROMPT, "-n", String(TOKENS), "-t", String(threads), "-tb", String(threads)],
+      ...["-m", modelPath, "-p", PROMPT, "-n", String(tokens), "-t", String(threads), "-tb", String(threads)],
       ...["--temp", "1", "--top-k", "0", "--top-p", "1", "--min-p", "0", "--seed", String(seed)],
       ...["-c", "512", "--ignore-eos", "-no-cnv", "--no-display-prompt"],
     ],
@@ -208,11 +220,17 @@ async function stockTimings(
   const log = stderr + stdout;
   const evaluation = /\s eval time =\s*([\d.]+) ms \/\s*(\d+) runs/.exec(log);
   const sampling = /sampling time =\s*([\d.]+) ms/.exec(log);
-  if (!evaluation || !sampling) {
-    if (attempt < 3) return stockTimings(modelPath, threads, seed, attempt + 1);
+  const prompt = /prompt eval time =\s*([\d.]+) ms/.exec(log);
+  if (!evaluation || !sampling || !prompt) {
+    if (attempt < 3) return stockTimings(modelPath, threads, seed, tokens, attempt + 1);
     throw new Error(`llama-completion printed no timings:\n${log.slice(-2000)}`);
   }
-  return { tokens: Number(evaluation[2]), evalMs: Number(evaluation[1]), samplingMs: Number(sampling[1]) };
+  return {
+    tokens: Number(evaluation[2]),
+    evalMs: Number(evaluation[1]),
+    samplingMs: Number(sampling[1]),
+    promptMs: Number(prompt[1]),
+  };
 }
 
 /** Stock llama.cpp's own generation rate: generated tokens over its eval plus sampling time. */
@@ -228,6 +246,95 @@ async function stockTokensPerSecond(modelPath: string, threads: number, seed: nu
  */
 async function settleAfterStock(engine: Engine): Promise<void> {
   for (const temperature of [1, -1]) await tokensPerSecond(engine, temperature, 0, 8);
+}
+
+/** Real sizes: ~160M (GPT-2 small's width and depth) and TinyLlama 1.1B's shape. */
+const REAL_SHAPES: Record<string, ModelShape> = {
+  "160M": { embeddingLength: 768, layers: 12, feedForwardLength: 3072, heads: 12, kvHeads: 12 },
+  "1.1B": { embeddingLength: 2048, layers: 22, feedForwardLength: 5632, heads: 32, kvHeads: 4 },
+};
+const REAL_TOKENS = Number(process.env.BENCH_REAL_TOKENS ?? 64);
+const REAL_THREADS = (process.env.BENCH_REAL_THREADS ?? "1,2").split(",").map(Number);
+
+async function realSizeModel(size: string, type: RealSizeType): Promise<{ modelPath: string; written: boolean }> {
+  const shape = REAL_SHAPES[size]!;
+  const key = `${shape.embeddingLength}x${shape.layers}-ffn${shape.feedForwardLength}-h${shape.heads}-kv${shape.kvHeads}`;
+  const path = join(STOCK_CACHE, "models", `llama-spm_${key}_${type}.gguf`);
+  const written = !existsSync(path);
+  return {
+    modelPath: await writeRealSizeModel(path, shape, { tokenizer: vocabularyFile("llama-spm"), type }),
+    written,
+  };
+}
+
+/** One generation: its rate, the time to its first piece of text, and the time to score it. */
+async function timedGeneration(
+  engine: Engine,
+  temperature: number,
+  seed: number,
+): Promise<{ rate: number; firstMs: number; generateMs: number; scoreMs: number }> {
+  const started = performance.now();
+  let firstMs = NaN;
+  const result = await engine.generate(
+    { prompt: PROMPT, temperature, maxTokens: REAL_TOKENS, seed },
+    { score: false, onText: () => (firstMs = Number.isNaN(firstMs) ? performance.now() - started : firstMs) },
+  );
+  const generateMs = performance.now() - started;
+  const scored = performance.now();
+  await engine.surprisals(engine.promptTokens(PROMPT), result.tokens);
+  return { rate: result.tokensPerSecond, firstMs, generateMs, scoreMs: performance.now() - scored };
+}
+
+/** Stock against belowzero T = ±1 at real sizes, alternating within each round (medians of ROUNDS). */
+async function realSizes(size: string, type: RealSizeType): Promise<void> {
+  const started = performance.now();
+  const { modelPath, written } = await realSizeModel(size, type);
+  if (written)
+    console.log(`(wrote ${modelPath} in ${fixed((performance.now() - started) / 1000)} s; kept for later runs)`);
+  for (const threads of REAL_THREADS) {
+    const engine = await loadEngine(modelPath, { threads });
+    try {
+      for (const temperature of [1, -1]) await tokensPerSecond(engine, temperature, 0, 8);
+      const stock = { rate: [] as number[], firstMs: [] as number[] };
+      type Run = Awaited<ReturnType<typeof timedGeneration>>;
+      const sides = { positive: [] as Run[], negative: [] as Run[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        const measureStock = async () => {
+          const timings = await stockTimings(modelPath, threads, round, REAL_TOKENS);
+          stock.rate.push(timings.tokens / ((timings.evalMs + timings.samplingMs) / 1000));
+          stock.firstMs.push(timings.promptMs);
+          await settleAfterStock(engine);
+        };
+        const steps = [
+          measureStock,
+          async () => sides.positive.push(await timedGeneration(engine, 1, round)),
+          async () => sides.negative.push(await timedGeneration(engine, -1, round)),
+        ];
+        // Every other round in reverse, so that no side always runs first after the others.
+        for (const step of round % 2 ? [...steps].reverse() : steps) await step();
+      }
+      const [positive, negative] = [sides.positive, sides.negative].map(runs => ({
+        rate: median(runs.map(run => run.rate)),
+        firstMs: median(runs.map(run => run.firstMs)),
+        cost: median(runs.map(run => run.scoreMs / run.generateMs)),
+      })) as [{ rate: number; firstMs: number; cost: number }, { rate: number; firstMs: number; cost: number }];
+      const stockRate = median(stock.rate);
+      row([
+        `~${size} ${type}`,
+        threads,
+        fixed(stockRate, 1),
+        fixed(positive.rate, 1),
+        fixed(negative.rate, 1),
+        `**${fixed(negative.rate / stockRate, 2)}**`,
+        fixed(negative.rate / positive.rate, 2),
+        `${fixed(median(stock.firstMs))} / ${fixed(positive.firstMs)} / ${fixed(negative.firstMs)}`,
+        `${fixed(negative.cost * 100)}%`,
+        `${(await engine.backend()).build === "localBuild" ? "source-built" : "prebuilt"}, ${engine.negation.route}`,
+      ]);
+    } finally {
+      await engine.dispose();
+    }
+  }
 }
 
 async function againstStock(label: string, modelPath: string): Promise<void> {
@@ -702,3 +809,27 @@ if (SECTIONS.has("profile")) {
   await profile(SYNTHETIC_LABEL, synthetic);
 }
 removeTemporaryFolders();
+if (SECTIONS.has("real")) {
+  console.log(
+    `\nReal sizes: random-weight LLaMAs, LLaMA 2's vocabulary (32,000), ${REAL_TOKENS} tokens, prompt "${PROMPT}"; stock is llama-completion at T=+1 (its own eval + sampling rate, its prompt eval time as first-token latency):\n`,
+  );
+  if (!existsSync(STOCK_BINARY)) {
+    console.log(`(skipped: ${STOCK_BINARY} is not built; run \`npm run bench:build-stock\` once)`);
+  } else {
+    header([
+      "model",
+      "threads",
+      "llama.cpp T=+1 tok/s",
+      "belowzero T=+1",
+      "belowzero T=−1",
+      "−1 ÷ llama.cpp",
+      "−1 ÷ +1",
+      "first token ms (llama.cpp / +1 / −1)",
+      "weirdness cost (T=−1)",
+      "backend, T<0 route",
+    ]);
+    const sizes = (process.env.BENCH_REAL_MODELS ?? "160M,1.1B").split(",");
+    const types = (process.env.BENCH_REAL_TYPES ?? "Q8_0,Q4_0").split(",") as RealSizeType[];
+    for (const size of sizes) for (const type of types) await realSizes(size, type);
+  }
+}

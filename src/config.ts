@@ -76,6 +76,8 @@ export interface QueueSettings {
   maxPerGuild: number;
   maxTotal: number;
   cooldownMs: number;
+  /** Jobs for a model with no live worker are answered and dropped after this long. */
+  modelWaitMs: number;
 }
 
 export interface RecordSettings {
@@ -94,6 +96,8 @@ export interface WorkerSettings {
   stalledIntervalMs: number;
   /** Minimum time between streaming edits of a reply. */
   editIntervalMs: number;
+  /** MODEL_ID: the model's id and its own queue; absent: the GGUF's name, on the shared queue. */
+  modelId?: string;
 }
 
 export interface BotConfig {
@@ -140,6 +144,7 @@ function readQueue(reader: EnvReader): QueueSettings {
     maxPerGuild: reader.get("QUEUE_MAX_PER_GUILD"),
     maxTotal: reader.get("QUEUE_MAX_TOTAL"),
     cooldownMs: reader.get("COOLDOWN_SECONDS") * 1000,
+    modelWaitMs: reader.get("MODEL_WAIT_SECONDS") * 1000,
   };
 }
 
@@ -185,6 +190,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       lockDurationMs: reader.get("WORKER_LOCK_SECONDS") * 1000,
       stalledIntervalMs: reader.get("WORKER_STALLED_CHECK_SECONDS") * 1000,
       editIntervalMs: reader.get("STREAM_EDIT_INTERVAL_MS"),
+      ...(reader.get("MODEL_ID") !== undefined && { modelId: reader.get("MODEL_ID") }),
     },
     engine: { ...engine, model: model ?? "" },
   };

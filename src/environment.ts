@@ -1,6 +1,7 @@
 // Every environment variable belowzero reads, as data: name, type, default, range and meaning.
 // config.ts reads through this table, and `npm run docs:env` writes .env.example and the
 // README's table from it (a test keeps them in step), so there is one list, not three.
+import { MODEL_ID_PATTERN } from "./store/models.js";
 import { DEFAULT_CONTEXT_SIZE, DEFAULT_LIMITS, DEFAULT_NEGATION, DEFAULT_TOKEN_POLICY } from "./engine/defaults.js";
 
 export type Env = Record<string, string | undefined>;
@@ -152,6 +153,13 @@ export const ENVIRONMENT = {
     section: "model",
     meaning: "GGUF path or model URI (hf:user/repo/file.gguf, https://…); required for the worker",
     example: "../shared/models/stories260K.gguf",
+  }),
+  MODEL_ID: text({
+    section: "model",
+    meaning:
+      "the model's id in /weird model: and the name of its own queue; unset: the GGUF's name, on the shared queue (one model needs nothing more; give each model of several its own)",
+    pattern: [MODEL_ID_PATTERN, "must be 1 to 64 letters, digits, dots, dashes or underscores"],
+    advanced: true,
   }),
   MODELS_DIR: text({ section: "model", default: "models", meaning: "where model URIs are downloaded (once)" }),
   BELOWZERO_CACHE_DIR: text({
@@ -316,6 +324,14 @@ export const ENVIRONMENT = {
     min: 0,
     max: 86_400,
     meaning: "seconds a member waits between requests (a server may set a longer one, not a shorter one)",
+  }),
+
+  MODEL_WAIT_SECONDS: integer({
+    section: "queue",
+    default: 120,
+    min: 1,
+    max: 86_400,
+    meaning: "how long jobs wait for a model whose last worker died before the bot tells their members and drops them",
   }),
 
   WORKER_LOCK_SECONDS: integer({

@@ -4,6 +4,7 @@ import { isDiscordId } from "./discordId.js";
 import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature, checkVocabulary } from "./engine/request.js";
 import { checkSchedule, type Schedule } from "./engine/schedule.js";
 import type { Vocabulary } from "./engine/vocabulary.js";
+import { MODEL_ID_PATTERN } from "./store/models.js";
 
 /** What a member asked for, checked at the bot: the same fields the engine takes. */
 export interface WeirdRequest {
@@ -17,7 +18,14 @@ export interface WeirdRequest {
   schedule?: Schedule;
   /** Which tokens may be sampled, by the script they spell; absent means "any". */
   vocab?: Vocabulary;
+  /** The model's id (the registry's); absent: any worker of the shared queue. */
+  model?: string;
+  /** The message whose text is the prompt (a message command): its link, shown with the result. */
+  source?: string;
 }
+
+/** A link to a Discord message, as messageLink() builds it (server id, or @me in DMs). */
+export const MESSAGE_LINK = /^https:\/\/discord\.com\/channels\/(?:\d{1,20}|@me)\/\d{1,20}\/\d{1,20}$/;
 
 /** Most rows a sweep may have (two rows of vote buttons). */
 export const MAX_SWEEP_ROWS = 8;
@@ -38,6 +46,20 @@ export interface WeirdJob extends WeirdRequest {
    */
   allowBytes?: boolean;
 }
+
+/** A private weirdness score of a message's text ("How weird is this?"): no generation. */
+export interface ScoreJob {
+  applicationId: string;
+  /** The answer is the ephemeral deferred reply: only this token can reach it. */
+  interactionToken: string;
+  interactionAt: number;
+  guildId: string | null;
+  userId: string;
+  text: string;
+}
+
+/** Queue job names: a generation (WeirdJob) and a score (ScoreJob). */
+export const SCORE_JOB = "score";
 
 function fail(reason: string): never {
   throw new Error(`Malformed job: ${reason}`);
@@ -78,9 +100,33 @@ export function parseJob(data: unknown): WeirdJob {
       ),
     }),
     ...(job.vocab !== undefined && { vocab: checked(() => checkVocabulary(text("vocab"))) }),
+    ...(job.model !== undefined && {
+      model: MODEL_ID_PATTERN.test(text("model")) ? text("model") : fail("model must be a model id"),
+    }),
+    ...(job.source !== undefined && {
+      source: MESSAGE_LINK.test(text("source")) ? text("source") : fail("source must be a message link"),
+    }),
     ...(job.allowBytes !== undefined && {
       allowBytes: typeof job.allowBytes === "boolean" ? job.allowBytes : fail("allowBytes must be true or false"),
     }),
+  };
+}
+
+/** Validates a score job's payload, as parseJob does a generation's. */
+export function parseScoreJob(data: unknown): ScoreJob {
+  if (typeof data !== "object" || data === null) fail("the payload is not an object");
+  const job = data as Record<string, unknown>;
+  const text = (key: string) => (typeof job[key] === "string" ? job[key] : fail(`${key} must be a string`));
+  const id = (key: string) => (isDiscordId(text(key)) ? text(key) : fail(`${key} must be a Discord id`));
+  if (typeof job.interactionAt !== "number") fail("interactionAt must be a number");
+  if (text("text").trim() === "") fail("text is empty");
+  return {
+    applicationId: id("applicationId"),
+    interactionToken: text("interactionToken"),
+    interactionAt: job.interactionAt,
+    guildId: job.guildId === null ? null : id("guildId"),
+    userId: id("userId"),
+    text: text("text"),
   };
 }
 

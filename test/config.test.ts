@@ -42,6 +42,7 @@ describe("configuration", () => {
       maxPerGuild: 5,
       maxTotal: 50,
       cooldownMs: 15_000,
+      modelWaitMs: 120_000,
     });
     expect(config.defaults).toEqual({ temperature: -0.001, maxTokens: 64 });
   });

@@ -2,7 +2,7 @@
 // interactions, which need none beyond Guilds), and one router for every interaction.
 import { Client, GatewayIntentBits, MessageFlags, Partials, type Interaction } from "discord.js";
 import { handleButton } from "../interactions/buttons.js";
-import { commands } from "../interactions/commands.js";
+import { commands, messageCommands } from "../interactions/commands.js";
 import { HALL_CLAIM_LEASE_MS } from "../game/hallOfFame.js";
 import { recoverHallOfFame } from "../interactions/hallOfFame.js";
 import { NO_MENTIONS } from "../discord/format.js";
@@ -20,6 +20,7 @@ export function createBot(ctx: BotContext): Client {
   });
   observeRest(client.rest);
   const byName = new Map(commands(ctx).map(command => [command.name, command]));
+  const messageByName = new Map(messageCommands().map(command => [command.name, command]));
 
   client.on("interactionCreate", (interaction: Interaction) => void route(interaction));
   // Hall-of-fame posts whose process died between posting and recording: finish them now,
@@ -37,8 +38,13 @@ export function createBot(ctx: BotContext): Client {
       if (interaction.isChatInputCommand()) {
         const command = byName.get(interaction.commandName);
         if (command) await command.execute(interaction, ctx);
+      } else if (interaction.isMessageContextMenuCommand()) {
+        const command = messageByName.get(interaction.commandName);
+        if (command) await command.execute(interaction, ctx);
       } else if (interaction.isButton()) {
         await handleButton(interaction, ctx);
+      } else if (interaction.isAutocomplete()) {
+        await byName.get(interaction.commandName)?.autocomplete?.(interaction, ctx);
       }
     } catch (error) {
       ctx.log(

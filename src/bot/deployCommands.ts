@@ -1,10 +1,10 @@
-// npm run deploy-commands — registers the slash commands, to DISCORD_GUILD_ID when set
+// npm run deploy-commands — registers the slash and message commands, to DISCORD_GUILD_ID when set
 // (instant, for testing) or globally.
 import { config as loadDotenv } from "dotenv";
 import { REST } from "@discordjs/rest";
 import { Routes } from "discord.js";
 import { loadBotConfig } from "../config.js";
-import { commands } from "../interactions/commands.js";
+import { commandBodies } from "../interactions/commands.js";
 
 /** A bot token's first part is its application id, base64-encoded. */
 function applicationIdOf(token: string): string {
@@ -15,7 +15,7 @@ loadDotenv({ quiet: true });
 const config = loadBotConfig();
 const applicationId = config.discord.applicationId ?? applicationIdOf(config.discord.token);
 const rest = new REST({ api: config.discord.apiUrl }).setToken(config.discord.token);
-const body = commands({ config }).map(command => command.json);
+const body = commandBodies({ config });
 const { guildId } = config.discord;
 await rest.put(
   guildId ? Routes.applicationGuildCommands(applicationId, guildId) : Routes.applicationCommands(applicationId),

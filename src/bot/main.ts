@@ -1,16 +1,18 @@
 // npm run start:bot — the gateway process. Never loads a model.
 import { config as loadDotenv } from "dotenv";
-import { Queue } from "bullmq";
 import { loadBotConfig, loadOperationsSettings } from "../config.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
-import { QUEUE_NAME } from "../store/keys.js";
+import { ModelRegistry } from "../store/models.js";
+import { Queues } from "../store/queues.js";
 import { producerConnection } from "../store/redis.js";
 import { operatorSettings, SettingsStore } from "../store/settings.js";
 import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
 import { createBot } from "./bot.js";
+import type { BotContext } from "../interactions/context.js";
+import { watchOrphanedJobs } from "../interactions/orphans.js";
 import { Refreshes } from "../interactions/refreshes.js";
 import { UnansweredClicks } from "../game/votes.js";
 import { CommunityStore } from "../store/community.js";
@@ -26,16 +28,18 @@ async function main(): Promise<void> {
   logger = createLogger({ service: "bot", base: shard, level: operations.logLevel, secrets: [config.discord.token] });
   const log = logFunction(logger);
   const redis = producerConnection(config.queue.redisUrl);
-  const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.queue.prefix });
-  queue.on("error", error => log(`queue: ${error.message}`));
+  const queues = new Queues(redis, config.queue.prefix, error => log(`queue: ${error.message}`));
+  const queue = queues.shared;
   const outputs = new OutputStore(redis, config.queue.prefix, config.records.retentionDays * DAY_MS);
   const refreshes = new Refreshes((key, error) => log(`${key}: ${(error as Error).message}`));
   // SHARD_COUNT configures the ShardingManager (shards.ts), but discord.js reads it in every
   // client too: a bot process started on its own is one shard of one.
   if (!process.env.SHARDING_MANAGER) delete process.env.SHARD_COUNT;
-  const client = createBot({
+  const ctx: BotContext = {
     config,
     queue,
+    queues,
+    models: new ModelRegistry(redis, config.queue.prefix),
     log,
     throttle: new Throttle(redis, config.queue.prefix),
     outputs,
@@ -44,8 +48,11 @@ async function main(): Promise<void> {
     refreshes,
     unansweredClicks: new UnansweredClicks(),
     redisReady: () => redis.status === "ready",
-  });
+  };
+  const client = createBot(ctx);
   client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
+  // Jobs for a model whose last worker died are answered, not left waiting.
+  const stopOrphans = watchOrphanedJobs(ctx, client.rest);
   // Shards of one ShardingManager share a host: each serves on its own port after the first.
   const port = operations.metricsPort > 0 ? operations.metricsPort + (shard.shard ?? 0) : 0;
   if (port > 0)
@@ -56,8 +63,9 @@ async function main(): Promise<void> {
   onShutdown(log, async () => {
     // Let the last vote counts reach their buttons (a few seconds at most).
     await Promise.race([refreshes.settled(), new Promise(resolve => setTimeout(resolve, 5000).unref())]);
+    stopOrphans();
     await client.destroy();
-    await queue.close().catch(() => undefined);
+    await queues.close();
     redis.disconnect();
   });
   await client.login(config.discord.token);

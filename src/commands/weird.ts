@@ -1,7 +1,7 @@
-// /weird prompt:… temp:… schedule:… vocab:… max_tokens:… seed:…
+// /weird prompt:… temp:… schedule:… vocab:… max_tokens:… seed:… model:…
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
 import { enqueueFromOptions, promptOption, settingsWhereAllowed } from "../interactions/enqueue.js";
-import type { BotContext } from "../interactions/context.js";
+import { ANYWHERE, type BotContext } from "../interactions/context.js";
 import {
   checkMaxTokens,
   checkPrompt,
@@ -12,6 +12,8 @@ import {
   checkVocabulary,
 } from "../engine/request.js";
 import { namedTemperatures, parseSchedule } from "../engine/schedule.js";
+import { checkModelId } from "../store/models.js";
+import { modelOption } from "../interactions/modelOption.js";
 import { VOCABULARIES, VOCABULARY_DESCRIPTIONS } from "../engine/vocabulary.js";
 
 export function definition(ctx: Pick<BotContext, "config">) {
@@ -19,6 +21,8 @@ export function definition(ctx: Pick<BotContext, "config">) {
   return new SlashCommandBuilder()
     .setName("weird")
     .setDescription("Continue a prompt at any temperature, below zero included")
+    .setIntegrationTypes(...ANYWHERE.integrationTypes)
+    .setContexts(...ANYWHERE.contexts)
     .addStringOption(o => promptOption(o, limits))
     .addNumberOption(o =>
       o
@@ -53,7 +57,8 @@ export function definition(ctx: Pick<BotContext, "config">) {
     )
     .addIntegerOption(o =>
       o.setName("seed").setDescription("Seed, for a reproducible result").setMinValue(0).setMaxValue(MAX_SEED),
-    );
+    )
+    .addStringOption(o => modelOption(o));
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
@@ -70,6 +75,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
       throw new InvalidRequestError("Give temp or schedule, not both: a schedule sets the temperature of every token.");
     const schedule = scheduleText === null ? undefined : parseSchedule(scheduleText, limits);
     const vocab = checkVocabulary(options.getString("vocab") ?? settings.vocab);
+    const model = options.getString("model");
     return {
       prompt,
       temperature: schedule
@@ -79,6 +85,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
       ...(vocab !== "any" && { vocab }),
       maxTokens: checkMaxTokens(options.getInteger("max_tokens") ?? settings.maxTokens.default, limits),
       seed: checkSeed(options.getInteger("seed") ?? undefined),
+      ...(model !== null && { model: checkModelId(model) }),
     };
   });
 }

@@ -2,6 +2,7 @@
 // Manage Server only (the command's default permission, and checked again here: servers can
 // override command permissions). Every answer is private; a refused change changes nothing.
 import {
+  ApplicationIntegrationType,
   InteractionContextType,
   PermissionFlagsBits,
   SlashCommandBuilder,
@@ -18,6 +19,7 @@ import {
   temperatureText,
   tokensText,
   vocabText,
+  modelsSettingText,
 } from "../discord/settingsMessages.js";
 import { VOCABULARIES, VOCABULARY_DESCRIPTIONS, type Vocabulary } from "../engine/vocabulary.js";
 import {
@@ -35,8 +37,13 @@ import {
   type ServerSettings,
   type SettingChange,
 } from "../store/settings.js";
-import { answerPrivately, SETTINGS_UNAVAILABLE, type BotContext } from "../interactions/context.js";
-import { channelListsAfter, isSettingName, parseChannelAction } from "../game/settings.js";
+import {
+  answerPrivately,
+  notInstalledInServer,
+  SETTINGS_UNAVAILABLE,
+  type BotContext,
+} from "../interactions/context.js";
+import { channelListsAfter, isSettingName, modelsAfter, parseChannelAction } from "../game/settings.js";
 import { withRedis } from "../store/redis.js";
 
 export function definition(ctx: Pick<BotContext, "config">) {
@@ -48,6 +55,7 @@ export function definition(ctx: Pick<BotContext, "config">) {
     .setName("weird-config")
     .setDescription("Set /weird's defaults and limits for this server")
     .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+    .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
     .setContexts(InteractionContextType.Guild)
     .addSubcommand(s => s.setName("show").setDescription("Every setting, where it comes from, and the last change"))
     .addSubcommand(s =>
@@ -168,6 +176,24 @@ export function definition(ctx: Pick<BotContext, "config">) {
     )
     .addSubcommand(s =>
       s
+        .setName("model")
+        .setDescription("The model /weird uses when a member names none, and which models members may pick")
+        .addStringOption(o =>
+          o
+            .setName("default")
+            .setDescription("A model id (see /weird-models), or none")
+            .setRequired(true)
+            .setMaxLength(64),
+        )
+        .addStringOption(o =>
+          o
+            .setName("allowed")
+            .setDescription("Model ids members may pick, separated by commas, or any (default: unchanged)")
+            .setMaxLength(1000),
+        ),
+    )
+    .addSubcommand(s =>
+      s
         .setName("reset")
         .setDescription("Back to the operator's defaults: one setting, or all")
         .addStringOption(o =>
@@ -181,6 +207,8 @@ export function definition(ctx: Pick<BotContext, "config">) {
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.inGuild()) return answerPrivately(interaction, "/weird-config works only in a server.");
+  const elsewhere = notInstalledInServer(interaction, "Settings");
+  if (elsewhere) return answerPrivately(interaction, elsewhere);
   if (!interaction.memberPermissions.has(PermissionFlagsBits.ManageGuild))
     return answerPrivately(interaction, "Only members with the Manage Server permission can change /weird's settings.");
   let answer: string;
@@ -263,6 +291,18 @@ async function run(interaction: GuildInteraction, ctx: BotContext): Promise<stri
       // Checked by the store (settingProblem), like every value: a client past the choices is refused there.
       const value = options.getString("default", true) as Vocabulary;
       return `Vocabulary${await set({ setting: "vocab", value })}: ${vocabText(value)}.`;
+    }
+    case "model": {
+      const { model } = await current();
+      const value = modelsAfter(model, options.getString("default", true), options.getString("allowed"));
+      const note = await set({ setting: "model", value });
+      // Allowed even when no worker serves it now (one may be restarting); said, so a typo shows.
+      const known = await withRedis(ctx, () => ctx.models.models());
+      const missing = [value.default, ...value.allowed].filter(
+        (id): id is string => id !== null && !known.some(m => m.id === id),
+      );
+      const warning = missing.length > 0 ? ` No worker has served ${[...new Set(missing)].join(", ")} yet.` : "";
+      return `Models${note}: ${modelsSettingText(value)}.${warning}`;
     }
     case "reset": {
       const setting = options.getString("setting");

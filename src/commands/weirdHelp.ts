@@ -1,13 +1,17 @@
 // /weird-help: what negative temperature is, in two short paragraphs, how the game is scored,
 // and this server's defaults.
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
-import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { ANYWHERE, answerPrivately, type BotContext } from "../interactions/context.js";
 import { settingsFor } from "../game/context.js";
 import { temperatureText, tokensText } from "../discord/settingsMessages.js";
 import { SWEEP_LADDER_TEXT } from "../engine/sweep.js";
 
 export function definition() {
-  return new SlashCommandBuilder().setName("weird-help").setDescription("What sampling below absolute zero means");
+  return new SlashCommandBuilder()
+    .setName("weird-help")
+    .setDescription("What sampling below absolute zero means")
+    .setIntegrationTypes(...ANYWHERE.integrationTypes)
+    .setContexts(...ANYWHERE.contexts);
 }
 
 export const HELP_TEXT = [
@@ -21,7 +25,7 @@ export const HELP_TEXT = [
     "(about 0.5 for its favourite continuation, 25 or more for the least likely one). " +
     `\`/weird-sweep prompt:…\` runs one prompt at T = ${SWEEP_LADDER_TEXT} and charts weirdness against β.`,
   "`/weirdest` and `/weirdest-members` rank this server's outputs and members over rolling windows: the last 24 hours, 7 days or 30 days counted back from now, or all that is kept. " +
-    "`/weird-stats` sums up the server's game.",
+    "`/weird-stats` sums up the server's game. `/weird-models` lists the models you can pick with `/weird model:`.",
 ].join("\n\n");
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {

@@ -1,7 +1,12 @@
 // /weird-stats — this server's game in numbers, over what is kept. Public, like /weirdest.
-import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
+import {
+  ApplicationIntegrationType,
+  InteractionContextType,
+  SlashCommandBuilder,
+  type ChatInputCommandInteraction,
+} from "discord.js";
 import { statsMessage } from "../discord/communityMessages.js";
-import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { answerPrivately, notInstalledInServer, type BotContext } from "../interactions/context.js";
 import { withRedis } from "../store/redis.js";
 import { BOARDS_UNAVAILABLE, SERVER_ONLY } from "../game/leaderboards.js";
 
@@ -9,11 +14,14 @@ export function definition() {
   return new SlashCommandBuilder()
     .setName("weird-stats")
     .setDescription("This server's outputs, votes, players and temperatures")
+    .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
     .setContexts(InteractionContextType.Guild);
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.inGuild()) return answerPrivately(interaction, SERVER_ONLY);
+  const elsewhere = notInstalledInServer(interaction, "Stats");
+  if (elsewhere) return answerPrivately(interaction, elsewhere);
   let stats;
   try {
     stats = await withRedis(ctx, () => ctx.community.stats(interaction.guildId));

@@ -5,7 +5,7 @@ import { SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.j
 import { DEFAULT_SWEEP_TEMPERATURES, SWEEP_LADDER_TEXT } from "../engine/sweep.js";
 import { checkMaxTokens, checkPrompt, checkSeed, MAX_SEED } from "../engine/request.js";
 import type { ServerSettings } from "../store/settings.js";
-import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { ANYWHERE, answerPrivately, type BotContext } from "../interactions/context.js";
 import { enqueueFromOptions, promptOption, settingsWhereAllowed } from "../interactions/enqueue.js";
 
 export function definition(ctx: Pick<BotContext, "config">) {
@@ -13,6 +13,8 @@ export function definition(ctx: Pick<BotContext, "config">) {
   return new SlashCommandBuilder()
     .setName("weird-sweep")
     .setDescription(`One prompt at T = ${SWEEP_LADDER_TEXT}, with a chart of weirdness against β = 1/T`)
+    .setIntegrationTypes(...ANYWHERE.integrationTypes)
+    .setContexts(...ANYWHERE.contexts)
     .addStringOption(o => promptOption(o, limits))
     .addIntegerOption(o =>
       o.setName("max_tokens").setDescription("Tokens per row").setMinValue(1).setMaxValue(limits.maxTokensCap),

@@ -1,7 +1,12 @@
 // /weirdest [period] [by] [member] — this server's top 10 in a rolling window. Public: the
 // board is the game's scoreboard, made of messages the server can already see, and nobody
 // is pinged; mistakes and outages are answered privately.
-import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
+import {
+  ApplicationIntegrationType,
+  InteractionContextType,
+  SlashCommandBuilder,
+  type ChatInputCommandInteraction,
+} from "discord.js";
 import { weirdestMessage } from "../discord/communityMessages.js";
 import {
   BOARDS_UNAVAILABLE,
@@ -12,13 +17,14 @@ import {
   UNKNOWN_PERIOD,
   UNKNOWN_RANKING,
 } from "../game/leaderboards.js";
-import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { answerPrivately, notInstalledInServer, type BotContext } from "../interactions/context.js";
 import { withRedis } from "../store/redis.js";
 
 export function definition() {
   return new SlashCommandBuilder()
     .setName("weirdest")
     .setDescription("This server's weirdest outputs")
+    .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
     .setContexts(InteractionContextType.Guild)
     .addStringOption(o =>
       o
@@ -37,6 +43,8 @@ export function definition() {
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.inGuild()) return answerPrivately(interaction, SERVER_ONLY);
+  const elsewhere = notInstalledInServer(interaction, "Leaderboards");
+  if (elsewhere) return answerPrivately(interaction, elsewhere);
   const period = parsePeriod(interaction.options.getString("period"));
   if (!period) return answerPrivately(interaction, UNKNOWN_PERIOD);
   const by = parseRanking(interaction.options.getString("by"));

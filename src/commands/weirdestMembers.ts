@@ -1,8 +1,13 @@
 // /weirdest-members [period] — members ranked by the votes their outputs received in a
 // rolling window, with how many outputs they made. Public, like /weirdest.
-import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from "discord.js";
+import {
+  ApplicationIntegrationType,
+  InteractionContextType,
+  SlashCommandBuilder,
+  type ChatInputCommandInteraction,
+} from "discord.js";
 import { membersMessage } from "../discord/communityMessages.js";
-import { answerPrivately, type BotContext } from "../interactions/context.js";
+import { answerPrivately, notInstalledInServer, type BotContext } from "../interactions/context.js";
 import { withRedis } from "../store/redis.js";
 import { BOARDS_UNAVAILABLE, PERIOD_CHOICES, parsePeriod, SERVER_ONLY, UNKNOWN_PERIOD } from "../game/leaderboards.js";
 
@@ -10,6 +15,7 @@ export function definition() {
   return new SlashCommandBuilder()
     .setName("weirdest-members")
     .setDescription("Members ranked by the votes their outputs received")
+    .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
     .setContexts(InteractionContextType.Guild)
     .addStringOption(o =>
       o
@@ -21,6 +27,8 @@ export function definition() {
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.inGuild()) return answerPrivately(interaction, SERVER_ONLY);
+  const elsewhere = notInstalledInServer(interaction, "Leaderboards");
+  if (elsewhere) return answerPrivately(interaction, elsewhere);
   const period = parsePeriod(interaction.options.getString("period"));
   if (!period) return answerPrivately(interaction, UNKNOWN_PERIOD);
   let entries;

@@ -108,6 +108,22 @@ export interface ResultView {
   schedule?: Schedule;
   /** The script its tokens were limited to, when not "any". */
   vocab?: Vocabulary;
+  /** The message it continues (a link built from ids, so safe to show as it is). */
+  source?: string;
+}
+
+/**
+ * A link to a message, from ids only (so safe to show as it is); Discord shows it as a chip
+ * naming the channel. Built from the interaction's ids: a message resolved in an interaction
+ * carries no server id, so discord.js's own Message.url would say @me in a server.
+ */
+export function messageLink(guildId: string | null, channelId: string, messageId: string): string {
+  return `https://discord.com/channels/${guildId ?? "@me"}/${channelId}/${messageId}`;
+}
+
+/** The prompt as a result shows it: quoted, and after a link to the message it came from, if any. */
+function promptLines(prompt: string, source: string | undefined): string {
+  return `${source ? `Continuing ${source}\n` : ""}${quotePrompt(prompt)}`;
 }
 
 /** How a result names its temperature: T and β, or the schedule with β and where it crosses zero. */
@@ -126,7 +142,7 @@ const STOP_REASONS: Record<string, string> = {
 };
 
 export function resultMessage(view: ResultView): MessageBody {
-  const header = `${temperatureHeading(view.temperature, view.schedule, view.tokenCount)} · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · weirdness ${formatWeirdness(view.surprisal)}${view.vocab ? ` · vocab ${view.vocab}` : ""} · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
+  const header = `${temperatureHeading(view.temperature, view.schedule, view.tokenCount)} · ${view.tokenCount} tokens (${STOP_REASONS[view.stopReason] ?? view.stopReason}) · weirdness ${formatWeirdness(view.surprisal)}${view.vocab ? ` · vocab ${view.vocab}` : ""} · ${safeInline(view.model)} · seed ${view.seed}\n${promptLines(view.prompt, view.source)}`;
   const { content, truncated } = fit(
     header,
     codeBlockText(view.text),
@@ -149,11 +165,11 @@ export function requestHeading(request: { temperature: number; schedule?: Schedu
 }
 
 export function progressMessage(
-  request: { prompt: string; temperature: number; schedule?: Schedule; vocab?: Vocabulary },
+  request: { prompt: string; temperature: number; schedule?: Schedule; vocab?: Vocabulary; source?: string },
   text: string,
   tokenCount: number,
 ): MessageBody {
-  const header = `${requestHeading(request)} · generating… ${tokenCount} tokens\n${quotePrompt(request.prompt)}`;
+  const header = `${requestHeading(request)} · generating… ${tokenCount} tokens\n${promptLines(request.prompt, request.source)}`;
   return { content: fit(header, codeBlockText(text), "*…*").content, components: [], allowed_mentions: NO_MENTIONS };
 }
 

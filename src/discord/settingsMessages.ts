@@ -30,6 +30,11 @@ export const selfVotesText = (allowed: boolean) =>
   allowed ? "authors may vote for their own outputs" : "authors may not vote for their own outputs";
 export const bytesText = (allowed: boolean) =>
   allowed ? "raw byte tokens may be sampled below zero" : "no raw byte tokens below zero";
+export function modelsSettingText(m: ServerSettings["model"]): string {
+  const preferred =
+    m.default === null ? "default: the shared queue's model, else the first live one" : `default ${m.default}`;
+  return `${preferred}; members may pick ${m.allowed.length === 0 ? "any model" : `only ${m.allowed.join(", ")}`}`;
+}
 export const vocabText = (vocab: Vocabulary) =>
   vocab === "any"
     ? "any: every token (members may pick a script with /weird vocab:)"
@@ -62,6 +67,7 @@ export function settingsViewText(
     line("votes", selfVotesText(s.selfVotes)),
     line("policy", bytesText(s.allowBytes)),
     line("vocab", vocabText(s.vocab)),
+    line("model", modelsSettingText(s.model)),
     `Operator's limits: |T| ≤ ${limits.maxAbsTemperature}, at most ${limits.maxTokensCap} tokens, a cooldown of at least ${limits.minCooldownSeconds} s, ${operator.maxPerGuild} generations queued per server.`,
     lastChange
       ? `Last change: ${lastChange.setting} by <@${lastChange.memberId}> <t:${Math.floor(lastChange.at / 1000)}:f>.`

@@ -1,6 +1,12 @@
 // What /weird-config's options mean as setting changes, checked before anything is stored
 // (the store checks values against the operator's limits again: settingProblem).
-import { InvalidSettingError, SETTING_NAMES, type ServerSettings, type SettingName } from "../store/settings.js";
+import {
+  InvalidSettingError,
+  SETTING_NAMES,
+  type ServerModels,
+  type ServerSettings,
+  type SettingName,
+} from "../store/settings.js";
 
 export type ChannelAction = "allow" | "deny" | "clear";
 
@@ -26,6 +32,28 @@ export function channelListsAfter(
   if (action === "allow") return { ...without, allowed: [...without.allowed, channelId] };
   if (action === "deny") return { ...without, denied: [...without.denied, channelId] };
   return without;
+}
+
+/**
+ * /weird-config model's options as the setting: "none" clears the default, "any" the allowed
+ * list, and a list left out stays as it was. The store checks the ids (settingProblem).
+ */
+export function modelsAfter(current: ServerModels, defaultText: string, allowedText: string | null): ServerModels {
+  const model = defaultText.trim();
+  const allowed =
+    allowedText === null
+      ? current.allowed
+      : allowedText.trim().toLowerCase() === "any"
+        ? []
+        : [
+            ...new Set(
+              allowedText
+                .split(",")
+                .map(id => id.trim())
+                .filter(Boolean),
+            ),
+          ];
+  return { default: model.toLowerCase() === "none" || model === "" ? null : model, allowed };
 }
 
 /** The setting /weird-config reset names, if it is one (null: all of them). */

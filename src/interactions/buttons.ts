@@ -91,6 +91,10 @@ async function regenerate(
     ...(schedule && { schedule }),
     // Kept as it was: a reroll or flip of "weird English" stays English.
     ...(output.vocab && { vocab: output.vocab }),
+    // And on the same model, when the output knows which.
+    ...(output.modelId && { model: output.modelId }),
+    // A continued message stays linked.
+    ...(output.source && { source: output.source }),
     maxTokens: output.maxTokens,
     seed: randomSeed(),
   };

@@ -1,6 +1,16 @@
-// Every slash command, for the bot's router and for the deploy script alike.
-import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from "discord.js";
+// Every slash and message command, for the bot's router and for the deploy script alike.
+import type {
+  AutocompleteInteraction,
+  ChatInputCommandInteraction,
+  MessageContextMenuCommandInteraction,
+  RESTPostAPIApplicationCommandsJSONBody,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+  RESTPostAPIContextMenuApplicationCommandsJSONBody,
+} from "discord.js";
+import * as continueBelowZero from "../commands/continueBelowZero.js";
+import * as howWeird from "../commands/howWeird.js";
 import type { BotContext } from "./context.js";
+import { autocompleteModels } from "./modelOption.js";
 import * as weird from "../commands/weird.js";
 import * as weirdConfig from "../commands/weirdConfig.js";
 import * as weirdHelp from "../commands/weirdHelp.js";
@@ -8,21 +18,49 @@ import * as weirdSweep from "../commands/weirdSweep.js";
 import * as weirdest from "../commands/weirdest.js";
 import * as weirdestMembers from "../commands/weirdestMembers.js";
 import * as weirdStats from "../commands/weirdStats.js";
+import * as weirdModels from "../commands/weirdModels.js";
 
 export interface Command {
   name: string;
   json: RESTPostAPIChatInputApplicationCommandsJSONBody;
   execute: (interaction: ChatInputCommandInteraction, ctx: BotContext) => Promise<void>;
+  /** Suggestions for an option marked for autocomplete. */
+  autocomplete?: (interaction: AutocompleteInteraction, ctx: BotContext) => Promise<void>;
 }
 
 export function commands(ctx: Pick<BotContext, "config">): Command[] {
   return [
-    { name: "weird", json: weird.definition(ctx).toJSON(), execute: weird.execute },
+    {
+      name: "weird",
+      json: weird.definition(ctx).toJSON(),
+      execute: weird.execute,
+      autocomplete: autocompleteModels,
+    },
     { name: "weird-sweep", json: weirdSweep.definition(ctx).toJSON(), execute: weirdSweep.execute },
     { name: "weird-help", json: weirdHelp.definition().toJSON(), execute: weirdHelp.execute },
     { name: "weird-config", json: weirdConfig.definition(ctx).toJSON(), execute: weirdConfig.execute },
     { name: "weirdest", json: weirdest.definition().toJSON(), execute: weirdest.execute },
     { name: "weirdest-members", json: weirdestMembers.definition().toJSON(), execute: weirdestMembers.execute },
     { name: "weird-stats", json: weirdStats.definition().toJSON(), execute: weirdStats.execute },
+    { name: "weird-models", json: weirdModels.definition().toJSON(), execute: weirdModels.execute },
   ];
+}
+
+/** A message command (Apps menu on a message): named in words, no options. */
+export interface MessageCommand {
+  name: string;
+  json: RESTPostAPIContextMenuApplicationCommandsJSONBody;
+  execute: (interaction: MessageContextMenuCommandInteraction, ctx: BotContext) => Promise<void>;
+}
+
+export function messageCommands(): MessageCommand[] {
+  return [
+    { name: continueBelowZero.NAME, json: continueBelowZero.definition().toJSON(), execute: continueBelowZero.execute },
+    { name: howWeird.NAME, json: howWeird.definition().toJSON(), execute: howWeird.execute },
+  ];
+}
+
+/** What deploy-commands registers: every command of both kinds. */
+export function commandBodies(ctx: Pick<BotContext, "config">): RESTPostAPIApplicationCommandsJSONBody[] {
+  return [...commands(ctx), ...messageCommands()].map(command => command.json);
 }

@@ -6,6 +6,7 @@ import {
   PermissionFlagsBits,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
+  type MessageContextMenuCommandInteraction,
   type SlashCommandStringOption,
 } from "discord.js";
 import { InvalidRequestError, type RequestLimits } from "../engine/request.js";
@@ -16,8 +17,14 @@ import { refusals, type RefusalReason } from "../observability/metrics.js";
 import { channelAllowed, type ServerSettings } from "../store/settings.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, type BotContext } from "./context.js";
 import { withRedis } from "../store/redis.js";
+import { routeRequest, type Route } from "../store/models.js";
+import type { Queue } from "bullmq";
 import { settingsFor } from "../game/context.js";
 import { channelsText } from "../discord/settingsMessages.js";
+
+/** Every interaction that can queue a generation: a command (slash or message) or a result's button. */
+export type GeneratingInteraction =
+  ChatInputCommandInteraction | MessageContextMenuCommandInteraction | ButtonInteraction;
 
 const JOB_OPTIONS = {
   attempts: 3,
@@ -71,14 +78,14 @@ function refuse(reason: RefusalReason, refusal: string): { refusal: string } {
 }
 
 /** Jobs that will start before one of this priority: those waiting at the same or a lower number. */
-async function placeInQueue(ctx: BotContext, priority: number): Promise<number> {
-  const counts = await ctx.queue.getCountsPerPriority(Array.from({ length: priority }, (_, i) => i + 1));
+async function placeInQueue(queue: Queue, priority: number): Promise<number> {
+  const counts = await queue.getCountsPerPriority(Array.from({ length: priority }, (_, i) => i + 1));
   return Object.values(counts).reduce((sum, count) => sum + count, 0) + 1;
 }
 
 /** Why generations are not allowed in the interaction's channel (a thread counts as its parent), or undefined. */
 export function outsideServerChannels(
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  interaction: GeneratingInteraction,
   settings: ServerSettings,
 ): string | undefined {
   const { channel } = interaction;
@@ -119,7 +126,7 @@ export function outsideServerRange(request: WeirdRequest, settings: ServerSettin
  * been told privately why not.
  */
 export async function settingsWhereAllowed(
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  interaction: GeneratingInteraction,
   ctx: BotContext,
 ): Promise<ServerSettings | undefined> {
   // In a thread, posting takes Send Messages in Threads; Send Messages is the parent's.
@@ -131,7 +138,9 @@ export async function settingsWhereAllowed(
       interaction,
       interaction.isChatInputCommand()
         ? `You can't post messages in this channel, so /${interaction.commandName} can't either.`
-        : "You can't post messages in this channel, so this button can't either.",
+        : interaction.isCommand()
+          ? `You can't post messages in this channel, so “${interaction.commandName}” can't either.`
+          : "You can't post messages in this channel, so this button can't either.",
     );
     refusals.inc({ reason: "no_send_permission" });
     return undefined;
@@ -172,7 +181,7 @@ export function promptOption(option: SlashCommandStringOption, limits: RequestLi
  */
 export async function enqueueFromOptions(
   ctx: BotContext,
-  interaction: ChatInputCommandInteraction,
+  interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction,
   settings: ServerSettings,
   readRequest: () => WeirdRequest,
 ): Promise<void> {
@@ -190,13 +199,27 @@ export async function enqueueFromOptions(
 
 export async function enqueueGeneration(
   ctx: BotContext,
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  interaction: GeneratingInteraction,
   request: WeirdRequest,
   /** The settings in effect where the interaction happened. */
   settings: ServerSettings,
 ): Promise<void> {
   const userId = interaction.user.id;
   const guildId = interaction.guildId;
+  // Which model's queue: told privately before anything is taken when the model has no worker.
+  let route: Route;
+  try {
+    route = routeRequest(await withRedis(ctx, () => ctx.models.models()), request.model, settings.model);
+  } catch (error) {
+    ctx.log(`redis unavailable at command time: ${(error as Error).message}`, { guildId });
+    refusals.inc({ reason: "redis_unavailable" });
+    return answerPrivately(interaction, QUEUE_UNAVAILABLE);
+  }
+  if ("refusal" in route) {
+    refusals.inc({ reason: "model_unavailable" });
+    return answerPrivately(interaction, route.refusal);
+  }
+  const queue = ctx.queues.get(route.queue);
   const jobId = randomUUID();
   let admission: { refusal: string } | { priority: number };
   let admitting: Promise<typeof admission> | undefined;
@@ -236,11 +259,12 @@ export async function enqueueGeneration(
     channelId: interaction.channelId,
     userId,
     ...request,
+    ...(route.model !== undefined && { model: route.model }),
     allowBytes: settings.allowBytes,
   };
   // The reply says "queued" before the job exists: a fast worker's result must not be
   // overwritten by a late "queued" edit. If Discord fails here, the worker's edits still come.
-  const position = await withRedis(ctx, () => placeInQueue(ctx, priority)).catch(() => 1);
+  const position = await withRedis(ctx, () => placeInQueue(queue, priority)).catch(() => 1);
   const place = position === 1 ? "next in the queue" : `#${position} in the queue`;
   await interaction
     .editReply({
@@ -251,10 +275,10 @@ export async function enqueueGeneration(
     })
     .catch((error: Error) => ctx.log(`could not show the queue position: ${error.message}`, { jobId, guildId }));
   try {
-    await ctx.queue.add("weird", job, { ...JOB_OPTIONS, jobId, priority });
+    await queue.add("weird", job, { ...JOB_OPTIONS, jobId, priority });
   } catch (error) {
     // A timeout can come after Redis took the job: only undo what really did not happen.
-    if (await ctx.queue.getJob(jobId).catch(() => undefined)) return;
+    if (await queue.getJob(jobId).catch(() => undefined)) return;
     ctx.log(`enqueue failed: ${(error as Error).message}`, { jobId, guildId });
     await giveBack(ctx, guildId, userId, jobId);
     await interaction.editReply({ content: QUEUE_UNAVAILABLE, allowedMentions: NO_MENTIONS });

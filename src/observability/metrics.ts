@@ -57,7 +57,8 @@ export type RefusalReason =
   | "redis_unavailable"
   | "no_send_permission"
   | "channel_not_allowed"
-  | "outside_server_range";
+  | "outside_server_range"
+  | "model_unavailable";
 export const refusals = new Counter({
   name: "belowzero_refusals_total",
   help: "/weird requests (and rerolls, flips) answered without queueing, by reason",

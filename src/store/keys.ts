@@ -14,6 +14,14 @@ export type RankedBy = "votes" | "weirdness";
 /** The generation queue's BullMQ name: its keys are `<prefix>:weird:…`, written by BullMQ. */
 export const QUEUE_NAME = "weird";
 
+/**
+ * The queue a model's workers take jobs from: the shared queue for a worker with no MODEL_ID
+ * (one-model deployments need nothing more), else a queue of its own, `weird-<id>`.
+ */
+export function modelQueueName(alias: string | undefined): string {
+  return alias === undefined ? QUEUE_NAME : `${QUEUE_NAME}-${alias}`;
+}
+
 /** Every key of one deployment, by what it holds. */
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -88,6 +96,12 @@ export class RedisKeys {
   }
   place(jobId: string): string {
     return `${this.prefix}:place:${jobId}`;
+  }
+
+  // The live models (ModelRegistry)
+  /** Hash, worker id → what it serves and until when it counts as alive (JSON). */
+  get workers(): string {
+    return `${this.prefix}:workers`;
   }
 
   // Server settings (SettingsStore)

@@ -20,7 +20,10 @@ export interface OutputRecord {
   temperature: number;
   maxTokens: number;
   seed: number;
+  /** The model's file name, as the engine names it. */
   model: string;
+  /** The model's id in the registry (MODEL_ID, else the GGUF's name); absent on older outputs. */
+  modelId?: string;
   text: string;
   createdAt: number;
   /** Weirdness: the mean surprisal of the output's tokens at T = 1, nats per token (when the engine gave one). */
@@ -35,6 +38,8 @@ export interface OutputRecord {
   schedule?: Schedule;
   /** The script its tokens were limited to, when not "any". */
   vocab?: Vocabulary;
+  /** The message it continues (a message command's link), kept by reroll and flip. */
+  source?: string;
   /** For a sweep's rows: every row's output id, in the order of the message's buttons. */
   sweepRows?: string[];
 }

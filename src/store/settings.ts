@@ -12,6 +12,7 @@ import type { BotConfig } from "../config.js";
 import { isDiscordId } from "../discordId.js";
 import { MIN_ABS_TEMPERATURE } from "../engine/request.js";
 import { DEFAULT_VOCABULARY, isVocabulary, VOCABULARIES, type Vocabulary } from "../engine/vocabulary.js";
+import { MODEL_ID_PATTERN } from "./models.js";
 import { RedisKeys } from "./keys.js";
 
 /** A server's effective settings: its own where set, else the operator's defaults. */
@@ -29,7 +30,17 @@ export interface ServerSettings {
   allowBytes: boolean;
   /** The vocabulary a /weird samples from when the member names none (see engine/vocabulary.ts). */
   vocab: Vocabulary;
+  /** The model a /weird uses when the member names none (null: the shared queue's, else the first live), and the models members may pick (empty: any). */
+  model: ServerModels;
 }
+
+export interface ServerModels {
+  default: string | null;
+  allowed: string[];
+}
+
+/** Most models on a server's allowed list (an autocomplete shows 25). */
+export const MAX_ALLOWED_MODELS = 25;
 
 /** What admins set, one /weird-config subcommand each, and the part of ServerSettings it sets. */
 export const SETTING_FIELDS = {
@@ -41,6 +52,7 @@ export const SETTING_FIELDS = {
   votes: "selfVotes",
   policy: "allowBytes",
   vocab: "vocab",
+  model: "model",
 } as const satisfies Record<string, keyof ServerSettings>;
 
 export type SettingName = keyof typeof SETTING_FIELDS;
@@ -89,6 +101,7 @@ export function operatorSettings(
       selfVotes: false,
       allowBytes: config.allowBytes,
       vocab: DEFAULT_VOCABULARY,
+      model: { default: null, allowed: [] },
     },
     limits: {
       maxAbsTemperature: limits.maxAbsTemperature,
@@ -167,6 +180,16 @@ export function settingProblem(change: SettingChange, limits: OperatorLimits): s
       return typeof change.value === "boolean" ? undefined : "The value must be true or false.";
     case "vocab":
       return isVocabulary(change.value) ? undefined : `The vocabulary must be one of ${VOCABULARIES.join(", ")}.`;
+    case "model": {
+      const { default: model, allowed } = change.value;
+      const isId = (id: unknown) => typeof id === "string" && MODEL_ID_PATTERN.test(id);
+      if (model !== null && !isId(model)) return "The default model must be a model id.";
+      if (!Array.isArray(allowed) || !allowed.every(isId)) return "The allowed models must be model ids.";
+      if (allowed.length > MAX_ALLOWED_MODELS) return `At most ${MAX_ALLOWED_MODELS} models can be allowed.`;
+      if (model !== null && allowed.length > 0 && !allowed.includes(model))
+        return `The default model ${model} is not among the allowed ones (${allowed.join(", ")}).`;
+      return undefined;
+    }
   }
 }
 

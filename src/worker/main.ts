@@ -8,7 +8,6 @@ import { describeNegation } from "../engine/negation.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
-import { QUEUE_NAME } from "../store/keys.js";
 import { oncePerOutage, workerConnection } from "../store/redis.js";
 import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
@@ -31,7 +30,7 @@ async function main(): Promise<void> {
   log(formatBackend(backend));
   checkBackend(config.engine.gpu, backend);
   const connection = workerConnection(config.queue.redisUrl, message => logger.warn(message));
-  const { worker, shutdown } = createWorker({
+  const { worker, shutdown, heartbeat } = createWorker({
     engine,
     rest: createRest(config.discord.token, config.discord.apiUrl),
     connection,
@@ -42,11 +41,12 @@ async function main(): Promise<void> {
     throttle: new Throttle(connection, config.queue.prefix),
     log,
   });
+  log(`serving ${heartbeat.info.id} from the queue ${heartbeat.queue} as ${heartbeat.workerId}`);
 
   const port = operations.metricsPort;
   if (port > 0) {
     // A queue handle only for BullMQ's metrics (depth by state, completed and failed counts).
-    const queue = new Queue(QUEUE_NAME, { connection, prefix: config.queue.prefix });
+    const queue = new Queue(heartbeat.queue, { connection, prefix: config.queue.prefix });
     const sayError = oncePerOutage(connection, message => logger.warn(message));
     queue.on("error", error => sayError(`queue: ${error.message}`));
     const health = () => ({ redis: connection.status === "ready", worker: worker.isRunning() });

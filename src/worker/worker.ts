@@ -25,12 +25,14 @@ import {
 } from "../observability/metrics.js";
 import type { Throttle } from "../store/throttle.js";
 import type { OutputRecord, OutputStore } from "../store/outputs.js";
-import { parseJob, readDelivery, type WeirdJob } from "../job.js";
-import { QUEUE_NAME } from "../store/keys.js";
+import { parseJob, readDelivery, SCORE_JOB, type WeirdJob } from "../job.js";
+import { ModelRegistry } from "../store/models.js";
 import { oncePerOutage } from "../store/redis.js";
 import type { Log, LogFields } from "../observability/log.js";
 import { isPermanentDiscordError } from "../discord/errors.js";
 import { ReplyTarget } from "./reply.js";
+import { startHeartbeat, type Heartbeat } from "./registry.js";
+import { processScoreJob } from "./score.js";
 
 export interface WorkerDeps {
   engine: Engine;
@@ -86,12 +88,16 @@ class StreamingEdits {
   }
 }
 
+/** What the worker serves, for processJob: its model's id and where its speed goes. */
+export type Serving = Pick<Heartbeat, "recordSpeed"> & { id: string; file: string; aliased: boolean };
+
 async function generate(
   job: Job,
   request: WeirdJob,
   reply: ReplyTarget,
   deps: WorkerDeps,
   signal: AbortSignal,
+  serving: Serving | undefined,
 ): Promise<GenerationResult> {
   let edited = false;
   const edits = new StreamingEdits(
@@ -123,7 +129,9 @@ async function generate(
     const sign = signOf(request.temperature);
     generationSeconds.observe({ sign }, (performance.now() - started) / 1000);
     tokensPerSecond.observe({ sign }, result.tokensPerSecond);
-    return result;
+    serving?.recordSpeed(result.tokensPerSecond);
+    // Shown and kept under the model's id when it has one of its own (MODEL_ID).
+    return serving?.aliased ? { ...result, model: serving.id } : result;
   } finally {
     await edits.settle();
   }
@@ -132,13 +140,23 @@ async function generate(
 /** What became of a job: its output, or the reason the engine refused it (told privately). */
 export type JobResult = { outputId: string; refused?: string };
 
-export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal): Promise<JobResult> {
+export async function processJob(
+  job: Job,
+  deps: WorkerDeps,
+  signal: AbortSignal,
+  serving?: Serving,
+): Promise<JobResult> {
   let request: WeirdJob;
   try {
     request = parseJob(job.data);
   } catch (error) {
     throw new UnrecoverableError((error as Error).message);
   }
+  // The bot routes by model; two models left on the shared queue (no MODEL_ID) would mix.
+  if (serving && request.model !== undefined && request.model !== serving.id)
+    throw new UnrecoverableError(
+      `this generation asked for ${request.model}, but reached a worker serving ${serving.id} (give each model its own MODEL_ID)`,
+    );
   const outputId = job.id!;
   // A sweep's rows are outputs of their own: <job id>-0, -1, …
   const rowIds = request.sweep ? request.sweep.map((_, i) => `${outputId}-${i}`) : [outputId];
@@ -153,7 +171,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
   const results: GenerationResult[] = [];
   try {
     for (const temperature of request.sweep ?? [request.temperature])
-      results.push(await generate(job, { ...request, temperature }, reply, deps, signal));
+      results.push(await generate(job, { ...request, temperature }, reply, deps, signal, serving));
   } catch (error) {
     // The bot cannot tokenize (it has no model), so a prompt too long for this worker's
     // context is found only here: tell the member privately, never in the channel.
@@ -176,6 +194,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     maxTokens: request.maxTokens,
     seed: request.seed,
     model: result.model,
+    ...(serving && { modelId: serving.id }),
     text: result.text,
     createdAt: earlier?.createdAt ?? Date.now(),
     // The weirdness score the leaderboards rank by (none for an empty output).
@@ -183,6 +202,7 @@ export async function processJob(job: Job, deps: WorkerDeps, signal: AbortSignal
     ...(request.sweep && { sweepRows: rowIds }),
     ...(result.schedule && { schedule: result.schedule }),
     ...(result.vocab !== "any" && { vocab: result.vocab }),
+    ...(request.source && { source: request.source }),
     ...(result.surprisals.length === result.tokens.length && {
       tokenTexts: tokenPieces(deps.engine.model, deps.engine.promptTokens(request.prompt), result.tokens),
       tokenSurprisals: result.surprisals.map(s => Number(s.toFixed(3))),
@@ -219,6 +239,7 @@ function resultBody(record: OutputRecord, result: GenerationResult): MessageBody
     surprisal: result.surprisal,
     ...(record.schedule && { schedule: record.schedule }),
     ...(record.vocab && { vocab: record.vocab }),
+    ...(record.source && { source: record.source }),
   });
 }
 
@@ -269,13 +290,36 @@ async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise
   }
 }
 
-export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () => Promise<void> } {
+export function createWorker(deps: WorkerDeps): {
+  worker: Worker;
+  shutdown: () => Promise<void>;
+  heartbeat: Heartbeat;
+} {
   const abort = new AbortController();
+  // Says what this worker serves, every few seconds, so the bot can route to it.
+  const sayBeatError = oncePerOutage(deps.connection, message => deps.log?.(message));
+  const heartbeat = startHeartbeat(
+    new ModelRegistry(deps.connection, deps.prefix),
+    deps.engine,
+    deps.settings.modelId,
+    error => sayBeatError(`model registry: ${error.message}`),
+  );
+  void heartbeat.beat().catch((error: Error) => sayBeatError(`model registry: ${error.message}`));
+  const serving: Serving = {
+    id: heartbeat.info.id,
+    file: heartbeat.info.file,
+    aliased: deps.settings.modelId !== undefined,
+    recordSpeed: tps => heartbeat.recordSpeed(tps),
+  };
   const worker = new Worker(
-    QUEUE_NAME,
+    heartbeat.queue,
     async (job: Job, token?: string) => {
       try {
-        return await processJob(job, deps, abort.signal);
+        if (job.name === SCORE_JOB) {
+          await processScoreJob(job, deps.engine, deps.rest);
+          return { outputId: job.id! };
+        }
+        return await processJob(job, deps, abort.signal, serving);
       } catch (error) {
         // Cut short by shutdown: hand the job back without using up one of its attempts.
         if (!abort.signal.aborted || !token) throw error;
@@ -321,10 +365,11 @@ export function createWorker(deps: WorkerDeps): { worker: Worker; shutdown: () =
 
   const shutdown = async () => {
     // Let running generations finish for up to 30 s, then abort them; their jobs are retried.
+    await heartbeat.stop(); // no new jobs are routed here from now on
     const closing = worker.close();
     await Promise.race([closing, new Promise(resolve => setTimeout(resolve, 30_000).unref())]);
     abort.abort();
     await closing;
   };
-  return { worker, shutdown };
+  return { worker, shutdown, heartbeat };
 }

@@ -32,10 +32,13 @@ describe("deploy-commands", () => {
         },
       },
     );
-    expect(stdout.trim()).toBe("Registered 7 commands in server 900000000000000002.");
+    expect(stdout.trim()).toBe("Registered 10 commands in server 900000000000000002.");
     const [put] = discord.find("PUT", /^\/applications\/900000000000000001\/guilds\/900000000000000002\/commands$/);
     const body = put!.body as unknown as Array<{
       name: string;
+      type: number;
+      integration_types?: number[];
+      contexts?: number[];
       options?: Array<{ name: string; required?: boolean; min_value?: number; max_value?: number }>;
     }>;
     expect(body.map(c => c.name)).toEqual([
@@ -46,8 +49,32 @@ describe("deploy-commands", () => {
       "weirdest",
       "weirdest-members",
       "weird-stats",
+      "weird-models",
+      "Continue below zero",
+      "How weird is this?",
     ]);
-    expect(body[0]!.options!.map(o => o.name)).toEqual(["prompt", "temp", "schedule", "vocab", "max_tokens", "seed"]);
+    // Generating works wherever belowzero is installed (a server, or a member's own account)
+    // and used (servers, the bot's DMs, group DMs); a server's settings and boards only there.
+    const where = (name: string) => {
+      const command = body.find(c => c.name === name)!;
+      return { integration_types: command.integration_types, contexts: command.contexts };
+    };
+    for (const name of ["weird", "weird-sweep", "weird-help", "Continue below zero", "How weird is this?"])
+      expect(where(name)).toEqual({ integration_types: [0, 1], contexts: [0, 1, 2] });
+    for (const name of ["weird-config", "weirdest", "weirdest-members", "weird-stats"])
+      expect(where(name)).toEqual({ integration_types: [0], contexts: [0] });
+    expect(body.find(c => c.name === "Continue below zero")!.type).toBe(3); // a message command
+    expect(body[0]!.options!.map(o => o.name)).toEqual([
+      "prompt",
+      "temp",
+      "schedule",
+      "vocab",
+      "max_tokens",
+      "seed",
+      "model",
+    ]);
+    // Suggested from the live registry as the member types.
+    expect(body[0]!.options![6]).toMatchObject({ autocomplete: true });
     expect(body[0]!.options![1]).toMatchObject({ min_value: -100, max_value: 100 });
     expect(body[0]!.options![0]).toMatchObject({ required: true });
     const options = (name: string) => body.find(c => c.name === name)!.options!.map(o => o.name);

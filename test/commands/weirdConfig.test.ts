@@ -1,5 +1,6 @@
 // /weird-config end to end: real discord.js interactions from the command's own definition,
 // real Redis (own prefix), the fake Discord, and the real engine where a generation runs.
+import { ModelRegistry } from "../../src/store/models.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   ApplicationCommandOptionType,
@@ -155,6 +156,7 @@ describe("/weird-config definition", () => {
       votes: ["self"],
       policy: ["allow_bytes"],
       vocab: ["default"],
+      model: ["default", "allowed?"],
       reset: ["setting?"],
     });
   });
@@ -467,6 +469,47 @@ describe("/weird-config", () => {
     expect((await b.ctx.settings.forServer(GUILD_ID)).vocab).toBe("ascii");
     expect(await config(b, "reset", { setting: "vocab" })).toBe("Reset to the operator's defaults: vocab.");
     expect((await b.ctx.settings.forServer(GUILD_ID)).vocab).toBe("any");
+  });
+
+  it("model: a server's default model and allowed list route /weird, and an unknown id is named", async () => {
+    const b = await bot();
+    // Two live models, as their workers' heartbeats would say.
+    const registry = new ModelRegistry(b.redis, prefix);
+    for (const id of ["tiny", "big"])
+      await registry.heartbeat({
+        workerId: `w-${id}`,
+        id,
+        queue: `weird-${id}`,
+        file: `${id}.gguf`,
+        sizeBytes: 1,
+        type: "llama",
+        vocabularySize: 1,
+        contextSize: 64,
+        tokensPerSecond: null,
+      });
+    expect(await config(b, "model", { default: "big", allowed: "big, tiny" })).toBe(
+      "Models: default big; members may pick only big, tiny.",
+    );
+    expect(await config(b, "show")).toContain("**model**: default big; members may pick only big, tiny *(set here)*");
+    // Left out, the server's default; named, the member's pick, within the list.
+    b.inject(slashWeird({ prompt: "Once" }));
+    b.inject(slashWeird({ prompt: "Once", model: "tiny", userId: "800000000000000009" }));
+    for (let i = 0; i < 100 && (await b.ctx.queues.get("weird-tiny").count()) === 0; i++)
+      await new Promise(resolve => setTimeout(resolve, 50));
+    expect(await b.ctx.queues.get("weird-big").count()).toBe(1);
+    expect(await b.ctx.queues.get("weird-tiny").count()).toBe(1);
+    expect(await config(b, "model", { default: "none", allowed: "big" })).toBe(
+      "Models: default: the shared queue's model, else the first live one; members may pick only big.",
+    );
+    const refused = slashWeird({ prompt: "Once", model: "tiny", userId: "800000000000000008" });
+    expect(await privateAnswer(b, refused)).toBe("This server allows only these models: big. tiny is not one of them.");
+    expect(await config(b, "model", { default: "tiny" })).toBe(
+      "The default model tiny is not among the allowed ones (big). Nothing was changed.",
+    );
+    expect(await config(b, "model", { default: "typo", allowed: "any" })).toBe(
+      "Models: default typo; members may pick any model. No worker has served typo yet.",
+    );
+    expect(await config(b, "reset", { setting: "model" })).toBe("Reset to the operator's defaults: model.");
   });
 
   it("reset: one setting, or all", async () => {

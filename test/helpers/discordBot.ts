@@ -2,7 +2,6 @@
 // interaction payloads go through discord.js's own InteractionCreate action, so handlers
 // receive real discord.js interaction objects.
 import { randomUUID } from "node:crypto";
-import { Queue } from "bullmq";
 import { Cluster, type Redis } from "ioredis";
 import {
   ApplicationCommandOptionType,
@@ -29,7 +28,9 @@ import { DAY_MS, OutputStore } from "../../src/store/outputs.js";
 import { CommunityStore } from "../../src/store/community.js";
 import { Refreshes } from "../../src/interactions/refreshes.js";
 import { UnansweredClicks } from "../../src/game/votes.js";
-import { QUEUE_NAME } from "../../src/store/keys.js";
+import { ModelRegistry } from "../../src/store/models.js";
+import { Queues } from "../../src/store/queues.js";
+import { watchOrphanedJobs } from "../../src/interactions/orphans.js";
 import { producerConnection, workerConnection } from "../../src/store/redis.js";
 import { operatorSettings, SettingsStore } from "../../src/store/settings.js";
 import { createRest } from "../../src/worker/reply.js";
@@ -54,7 +55,7 @@ export function botConfig(
 ): BotConfig {
   return {
     discord: { token: "test-token", apiUrl },
-    queue: { redisUrl, prefix, maxPerGuild: 5, maxTotal: 50, cooldownMs: 0, ...overrides },
+    queue: { redisUrl, prefix, maxPerGuild: 5, maxTotal: 50, cooldownMs: 0, modelWaitMs: 120_000, ...overrides },
     records: { retentionDays: 90 },
     defaults: { temperature: -0.001, maxTokens: 32 },
     allowBytes: false,
@@ -78,8 +79,8 @@ export interface TestBot {
 /** Starts the bot; waits for Redis unless told not to (to test Redis being down). */
 export async function startBot(config: BotConfig, waitForRedis = true): Promise<TestBot> {
   const redis = producerConnection(config.queue.redisUrl);
-  const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: config.queue.prefix });
-  queue.on("error", () => undefined);
+  const queues = new Queues(redis, config.queue.prefix);
+  const queue = queues.shared;
   const logs: string[] = [];
   if (waitForRedis && redis.status !== "ready") await new Promise(resolve => redis.once("ready", resolve));
   const outputs = new OutputStore(redis, config.queue.prefix, config.records.retentionDays * DAY_MS);
@@ -90,6 +91,8 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
   const ctx: BotContext = {
     config,
     queue,
+    queues,
+    models: new ModelRegistry(redis, config.queue.prefix),
     throttle: new Throttle(redis, config.queue.prefix),
     outputs,
     community: new CommunityStore(redis, config.queue.prefix, outputs),
@@ -102,6 +105,7 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
   const client = createBot(ctx);
   client.token = config.discord.token;
   client.rest.setToken(config.discord.token);
+  const stopOrphans = watchOrphanedJobs(ctx, client.rest);
   const actions = (client as unknown as { actions: { InteractionCreate: { handle: (data: unknown) => void } } })
     .actions;
   const ws = client.ws as unknown as { handlePacket: (packet: unknown, shard: unknown) => void };
@@ -114,8 +118,9 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
     // One shard, already ready (READY's handler asks the shard to check).
     dispatch: (event, data) => ws.handlePacket({ t: event, d: data }, { id: 0, checkReady: () => undefined }),
     close: async () => {
+      stopOrphans();
       await client.destroy();
-      await queue.close().catch(() => undefined);
+      await queues.close();
       redis.disconnect();
     },
   };
@@ -131,7 +136,7 @@ export function startWorker(
 ) {
   const connection = workerConnection(REDIS_URL);
   const logs: string[] = [];
-  const { worker, shutdown } = createWorker({
+  const { worker, shutdown, heartbeat } = createWorker({
     engine,
     rest: createRest("test-token", apiUrl),
     connection,
@@ -148,6 +153,7 @@ export function startWorker(
   return {
     worker,
     logs,
+    heartbeat,
     close: async () => {
       await shutdown();
       connection.disconnect();
@@ -261,6 +267,7 @@ export function slashWeird(
     vocab?: string;
     maxTokens?: number;
     seed?: number;
+    model?: string;
   },
 ) {
   const values = [
@@ -278,6 +285,7 @@ export function slashWeird(
       value: options.maxTokens,
     },
     options.seed !== undefined && { name: "seed", type: ApplicationCommandOptionType.Integer, value: options.seed },
+    options.model !== undefined && { name: "model", type: ApplicationCommandOptionType.String, value: options.model },
   ].filter(Boolean);
   return {
     ...base(InteractionType.ApplicationCommand, options),
@@ -310,29 +318,99 @@ export function slashCommand(
   };
 }
 
+/** An autocomplete request: the member is typing `typed` into the command's option `option`. */
+export function autocomplete(command: string, option: string, typed: string, options: InteractionOptions = {}) {
+  return {
+    ...base(InteractionType.ApplicationCommandAutocomplete, options),
+    data: {
+      id: "700000000000000003",
+      name: command,
+      type: ApplicationCommandType.ChatInput,
+      options: [{ name: option, type: ApplicationCommandOptionType.String, value: typed, focused: true }],
+    },
+  };
+}
+
 export function buttonPress(customId: string, options: InteractionOptions = {}) {
   return {
     ...base(InteractionType.MessageComponent, options),
-    message: {
+    message: messagePayload({
       id: options.messageId ?? "600000000000000001",
-      channel_id: CHANNEL_ID,
+      channelId: CHANNEL_ID,
       author: { ...user(APPLICATION_ID), bot: true },
       content: "result",
-      timestamp: new Date().toISOString(),
-      edited_timestamp: null,
-      tts: false,
-      mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
-      attachments: [],
-      embeds: [],
-      pinned: false,
-      type: MessageType.Default,
-      flags: 0,
-      components: [],
-    },
+    }),
     data: { custom_id: customId, component_type: ComponentType.Button },
   };
+}
+
+/** A message as Discord sends it inside an interaction (a button's, or a message command's target). */
+function messagePayload(message: {
+  id: string;
+  channelId: string;
+  author: ReturnType<typeof user>;
+  content: string;
+  mentions?: Array<ReturnType<typeof user>>;
+}) {
+  return {
+    id: message.id,
+    channel_id: message.channelId,
+    author: message.author,
+    content: message.content,
+    timestamp: new Date().toISOString(),
+    edited_timestamp: null,
+    tts: false,
+    mention_everyone: false,
+    mentions: message.mentions ?? [],
+    mention_roles: [],
+    attachments: [],
+    embeds: [],
+    pinned: false,
+    type: MessageType.Default,
+    flags: 0,
+    components: [],
+  };
+}
+
+/** A message command's target: its text and mentions. */
+export interface TargetMessage {
+  id?: string;
+  content: string;
+  /** Users the message mentions, resolved by Discord: [id, username]. */
+  mentions?: Array<[string, string]>;
+  authorId?: string;
+  channelId?: string;
+}
+
+/** A message command ("Apps" menu on a message) on `target`. */
+export function messageCommand(name: string, target: TargetMessage, options: InteractionOptions = {}) {
+  const id = target.id ?? "600000000000000042";
+  const interaction = base(InteractionType.ApplicationCommand, options);
+  const message = messagePayload({
+    id,
+    channelId: target.channelId ?? interaction.channel_id,
+    author: user(target.authorId ?? "800000000000000077"),
+    content: target.content,
+    mentions: (target.mentions ?? []).map(([userId, username]) => ({ ...user(userId), username })),
+  });
+  return {
+    ...interaction,
+    data: {
+      id: "700000000000000003",
+      name,
+      type: ApplicationCommandType.Message,
+      target_id: id,
+      resolved: { messages: { [id]: message } },
+    },
+  };
+}
+
+/**
+ * The interaction as it comes from a member who installed belowzero on their own account,
+ * in a server that never added it: Discord names only the user as the installing owner.
+ */
+export function userInstalled<T extends ReturnType<typeof base>>(raw: T) {
+  return { ...raw, authorizing_integration_owners: { "1": raw.member.user.id } };
 }
 
 /** The same interaction sent in a direct message with the bot: no server, no member. */

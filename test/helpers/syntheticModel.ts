@@ -11,6 +11,8 @@ import {
   type TensorToWrite,
   type TypedValue,
 } from "../../src/engine/gguf.js";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { seededRandom } from "./oracle.js";
 import { SIGN_LAYOUTS } from "../../src/engine/signFlip.js";
 
@@ -149,6 +151,41 @@ function quantizeQ8_0(f32: Buffer): Buffer {
   return out;
 }
 
+/** A LLaMA's shape: TinyLlama 1.1B is 2048 wide, 22 layers, 5632 FFN, 32 heads of which 4 key/value. */
+export interface ModelShape {
+  embeddingLength: number;
+  layers: number;
+  feedForwardLength: number;
+  heads: number;
+  kvHeads: number;
+}
+
+/** The llama.* hyperparameters of a shape, followed by a tokenizer's entries. */
+function llamaMetadata(
+  shape: ModelShape,
+  tokenizer: TokenizerEntries,
+  { fileType, contextLength = 2048 }: { fileType?: TypedValue; contextLength?: number } = {},
+): EncodedMetadata {
+  const u32 = (value: number): TypedValue => ({ type: "u32", value });
+  const architecture = encodeMetadata([
+    ["general.architecture", { type: "string", value: "llama" }],
+    ["general.name", { type: "string", value: "belowzero synthetic" }],
+    ...(fileType ? [["general.file_type", fileType] as [string, TypedValue]] : []),
+    ["llama.context_length", u32(contextLength)],
+    ["llama.embedding_length", u32(shape.embeddingLength)],
+    ["llama.block_count", u32(shape.layers)],
+    ["llama.feed_forward_length", u32(shape.feedForwardLength)],
+    ["llama.attention.head_count", u32(shape.heads)],
+    ["llama.attention.head_count_kv", u32(shape.kvHeads)],
+    ["llama.rope.dimension_count", u32(shape.embeddingLength / shape.heads)],
+    ["llama.attention.layer_norm_rms_epsilon", { type: "f32", value: 1e-5 }],
+  ]);
+  return {
+    raw: Buffer.concat([architecture.raw, tokenizer.metadata.raw]),
+    count: architecture.count + tokenizer.metadata.count,
+  };
+}
+
 export async function writeSyntheticModel(path: string, options: SyntheticModelOptions = {}): Promise<void> {
   const {
     embeddingLength = 64,
@@ -164,23 +201,7 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
   const tokenizer =
     options.tokenizer === undefined ? syntheticTokenizer(options.vocabularySize) : copiedTokenizer(options.tokenizer);
   const vocabularySize = tokenizer.size;
-  const u32 = (value: number): TypedValue => ({ type: "u32", value });
-  const architecture = encodeMetadata([
-    ["general.architecture", { type: "string", value: "llama" }],
-    ["general.name", { type: "string", value: "belowzero synthetic" }],
-    ["llama.context_length", u32(2048)],
-    ["llama.embedding_length", u32(embeddingLength)],
-    ["llama.block_count", u32(layers)],
-    ["llama.feed_forward_length", u32(feedForwardLength)],
-    ["llama.attention.head_count", u32(heads)],
-    ["llama.attention.head_count_kv", u32(heads)],
-    ["llama.rope.dimension_count", u32(embeddingLength / heads)],
-    ["llama.attention.layer_norm_rms_epsilon", { type: "f32", value: 1e-5 }],
-  ]);
-  const metadata: EncodedMetadata = {
-    raw: Buffer.concat([architecture.raw, tokenizer.metadata.raw]),
-    count: architecture.count + tokenizer.metadata.count,
-  };
+  const metadata = llamaMetadata({ embeddingLength, layers, feedForwardLength, heads, kvHeads: heads }, tokenizer);
 
   const n = embeddingLength;
   const f32 = (name: string, dims: number[], data: Buffer): TensorToWrite => ({ name, dims, type: GgmlType.F32, data });
@@ -223,4 +244,83 @@ export async function writeSyntheticModel(path: string, options: SyntheticModelO
   }
   if (outputBias) tensors.push(f32("output.bias", [vocabularySize], randomMatrix(random, vocabularySize, 1)));
   await writeGguf(path, metadata, tensors, options.alignment);
+}
+
+/** Random-weight matrices at real sizes: F16 values, or quantized blocks (random quants, finite scales). */
+export type RealSizeType = "F16" | "Q8_0" | "Q4_0";
+
+/**
+ * A random-weight LLaMA at a real size (160M, 1.1B) with a real vocabulary, for speed: the weights
+ * do not matter, the shapes and the bytes read per step do. writeSyntheticModel holds every tensor
+ * in memory as F32; here every matrix is a slice of one pool of random units (halves or blocks) the
+ * size of the largest matrix, written to disk once and streamed into the model, so a 1.1 GB file
+ * costs one pool and the disk's write speed. Written to `path` once (keyed by the caller) and kept.
+ */
+export async function writeRealSizeModel(
+  path: string,
+  shape: ModelShape,
+  options: { tokenizer: string; type: RealSizeType; seed?: number },
+): Promise<string> {
+  if (existsSync(path)) return path;
+  mkdirSync(dirname(path), { recursive: true });
+  const { embeddingLength: n, layers, feedForwardLength: ffn, heads, kvHeads } = shape;
+  const tokenizer = copiedTokenizer(options.tokenizer);
+  const vocabularySize = tokenizer.size;
+  const type = GgmlType[options.type];
+  // general.file_type: "mostly" that type, as llama.cpp's own quantizer writes it
+  const fileType: TypedValue = { type: "u32", value: { F16: 1, Q4_0: 2, Q8_0: 7 }[options.type] };
+  const metadata = llamaMetadata(shape, tokenizer, { fileType, contextLength: 4096 });
+  const kv = (n / heads) * kvHeads;
+  const matrices: Array<[string, [number, number]]> = [["token_embd.weight", [n, vocabularySize]]];
+  for (let layer = 0; layer < layers; layer++) {
+    const block = (name: string) => `blk.${layer}.${name}.weight`;
+    matrices.push(
+      [block("attn_q"), [n, n]],
+      [block("attn_k"), [n, kv]],
+      [block("attn_v"), [n, kv]],
+      [block("attn_output"), [n, n]],
+      [block("ffn_gate"), [n, ffn]],
+      [block("ffn_up"), [n, ffn]],
+      [block("ffn_down"), [ffn, n]],
+    );
+  }
+  matrices.push(["output.weight", [n, vocabularySize]]);
+  const layout = SIGN_LAYOUTS[type]!;
+  const largestUnits = Math.max(...matrices.map(([, [a, b]]) => (a * b) / layout.unitValues));
+  const random = seededRandom(options.seed ?? 1);
+  const temporary = `${path}.${process.pid}.partial`;
+  const pool = `${temporary}.pool`;
+  writeFileSync(
+    pool,
+    options.type === "F16"
+      ? toF16(randomMatrix(random, largestUnits, 1 / Math.sqrt(n)))
+      : randomBlocks(random, largestUnits * layout.unitValues, type),
+  );
+  try {
+    const tensors: TensorToWrite[] = matrices.map(([name, dims], i) => {
+      const units = (dims[0] * dims[1]) / layout.unitValues;
+      // Each matrix starts somewhere else in the pool, on a unit boundary.
+      const start = layout.unitBytes * Math.floor(((i * 0.618034) % 1) * (largestUnits - units));
+      return { name, dims, type, data: { path: pool, start, length: units * layout.unitBytes } };
+    });
+    const norm = (name: string): TensorToWrite => ({ name, dims: [n], type: GgmlType.F32, data: ones(n) });
+    for (let layer = 0; layer < layers; layer++)
+      tensors.push(norm(`blk.${layer}.attn_norm.weight`), norm(`blk.${layer}.ffn_norm.weight`));
+    tensors.push(norm("output_norm.weight"));
+    await writeGguf(temporary, metadata, tensors);
+    renameSync(temporary, path);
+  } finally {
+    rmSync(pool, { force: true });
+    rmSync(temporary, { force: true });
+  }
+  return path;
+}
+
+/** The GPU check's models (bench/gpuCheck.ts): every matrix F16. */
+export async function writeLargeSyntheticModel(
+  path: string,
+  shape: ModelShape,
+  options: { tokenizer: string; seed?: number },
+): Promise<void> {
+  await writeRealSizeModel(path, shape, { ...options, type: "F16" });
 }
