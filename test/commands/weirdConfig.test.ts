@@ -24,20 +24,22 @@ import {
   APPLICATION_ID,
   botConfig,
   buttonPress,
+  callbackOf,
   CHANNEL_ID,
   deleteKeys,
   GUILD_ID,
   guildCreate,
   inDirectMessages,
+  originalOf,
+  type PickedChannel,
   ready,
   slashCommand,
   slashSubcommand,
   slashWeird,
   startBot,
   startWorker,
-  testPrefix,
-  type PickedChannel,
   type TestBot,
+  testPrefix,
 } from "../helpers/discordBot.js";
 
 const ADMIN = "800000000000000501";
@@ -89,9 +91,6 @@ function serverCached(target: TestBot): TestBot {
 }
 
 const definitionOf = (config: BotConfig) => commands({ config }).find(c => c.name === "weird-config")!.json;
-const callbackOf = (raw: { id: string; token: string }) =>
-  new RegExp(`^/interactions/${raw.id}/${raw.token}/callback$`);
-const originalOf = (token: string) => new RegExp(`^/webhooks/${APPLICATION_ID}/${token}/messages/@original$`);
 
 /** Sends the interaction and returns the private answer's text (failing if the answer is not private). */
 async function privateAnswer(target: TestBot, raw: { id: string; token: string }): Promise<string> {

@@ -13,7 +13,9 @@ import {
   CHANNEL_ID,
   GUILD_ID,
   inDirectMessages,
+  isFinal,
   messageCommand,
+  originalOf,
   slashCommand,
   slashWeird,
   startBot,
@@ -23,9 +25,6 @@ import {
 
 const flow = useFlow();
 
-const originalOf = (token: string) => new RegExp(`^/webhooks/${APPLICATION_ID}/${token}/messages/@original$`);
-const isFinal = (r: RecordedRequest) =>
-  Array.isArray(r.body?.components) && (r.body.components as unknown[]).length > 0;
 const finalFor = (token: string) =>
   flow.discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r));
 const callbacks = (raw: { id: string; token: string }) =>

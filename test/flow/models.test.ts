@@ -10,12 +10,13 @@ import { temporaryFolder } from "../helpers/engine.js";
 import { useFlow } from "../helpers/flow.js";
 import { realVocabularyModel } from "../helpers/realVocabulary.js";
 import { NAME as HOW_WEIRD } from "../../src/commands/howWeird.js";
-import { type RecordedRequest } from "../helpers/fakeDiscord.js";
 import {
-  APPLICATION_ID,
   autocomplete,
-  messageCommand,
   botConfig,
+  callbackOf,
+  isFinal,
+  messageCommand,
+  originalOf,
   slashCommand,
   slashWeird,
   startBot,
@@ -37,11 +38,6 @@ afterAll(async () => {
   await spm?.dispose();
 });
 
-const originalOf = (token: string) => new RegExp(`^/webhooks/${APPLICATION_ID}/${token}/messages/@original$`);
-const callbackOf = (raw: { id: string; token: string }) =>
-  new RegExp(`^/interactions/${raw.id}/${raw.token}/callback$`);
-const isFinal = (r: RecordedRequest) =>
-  Array.isArray(r.body?.components) && (r.body.components as unknown[]).length > 0;
 const finalFor = (token: string, timeoutMs?: number) =>
   flow.discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r), timeoutMs);
 

@@ -15,9 +15,12 @@ import {
   APPLICATION_ID,
   botConfig,
   buttonPress,
+  callbackOf,
   CHANNEL_ID,
   GUILD_ID,
   inDirectMessages,
+  isFinal,
+  originalOf,
   pauseRedisWrites,
   REDIS_URL,
   slashCommand,
@@ -29,11 +32,6 @@ import {
 
 const flow = useFlow();
 
-const originalOf = (token: string) => new RegExp(`^/webhooks/${APPLICATION_ID}/${token}/messages/@original$`);
-const callbackOf = (raw: { id: string; token: string }) =>
-  new RegExp(`^/interactions/${raw.id}/${raw.token}/callback$`);
-const isFinal = (r: RecordedRequest) =>
-  Array.isArray(r.body?.components) && (r.body.components as unknown[]).length > 0;
 const finalFor = (token: string, timeoutMs?: number) =>
   flow.discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r), timeoutMs);
 /** Waits until this many jobs are marked complete (the final message goes out just before). */
@@ -53,6 +51,23 @@ async function completedJobs(bot: TestBot, count: number): Promise<void> {
     await events.close();
     connection.disconnect();
   }
+}
+/** The worker's private follow-up to an interaction (a refusal), checked to be private and ping-free; its text. */
+async function privateFollowUp(raw: { token: string }): Promise<string> {
+  const followUp = await flow.discord.waitFor(
+    r => r.method === "POST" && r.path === `/webhooks/${APPLICATION_ID}/${raw.token}`,
+  );
+  expect(followUp.body).toMatchObject({ flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } });
+  return String(followUp.body?.content);
+}
+/** Once the job is done, the member holds no queue place for it. */
+async function expectPlaceFreed(
+  bot: TestBot,
+  raw: { guild_id: string; member: { user: { id: string } } },
+): Promise<void> {
+  await completedJobs(bot, 1);
+  const pending = new RedisKeys(bot.ctx.config.queue.prefix).pending(raw.guild_id, raw.member.user.id);
+  expect(await bot.redis.zcard(pending)).toBe(0);
 }
 const buttonIds = (r: RecordedRequest) =>
   (r.body!.components as Array<{ components: Array<{ custom_id: string; label: string }> }>)[0]!.components;
@@ -303,11 +318,7 @@ describe("/weird", () => {
     // 2,000 characters of markdown symbols are ~2,000 tokens: more than the test engine's context.
     const raw = slashWeird({ prompt: "#*_~`|>-[](){}".repeat(143).slice(0, 2000), maxTokens: 8 });
     flow.bot.inject(raw);
-    const followUp = await flow.discord.waitFor(
-      r => r.method === "POST" && r.path === `/webhooks/${APPLICATION_ID}/${raw.token}`,
-    );
-    expect(followUp.body).toMatchObject({ flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } });
-    expect(String(followUp.body?.content)).toMatch(
+    expect(await privateFollowUp(raw)).toMatch(
       /^Sorry, that can't be generated: The prompt \\\(\d+ tokens\\\) plus 8 new tokens does not fit the \d+\\-token context\\\.$/,
     );
     await flow.discord.waitFor(r => r.method === "DELETE" && originalOf(raw.token).test(r.path));
@@ -315,12 +326,7 @@ describe("/weird", () => {
     expect(flow.discord.find("PATCH", originalOf(raw.token)).map(r => String(r.body?.content))).not.toContainEqual(
       expect.stringMatching(/Sorry/),
     );
-    await completedJobs(flow.bot, 1);
-    expect(
-      await flow.bot.redis.zcard(
-        new RedisKeys(flow.bot.ctx.config.queue.prefix).pending(raw.guild_id, raw.member.user.id),
-      ),
-    ).toBe(0);
+    await expectPlaceFreed(flow.bot, raw);
   });
 
   it("checks the member's permission in the handler, not only in the command's defaults", async () => {
@@ -521,19 +527,10 @@ describe("buttons", () => {
     // stories260K's 512 tokens are English: none of them spells Greek.
     const raw = slashWeird({ prompt: "Once upon a time", temp: -1, vocab: "greek", maxTokens: 8 });
     flow.bot.inject(raw);
-    const followUp = await flow.discord.waitFor(
-      r => r.method === "POST" && r.path === `/webhooks/${APPLICATION_ID}/${raw.token}`,
-    );
-    expect(followUp.body).toMatchObject({ flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } });
-    expect(String(followUp.body?.content)).toMatch(
+    expect(await privateFollowUp(raw)).toMatch(
       /^Sorry, that can't be generated: The greek vocabulary leaves nothing to sample with stories260K.*Choose another vocabulary/,
     );
-    await completedJobs(flow.bot, 1);
-    expect(
-      await flow.bot.redis.zcard(
-        new RedisKeys(flow.bot.ctx.config.queue.prefix).pending(raw.guild_id, raw.member.user.id),
-      ),
-    ).toBe(0);
+    await expectPlaceFreed(flow.bot, raw);
   });
 
   it("refuses a vocabulary that is not one privately (a client past the choices), and queues nothing", async () => {

@@ -546,3 +546,12 @@ export function guildCreate(
     features: [],
   };
 }
+
+/** The interaction's original reply, as the worker and the bot edit it over the webhook. */
+export const originalOf = (token: string) => new RegExp(`^/webhooks/${APPLICATION_ID}/${token}/messages/@original$`);
+/** The interaction's callback (its first answer). */
+export const callbackOf = (raw: { id: string; token: string }) =>
+  new RegExp(`^/interactions/${raw.id}/${raw.token}/callback$`);
+/** A result message: the only edits that carry buttons. */
+export const isFinal = (r: { body?: { components?: unknown } }) =>
+  Array.isArray(r.body?.components) && (r.body.components as unknown[]).length > 0;
