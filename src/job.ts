@@ -5,6 +5,7 @@ import { checkMaxTokens, checkPrompt, checkSeed, checkTemperature, checkVocabula
 import { checkSchedule, type Schedule } from "./engine/schedule.js";
 import type { Vocabulary } from "./engine/vocabulary.js";
 import { MODEL_ID_PATTERN } from "./store/models.js";
+import { MAX_COMPARISON_PARTS } from "./store/comparisons.js";
 
 /** What a member asked for, checked at the bot: the same fields the engine takes. */
 export interface WeirdRequest {
@@ -22,6 +23,13 @@ export interface WeirdRequest {
   model?: string;
   /** The message whose text is the prompt (a message command): its link, shown with the result. */
   source?: string;
+}
+
+/** A comparison's part (/weird-compare): which comparison, and which of its `of` parts. */
+export interface ComparisonPartRef {
+  id: string;
+  part: number;
+  of: number;
 }
 
 /** A link to a Discord message, as messageLink() builds it (server id, or @me in DMs). */
@@ -45,6 +53,8 @@ export interface WeirdJob extends WeirdRequest {
    * servers had settings; the worker then keeps its own ALLOW_BYTE_TOKENS.
    */
   allowBytes?: boolean;
+  /** Part of a comparison: its result goes into the comparison's one message. */
+  compare?: ComparisonPartRef;
 }
 
 /** A private weirdness score of a message's text ("How weird is this?"): no generation. */
@@ -109,7 +119,18 @@ export function parseJob(data: unknown): WeirdJob {
     ...(job.allowBytes !== undefined && {
       allowBytes: typeof job.allowBytes === "boolean" ? job.allowBytes : fail("allowBytes must be true or false"),
     }),
+    ...(job.compare !== undefined && { compare: comparisonPartOf(job.compare) ?? fail("compare must name a part") }),
   };
+}
+
+/** A payload's comparison part, if it names one well (read on its own too, for a failed job). */
+export function comparisonPartOf(value: unknown): ComparisonPartRef | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { id, part, of } = value as Record<string, unknown>;
+  if (typeof id !== "string" || !/^[\w-]{1,40}$/.test(id)) return undefined;
+  if (!Number.isInteger(of) || (of as number) < 2 || (of as number) > MAX_COMPARISON_PARTS) return undefined;
+  if (!Number.isInteger(part) || (part as number) < 0 || (part as number) >= (of as number)) return undefined;
+  return { id, part: part as number, of: of as number };
 }
 
 /** Validates a score job's payload, as parseJob does a generation's. */

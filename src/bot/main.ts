@@ -5,6 +5,7 @@ import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
 import { ModelRegistry } from "../store/models.js";
+import { ComparisonStore } from "../store/comparisons.js";
 import { Queues } from "../store/queues.js";
 import { producerConnection } from "../store/redis.js";
 import { operatorSettings, SettingsStore } from "../store/settings.js";
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     queue,
     queues,
     models: new ModelRegistry(redis, config.queue.prefix),
+    comparisons: new ComparisonStore(redis, config.queue.prefix),
     log,
     throttle: new Throttle(redis, config.queue.prefix),
     outputs,

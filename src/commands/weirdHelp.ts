@@ -23,7 +23,8 @@ export const HELP_TEXT = [
     "at T = −1 a wilder mix of improbable pieces. Use `/weird prompt:… temp:-0.001`, vote for the strangest outputs, and reroll or flip the sign with the buttons.",
   "**Weirdness** on each result is how surprised the model is by its own output: the mean surprisal of its tokens at T = 1, in nats per token " +
     "(about 0.5 for its favourite continuation, 25 or more for the least likely one). " +
-    `\`/weird-sweep prompt:…\` runs one prompt at T = ${SWEEP_LADDER_TEXT} and charts weirdness against β.`,
+    `\`/weird-sweep prompt:…\` runs one prompt at T = ${SWEEP_LADDER_TEXT} and charts weirdness against β; ` +
+    "`/weird-compare prompt:… model1:… model2:…` (or `temp2:`) puts models or temperatures side by side.",
   "`/weirdest` and `/weirdest-members` rank this server's outputs and members over rolling windows: the last 24 hours, 7 days or 30 days counted back from now, or all that is kept. " +
     "`/weird-stats` sums up the server's game. `/weird-models` lists the models you can pick with `/weird model:`.",
 ].join("\n\n");

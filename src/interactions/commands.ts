@@ -12,6 +12,7 @@ import * as howWeird from "../commands/howWeird.js";
 import type { BotContext } from "./context.js";
 import { autocompleteModels } from "./modelOption.js";
 import * as weird from "../commands/weird.js";
+import * as weirdCompare from "../commands/weirdCompare.js";
 import * as weirdConfig from "../commands/weirdConfig.js";
 import * as weirdHelp from "../commands/weirdHelp.js";
 import * as weirdSweep from "../commands/weirdSweep.js";
@@ -34,6 +35,12 @@ export function commands(ctx: Pick<BotContext, "config">): Command[] {
       name: "weird",
       json: weird.definition(ctx).toJSON(),
       execute: weird.execute,
+      autocomplete: autocompleteModels,
+    },
+    {
+      name: "weird-compare",
+      json: weirdCompare.definition(ctx).toJSON(),
+      execute: weirdCompare.execute,
       autocomplete: autocompleteModels,
     },
     { name: "weird-sweep", json: weirdSweep.definition(ctx).toJSON(), execute: weirdSweep.execute },

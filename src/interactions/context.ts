@@ -16,6 +16,7 @@ import type { GameContext } from "../game/context.js";
 import type { Throttle } from "../store/throttle.js";
 import type { ModelRegistry } from "../store/models.js";
 import type { Queues } from "../store/queues.js";
+import type { ComparisonStore } from "../store/comparisons.js";
 import type { Refreshes } from "./refreshes.js";
 
 /** One per bot process. */
@@ -30,6 +31,8 @@ export interface BotContext extends GameContext {
   throttle: Throttle;
   /** Follow-up edits of vote counts and hall-of-fame posts, one in flight per message. */
   refreshes: Refreshes;
+  /** The side-by-side comparisons' shared state (/weird-compare). */
+  comparisons: ComparisonStore;
 }
 
 export const QUEUE_UNAVAILABLE =

@@ -26,7 +26,7 @@ import { channelsText } from "../discord/settingsMessages.js";
 export type GeneratingInteraction =
   ChatInputCommandInteraction | MessageContextMenuCommandInteraction | ButtonInteraction;
 
-const JOB_OPTIONS = {
+export const JOB_OPTIONS = {
   attempts: 3,
   backoff: { type: "exponential", delay: 2000 },
   removeOnComplete: { age: 24 * 3600, count: 1000 },
@@ -49,12 +49,36 @@ async function admit(
   jobId: string,
   cooldownSeconds: number,
 ): Promise<{ refusal: string } | { priority: number }> {
+  const wait = await startCooldown(ctx, userId, guildId, jobId, cooldownSeconds);
+  if (wait) return wait;
+  const place = await claimQueuePlace(ctx, userId, guildId, jobId);
+  // Refused by a cap: they may try again as soon as there is room.
+  if ("refusal" in place) await ctx.throttle.clearCooldown(guildId, userId, jobId);
+  return place;
+}
+
+/** Starts the member's cooldown for request `requestId`; a refusal to show when one is running. */
+export async function startCooldown(
+  ctx: BotContext,
+  userId: string,
+  guildId: string | null,
+  requestId: string,
+  cooldownSeconds: number,
+): Promise<{ refusal: string } | undefined> {
+  const wait = await ctx.throttle.startCooldown(guildId, userId, requestId, cooldownSeconds * 1000);
+  return wait > 0 ? refuse("cooldown", `Easy there: you can ask again in ${Math.ceil(wait / 1000)} s.`) : undefined;
+}
+
+/** Takes a place in the queue for one job: its priority, or a refusal to show when a cap is reached. */
+export async function claimQueuePlace(
+  ctx: BotContext,
+  userId: string,
+  guildId: string | null,
+  jobId: string,
+): Promise<{ refusal: string } | { priority: number }> {
   const { queue: settings } = ctx.config;
-  const wait = await ctx.throttle.startCooldown(guildId, userId, jobId, cooldownSeconds * 1000);
-  if (wait > 0) return refuse("cooldown", `Easy there: you can ask again in ${Math.ceil(wait / 1000)} s.`);
   const place = await ctx.throttle.claimPlace(guildId, userId, jobId, settings);
   if (place.ok) return { priority: Math.min(place.count, MAX_PRIORITY) };
-  await ctx.throttle.clearCooldown(guildId, userId, jobId); // refused by a cap: they may try again as soon as there is room
   return place.full === "everything"
     ? refuse(
         "queue_full",
@@ -67,7 +91,7 @@ async function admit(
 }
 
 /** Undoes an admission whose job will never run: the queue place, and the cooldown it started. */
-async function giveBack(ctx: BotContext, guildId: string | null, userId: string, jobId: string): Promise<void> {
+export async function giveBack(ctx: BotContext, guildId: string | null, userId: string, jobId: string): Promise<void> {
   await ctx.throttle.freePlace(jobId).catch(() => undefined);
   await ctx.throttle.clearCooldown(guildId, userId, jobId).catch(() => undefined);
 }

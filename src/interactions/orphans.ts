@@ -3,7 +3,8 @@
 // wait for good. Every shard runs this; removing a job is atomic, so only one tells.
 import type { REST } from "@discordjs/rest";
 import { noticeMessage } from "../discord/format.js";
-import { readDelivery } from "../job.js";
+import { comparisonPartOf, readDelivery } from "../job.js";
+import { updatePart } from "../worker/comparison.js";
 import { ReplyTarget } from "../worker/reply.js";
 import type { ModelView } from "../store/models.js";
 import type { BotContext } from "./context.js";
@@ -41,15 +42,26 @@ export async function answerOrphanedJobs(ctx: BotContext, rest: REST, now = Date
       answered++;
       await ctx.throttle.freePlace(job.id).catch(() => undefined);
       const model = ids.length === 1 ? ids[0]! : ids.join(" or ");
-      await new ReplyTarget(rest, readDelivery(job.data), `bzo${job.id}`.slice(0, 25))
-        .show(
-          noticeMessage(
-            `Sorry, no worker serves ${model} any more: this generation waited ${Math.round(waitMs / 1000)} s and was dropped. Try again later, or pick another model (/weird-models).`,
-          ),
-        )
-        .catch((error: Error) =>
-          ctx.log(`job ${job.id}: could not tell the member: ${error.message}`, { jobId: job.id }),
-        );
+      const waited = `waited ${Math.round(waitMs / 1000)} s and was dropped`;
+      // A comparison's part is answered in the comparison's message; its other parts stand.
+      const part = comparisonPartOf((job.data as { compare?: unknown }).compare);
+      const delivery = readDelivery(job.data);
+      await (
+        part
+          ? updatePart(
+              { comparisons: ctx.comparisons, outputs: ctx.outputs, rest },
+              part,
+              { state: "failed", reason: `no worker serves ${model} any more: this part ${waited}.` },
+              delivery,
+            )
+          : new ReplyTarget(rest, delivery, `bzo${job.id}`.slice(0, 25)).show(
+              noticeMessage(
+                `Sorry, no worker serves ${model} any more: this generation ${waited}. Try again later, or pick another model (/weird-models).`,
+              ),
+            )
+      ).catch((error: Error) =>
+        ctx.log(`job ${job.id}: could not tell the member: ${error.message}`, { jobId: job.id }),
+      );
       ctx.log(`job ${job.id} dropped: no worker serves ${model}`, { jobId: job.id });
     }
   }

@@ -5,6 +5,7 @@
 // up the vote.
 import type { ButtonInteraction } from "discord.js";
 import { NO_MENTIONS, resultButtons, sweepButtons } from "../discord/format.js";
+import { comparisonButtons } from "../discord/compareMessages.js";
 import type { OutputRecord } from "../store/outputs.js";
 import { BOTS_CANNOT_VOTE, castVote } from "../game/votes.js";
 import { answerPrivately, type BotContext } from "./context.js";
@@ -48,8 +49,9 @@ async function vote(interaction: ButtonInteraction, ctx: BotContext, output: Out
   return true;
 }
 
-/** The message's buttons with this count: a result's three, or a sweep's vote button per row. */
+/** The message's buttons with this count: a result's three, or a sweep's or comparison's vote button per row. */
 async function buttonsFor(ctx: BotContext, output: OutputRecord, count: number) {
+  if (output.compareRows) return comparisonButtonsFor(ctx, output, count);
   if (!output.sweepRows) return [resultButtons(output.id, count, output.temperature, output.schedule)];
   const ids = output.sweepRows;
   const [records, counts] = await Promise.all([
@@ -58,5 +60,23 @@ async function buttonsFor(ctx: BotContext, output: OutputRecord, count: number) 
   ]);
   return sweepButtons(
     ids.map((id, i) => ({ outputId: id, temperature: records[i]?.temperature ?? Number.NaN, votes: counts[i]! })),
+  );
+}
+
+/** A comparison's buttons: one per part that has an output (a part still running, or failed, has none). */
+async function comparisonButtonsFor(ctx: BotContext, output: OutputRecord, count: number) {
+  const ids = output.compareRows!;
+  const records = await ctx.outputs.getMany(ids);
+  const parts = records.flatMap(record => (record ? [record] : []));
+  const counts = await Promise.all(
+    parts.map(record => (record.id === output.id ? Promise.resolve(count) : ctx.outputs.voteCount(record.id))),
+  );
+  return comparisonButtons(
+    parts.map((record, i) => ({
+      outputId: record.id,
+      label: record.modelId ?? record.model,
+      temperature: record.temperature,
+      votes: counts[i]!,
+    })),
   );
 }

@@ -104,6 +104,12 @@ export class RedisKeys {
     return `${this.prefix}:workers`;
   }
 
+  // Side-by-side comparisons (ComparisonStore)
+  /** Hash: the request, its parts, each part's state and a version bumped by every change. */
+  comparison(comparisonId: string): string {
+    return `${this.prefix}:compare:${comparisonId}`;
+  }
+
   // Server settings (SettingsStore)
   settings(guildId: string): string {
     return `${this.prefix}:settings:${guildId}`;

@@ -42,6 +42,8 @@ export interface OutputRecord {
   source?: string;
   /** For a sweep's rows: every row's output id, in the order of the message's buttons. */
   sweepRows?: string[];
+  /** For a comparison's parts: every part's output id, in the order of the message's buttons. */
+  compareRows?: string[];
 }
 
 export const DAY_MS = 24 * 3600 * 1000;

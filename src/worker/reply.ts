@@ -45,6 +45,8 @@ export class ReplyTarget {
   private channelMessageId: string | undefined;
   /** Discord said the reply can no longer be edited, whatever the clock says. */
   private replyGone = false;
+  /** A message several workers share (a comparison's): edited in the channel once the token is gone, never posted anew. */
+  private sharedMessageId: string | undefined;
 
   constructor(
     private readonly rest: REST,
@@ -53,6 +55,12 @@ export class ReplyTarget {
     private readonly nonce: string,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Once the interaction token is gone, edit this message in the channel instead of posting one. */
+  editsInChannel(messageId: string | undefined): this {
+    this.sharedMessageId = messageId;
+    return this;
+  }
 
   get usesInteraction(): boolean {
     const { applicationId, interactionToken, interactionAt } = this.to;
@@ -104,6 +112,7 @@ export class ReplyTarget {
   private async showInChannel(body: MessageBody): Promise<APIMessage> {
     if (!this.to.channelId) throw new Error("the job names no channel to post in");
     const request = requestOf(body);
+    this.channelMessageId ??= this.sharedMessageId;
     if (this.channelMessageId) {
       return (await this.rest.patch(
         Routes.channelMessage(this.to.channelId, this.channelMessageId),

@@ -25,7 +25,7 @@ import {
 } from "../observability/metrics.js";
 import type { Throttle } from "../store/throttle.js";
 import type { OutputRecord, OutputStore } from "../store/outputs.js";
-import { parseJob, readDelivery, SCORE_JOB, type WeirdJob } from "../job.js";
+import { comparisonPartOf, parseJob, readDelivery, SCORE_JOB, type WeirdJob } from "../job.js";
 import { ModelRegistry } from "../store/models.js";
 import { oncePerOutage } from "../store/redis.js";
 import type { Log, LogFields } from "../observability/log.js";
@@ -33,6 +33,8 @@ import { isPermanentDiscordError } from "../discord/errors.js";
 import { ReplyTarget } from "./reply.js";
 import { startHeartbeat, type Heartbeat } from "./registry.js";
 import { processScoreJob } from "./score.js";
+import { updatePart, type ComparisonDeps } from "./comparison.js";
+import { ComparisonStore, partOutputId } from "../store/comparisons.js";
 
 export interface WorkerDeps {
   engine: Engine;
@@ -45,6 +47,8 @@ export interface WorkerDeps {
   throttle: Throttle;
   /** Job lines carry the job and server ids as fields. */
   log?: Log;
+  /** Comparisons' shared state; made from the connection when not given. */
+  comparisons?: ComparisonStore;
 }
 
 /** The ids every job line carries; read defensively, as a malformed payload may lack them. */
@@ -113,6 +117,8 @@ async function generate(
   );
   try {
     const started = performance.now();
+    // A comparison's message is shared by several workers: it shows each part once done, not streaming.
+    const onText = request.compare ? undefined : (chunk: string, tokens: number) => edits.add(chunk, tokens);
     const result = await deps.engine.generate(
       {
         prompt: request.prompt,
@@ -123,7 +129,7 @@ async function generate(
         seed: request.seed,
         ...(request.allowBytes !== undefined && { tokenPolicy: { allowBytes: request.allowBytes } }),
       },
-      { signal, onText: (chunk, tokens) => edits.add(chunk, tokens) },
+      { signal, ...(onText && { onText }) },
     );
     if (result.stopReason === "aborted") throw new Error("the worker is shutting down; the job will be retried");
     const sign = signOf(request.temperature);
@@ -168,6 +174,8 @@ export async function processJob(
   }
 
   const reply = new ReplyTarget(deps.rest, request, `bz${outputId}`.slice(0, 25));
+  const comparison = request.compare && comparisonDeps(deps);
+  if (comparison) await updatePart(comparison, request.compare!, { state: "running" }, request);
   const results: GenerationResult[] = [];
   try {
     for (const temperature of request.sweep ?? [request.temperature])
@@ -177,7 +185,14 @@ export async function processJob(
     // context is found only here: tell the member privately, never in the channel.
     if (!(error instanceof InvalidRequestError)) throw error;
     await deps.throttle.freePlace(outputId);
-    await reply.refusePrivately(noticeMessage(`Sorry, that can't be generated: ${safeInline(error.message)}`));
+    if (comparison)
+      await updatePart(
+        comparison,
+        request.compare!,
+        { state: "failed", reason: `can't be generated: ${error.message}` },
+        request,
+      );
+    else await reply.refusePrivately(noticeMessage(`Sorry, that can't be generated: ${safeInline(error.message)}`));
     return { outputId, refused: error.message };
   }
   // Recorded before they are shown, so the buttons work from the first click; the message id
@@ -200,6 +215,7 @@ export async function processJob(
     // The weirdness score the leaderboards rank by (none for an empty output).
     ...(result.surprisal !== null && { surprisal: result.surprisal }),
     ...(request.sweep && { sweepRows: rowIds }),
+    ...(request.compare && { compareRows: comparisonRows(request.compare) }),
     ...(result.schedule && { schedule: result.schedule }),
     ...(result.vocab !== "any" && { vocab: result.vocab }),
     ...(request.source && { source: request.source }),
@@ -208,11 +224,16 @@ export async function processJob(
       tokenSurprisals: result.surprisals.map(s => Number(s.toFixed(3))),
     }),
   }));
-  const body = request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!);
   await Promise.all(records.map(record => deps.outputs.save(record)));
   let message;
   try {
-    message = await reply.show(body);
+    if (comparison) {
+      // Undefined: done already (a retry after a crash), or the comparison expired; either way delivered.
+      message = (await updatePart(comparison, request.compare!, { state: "done" }, request)) ?? { id: "shown" };
+    } else
+      message = await reply.show(
+        request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!),
+      );
   } catch (error) {
     if (isPermanentDiscordError(error))
       throw new UnrecoverableError(`Discord refused the result (${error.status} ${error.message})`);
@@ -270,6 +291,19 @@ async function sweepBody(
   });
 }
 
+function comparisonDeps(deps: WorkerDeps): ComparisonDeps {
+  return {
+    comparisons: deps.comparisons ?? new ComparisonStore(deps.connection, deps.prefix),
+    outputs: deps.outputs,
+    rest: deps.rest,
+  };
+}
+
+/** Every part's output id, in the order of the comparison's buttons. */
+function comparisonRows(compare: { id: string; of: number }): string[] {
+  return Array.from({ length: compare.of }, (_, i) => partOutputId(compare.id, i));
+}
+
 /**
  * Tells the member when a job has failed for good, and frees its place in the queue. Works
  * from whatever can be read of the payload: a malformed job must not leave anyone hanging.
@@ -282,9 +316,19 @@ async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise
       deps.log?.(`job ${job.id}: could not free its queue place: ${freeError.message}`, jobFields(job)),
     );
   try {
-    await new ReplyTarget(deps.rest, readDelivery(job.data), `bzf${job.id}`.slice(0, 25)).show(
-      noticeMessage(`Sorry, this generation failed: ${safeInline(error.message)}`),
-    );
+    // A comparison's part fails within the comparison's message; the other parts stand.
+    const part = comparisonPartOf((job.data as { compare?: unknown } | undefined)?.compare);
+    if (part)
+      await updatePart(
+        comparisonDeps(deps),
+        part,
+        { state: "failed", reason: `failed: ${error.message}` },
+        readDelivery(job.data),
+      );
+    else
+      await new ReplyTarget(deps.rest, readDelivery(job.data), `bzf${job.id}`.slice(0, 25)).show(
+        noticeMessage(`Sorry, this generation failed: ${safeInline(error.message)}`),
+      );
   } catch (notifyError) {
     deps.log?.(`job ${job.id}: could not tell the member: ${(notifyError as Error).message}`, jobFields(job));
   }

@@ -32,7 +32,7 @@ describe("deploy-commands", () => {
         },
       },
     );
-    expect(stdout.trim()).toBe("Registered 10 commands in server 900000000000000002.");
+    expect(stdout.trim()).toBe("Registered 11 commands in server 900000000000000002.");
     const [put] = discord.find("PUT", /^\/applications\/900000000000000001\/guilds\/900000000000000002\/commands$/);
     const body = put!.body as unknown as Array<{
       name: string;
@@ -43,6 +43,7 @@ describe("deploy-commands", () => {
     }>;
     expect(body.map(c => c.name)).toEqual([
       "weird",
+      "weird-compare",
       "weird-sweep",
       "weird-help",
       "weird-config",
@@ -59,7 +60,14 @@ describe("deploy-commands", () => {
       const command = body.find(c => c.name === name)!;
       return { integration_types: command.integration_types, contexts: command.contexts };
     };
-    for (const name of ["weird", "weird-sweep", "weird-help", "Continue below zero", "How weird is this?"])
+    for (const name of [
+      "weird",
+      "weird-compare",
+      "weird-sweep",
+      "weird-help",
+      "Continue below zero",
+      "How weird is this?",
+    ])
       expect(where(name)).toEqual({ integration_types: [0, 1], contexts: [0, 1, 2] });
     for (const name of ["weird-config", "weirdest", "weirdest-members", "weird-stats"])
       expect(where(name)).toEqual({ integration_types: [0], contexts: [0] });
@@ -80,5 +88,18 @@ describe("deploy-commands", () => {
     const options = (name: string) => body.find(c => c.name === name)!.options!.map(o => o.name);
     expect(options("weirdest")).toEqual(["period", "by", "member"]);
     expect(options("weird-sweep")).toEqual(["prompt", "max_tokens", "seed"]);
+    expect(options("weird-compare")).toEqual([
+      "prompt",
+      "temp",
+      "temp2",
+      "model1",
+      "model2",
+      "model3",
+      "max_tokens",
+      "seed",
+    ]);
+    const compare = body.find(c => c.name === "weird-compare")!.options!;
+    for (const model of compare.filter(o => o.name.startsWith("model")))
+      expect(model).toMatchObject({ autocomplete: true });
   });
 });

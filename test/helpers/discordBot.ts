@@ -29,6 +29,7 @@ import { CommunityStore } from "../../src/store/community.js";
 import { Refreshes } from "../../src/interactions/refreshes.js";
 import { UnansweredClicks } from "../../src/game/votes.js";
 import { ModelRegistry } from "../../src/store/models.js";
+import { ComparisonStore } from "../../src/store/comparisons.js";
 import { Queues } from "../../src/store/queues.js";
 import { watchOrphanedJobs } from "../../src/interactions/orphans.js";
 import { producerConnection, workerConnection } from "../../src/store/redis.js";
@@ -93,6 +94,7 @@ export async function startBot(config: BotConfig, waitForRedis = true): Promise<
     queue,
     queues,
     models: new ModelRegistry(redis, config.queue.prefix),
+    comparisons: new ComparisonStore(redis, config.queue.prefix),
     throttle: new Throttle(redis, config.queue.prefix),
     outputs,
     community: new CommunityStore(redis, config.queue.prefix, outputs),
