@@ -22,7 +22,8 @@ import { visibleText } from "../visibleText.js";
 const USAGE = `Usage: npm run weird -- [options] "prompt"
 
 Options:
-  --model PATH|URI   GGUF file or model URI (default: $MODEL)
+  --model PATH|URI   GGUF file or model URI (default: $MODEL); repeatable: every model runs
+                     with the same seed, one after the other, and the runs print side by side
   --temp T           temperature, repeatable; below zero samples the least likely tokens (default $DEFAULT_TEMPERATURE, else -0.001)
   --schedule S       a temperature per token instead of one: A..B anneals from T = A to T = B
                      linearly in β = 1/T (1..-1), A/B@N puts every Nth token at T = B (0.8/-0.001@4)
@@ -69,7 +70,7 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
     args: joinNegativeValues(argv),
     allowPositionals: true,
     options: {
-      model: { type: "string" },
+      model: { type: "string", multiple: true },
       temp: { type: "string", multiple: true },
       schedule: { type: "string" },
       sweep: { type: "boolean", default: false },
@@ -94,9 +95,12 @@ function parseCommandLine(argv: string[], defaults: RequestDefaults) {
   if (values.chart !== undefined && !values.sweep) throw new UsageError("--chart draws a sweep: add --sweep.");
   if (values["chart-tokens"] !== undefined && temperatures.length !== 1)
     throw new UsageError("--chart-tokens draws one output: give one temperature, without --sweep.");
+  const models = values.model ?? [];
+  if (models.length > 1 && (values.chart !== undefined || values["chart-tokens"] !== undefined))
+    throw new UsageError("--chart and --chart-tokens draw one model's runs: give one --model.");
   return {
     prompt,
-    model: values.model,
+    models,
     temperatures,
     schedule: values.schedule,
     sweep: values.sweep,
@@ -132,14 +136,16 @@ function toJsonLine(result: GenerationResult): string {
   });
 }
 
-function sweepTable(results: GenerationResult[]): string {
+/** The runs side by side: a row each, with the model first when several ran. */
+function sweepTable(results: GenerationResult[], withModel = false): string {
   const rows = results.map(r => [
+    ...(withModel ? [r.model] : []),
     String(r.temperature),
     formatBeta(r.temperature),
     formatWeirdness(r.surprisal),
     visibleText(r.text).replace(/\n/g, "⏎"),
   ]);
-  const header = ["T", "β", "weirdness", "continuation"];
+  const header = [...(withModel ? ["model"] : []), "T", "β", "weirdness", "continuation"];
   const fixed = header.length - 1; // the continuation is left unpadded
   const widths = header
     .slice(0, fixed)
@@ -166,80 +172,89 @@ async function main(argv: string[]): Promise<number> {
   if (schedule === undefined) options.temperatures.forEach(t => checkTemperature(t, limits));
   checkMaxTokens(options.maxTokens, limits);
   const seed = checkSeed(options.seed);
-  const model = options.model ?? engineOptions.model;
-  if (!model) throw new UsageError("No model given: pass --model PATH or set MODEL.");
+  const models = options.models.length > 0 ? options.models : engineOptions.model ? [engineOptions.model] : [];
+  if (models.length === 0) throw new UsageError("No model given: pass --model PATH or set MODEL.");
+  const comparing = models.length > 1;
 
   // Loaded only now: importing the native addon costs a second, and bad input should not wait.
   const { Engine } = await import("../engine/engine.js");
-  const engine = await Engine.load({ ...engineOptions, model });
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
-  try {
-    const results: GenerationResult[] = [];
-    for (const temperature of schedule ? [NaN] : options.temperatures) {
-      const streaming = !options.json && !options.sweep;
-      const heading = schedule
-        ? `schedule ${formatSchedule(schedule)}`
-        : `T = ${temperature}  β = ${formatBeta(temperature)}`;
-      if (streaming)
-        process.stdout.write(
-          `${heading}  seed ${seed}${options.vocab === "any" ? "" : `  vocab ${options.vocab}`}\n${options.prompt}`,
+  const results: GenerationResult[] = [];
+  // One model loaded at a time: never two sets of weights in memory, nor two thread pools.
+  for (const model of models) {
+    if (abort.signal.aborted) break;
+    const engine = await Engine.load({ ...engineOptions, model });
+    try {
+      for (const temperature of schedule ? [NaN] : options.temperatures) {
+        const streaming = !options.json && !options.sweep && !comparing;
+        const heading = schedule
+          ? `schedule ${formatSchedule(schedule)}`
+          : `T = ${temperature}  β = ${formatBeta(temperature)}`;
+        if (streaming)
+          process.stdout.write(
+            `${heading}  seed ${seed}${options.vocab === "any" ? "" : `  vocab ${options.vocab}`}\n${options.prompt}`,
+          );
+        const result = await engine.generate(
+          {
+            prompt: options.prompt,
+            temperature: schedule ? 1 : temperature,
+            ...(schedule && { schedule }),
+            maxTokens: options.maxTokens,
+            seed,
+            tokenPolicy: { allowBytes: options.allowBytes },
+            vocab: options.vocab,
+          },
+          { signal: abort.signal, onText: streaming ? chunk => process.stdout.write(visibleText(chunk)) : undefined },
         );
-      const result = await engine.generate(
-        {
-          prompt: options.prompt,
-          temperature: schedule ? 1 : temperature,
-          ...(schedule && { schedule }),
-          maxTokens: options.maxTokens,
-          seed,
-          tokenPolicy: { allowBytes: options.allowBytes },
-          vocab: options.vocab,
-        },
-        { signal: abort.signal, onText: streaming ? chunk => process.stdout.write(visibleText(chunk)) : undefined },
-      );
-      const crossings = zeroCrossings(result.temperatures);
-      const crossed = crossings.length === 0 ? "" : `, crosses zero at token ${crossings.slice(0, 8).join(", ")}`;
-      if (streaming)
-        process.stdout.write(
-          `\n[${result.tokens.length} tokens${crossed}, ${result.stopReason}, ${result.tokensPerSecond.toFixed(0)} tokens/s, weirdness ${formatWeirdness(result.surprisal)} nats/token]\n\n`,
+        const crossings = zeroCrossings(result.temperatures);
+        const crossed = crossings.length === 0 ? "" : `, crosses zero at token ${crossings.slice(0, 8).join(", ")}`;
+        if (streaming)
+          process.stdout.write(
+            `\n[${result.tokens.length} tokens${crossed}, ${result.stopReason}, ${result.tokensPerSecond.toFixed(0)} tokens/s, weirdness ${formatWeirdness(result.surprisal)} nats/token]\n\n`,
+          );
+        if (options.json) process.stdout.write(toJsonLine(result) + "\n");
+        results.push(result);
+        if (abort.signal.aborted) break;
+      }
+      if (options.sweep && !options.json && !comparing)
+        console.log(
+          `${options.prompt} … (seed ${seed}, ${options.maxTokens} tokens; weirdness = mean surprisal at T = 1, nats/token)\n${sweepTable(results)}`,
         );
-      if (options.json) process.stdout.write(toJsonLine(result) + "\n");
-      results.push(result);
-      if (abort.signal.aborted) break;
+      if (options.chart !== undefined) {
+        const { renderSweepChart } = await import("../chart/sweepChart.js");
+        const started = performance.now();
+        const png = await renderSweepChart(results, {
+          title: `"${options.prompt}" · seed ${seed} · ${options.maxTokens} tokens · ${engine.modelName}`,
+        });
+        writeFileSync(options.chart, png);
+        const took = (performance.now() - started).toFixed(0);
+        (options.json ? process.stderr : process.stdout).write(`chart: ${options.chart} (${took} ms)\n`);
+      }
+      if (options.chartTokens !== undefined && results[0] !== undefined) {
+        const { renderTokenChart } = await import("../chart/tokenChart.js");
+        const { tokenPieces } = await import("../engine/detokenizer.js");
+        const result = results[0];
+        const started = performance.now();
+        const pieces = tokenPieces(engine.model, engine.promptTokens(result.prompt), result.tokens);
+        const png = await renderTokenChart(
+          pieces.map((text, i) => ({ text, surprisal: result.surprisals[i]!, temperature: result.temperatures[i]! })),
+          {
+            title: `"${result.prompt}" · ${result.schedule ? `schedule ${formatSchedule(result.schedule)}` : `T = ${result.temperature}`} · seed ${seed} · ${engine.modelName}`,
+          },
+        );
+        writeFileSync(options.chartTokens, png);
+        const took = (performance.now() - started).toFixed(0);
+        (options.json ? process.stderr : process.stdout).write(`token chart: ${options.chartTokens} (${took} ms)\n`);
+      }
+    } finally {
+      await engine.dispose();
     }
-    if (options.sweep && !options.json)
-      console.log(
-        `${options.prompt} … (seed ${seed}, ${options.maxTokens} tokens; weirdness = mean surprisal at T = 1, nats/token)\n${sweepTable(results)}`,
-      );
-    if (options.chart !== undefined) {
-      const { renderSweepChart } = await import("../chart/sweepChart.js");
-      const started = performance.now();
-      const png = await renderSweepChart(results, {
-        title: `"${options.prompt}" · seed ${seed} · ${options.maxTokens} tokens · ${engine.modelName}`,
-      });
-      writeFileSync(options.chart, png);
-      const took = (performance.now() - started).toFixed(0);
-      (options.json ? process.stderr : process.stdout).write(`chart: ${options.chart} (${took} ms)\n`);
-    }
-    if (options.chartTokens !== undefined && results[0] !== undefined) {
-      const { renderTokenChart } = await import("../chart/tokenChart.js");
-      const { tokenPieces } = await import("../engine/detokenizer.js");
-      const result = results[0];
-      const started = performance.now();
-      const pieces = tokenPieces(engine.model, engine.promptTokens(result.prompt), result.tokens);
-      const png = await renderTokenChart(
-        pieces.map((text, i) => ({ text, surprisal: result.surprisals[i]!, temperature: result.temperatures[i]! })),
-        {
-          title: `"${result.prompt}" · ${result.schedule ? `schedule ${formatSchedule(result.schedule)}` : `T = ${result.temperature}`} · seed ${seed} · ${engine.modelName}`,
-        },
-      );
-      writeFileSync(options.chartTokens, png);
-      const took = (performance.now() - started).toFixed(0);
-      (options.json ? process.stderr : process.stdout).write(`token chart: ${options.chartTokens} (${took} ms)\n`);
-    }
-  } finally {
-    await engine.dispose();
   }
+  if (comparing && !options.json)
+    console.log(
+      `${options.prompt} … (seed ${seed}, ${options.maxTokens} tokens; weirdness = mean surprisal at T = 1, nats/token)\n${sweepTable(results, true)}`,
+    );
   return 0;
 }
 

@@ -5,6 +5,8 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { temporaryFolder, testModelPath } from "../helpers/engine.js";
+import { realVocabularyModel } from "../helpers/realVocabulary.js";
+import { visibleText } from "../../src/visibleText.js";
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "../..");
@@ -119,6 +121,43 @@ describe("weird --json", () => {
     expect(antiGreedy[3]).toBe("||||||||");
     expect(Number(antiGreedy[2])).toBeGreaterThan(20);
     expect(Number(rows[4]![2])).toBeLessThan(1);
+  });
+
+  it("runs several models with one seed, one after the other, and prints them side by side", async () => {
+    const spm = await realVocabularyModel("llama-spm");
+    const args = ["--temp", "-1", "--temp", "1", "--max-tokens", "6", "--seed", "5", "Once upon a time"];
+    const { code, stdout } = await weird(["--model", testModelPath(), "--model", spm, ...args]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /^Once upon a time … \(seed 5, 6 tokens; weirdness = mean surprisal at T = 1, nats\/token\)\n/,
+    );
+    const rows = stdout
+      .split("\n")
+      .filter(line => line.includes("│"))
+      .map(row => row.split("│").map(cell => cell.trim()));
+    expect(rows[0]).toEqual(["model", "T", "β", "weirdness", "continuation"]);
+    const spmName = spm.split("/").pop()!;
+    expect(rows.slice(1).map(row => row.slice(0, 3))).toEqual([
+      ["stories260K.gguf", "-1", "-1"],
+      ["stories260K.gguf", "1", "1"],
+      [spmName, "-1", "-1"],
+      [spmName, "1", "1"],
+    ]);
+    // Each model's runs are exactly what it gives alone with that seed.
+    const alone = async (model: string) =>
+      (await weird(["--model", model, "--json", ...args])).stdout
+        .trim()
+        .split("\n")
+        .map(line => (JSON.parse(line) as { text: string }).text);
+    const texts = [...(await alone(testModelPath())), ...(await alone(spm))];
+    expect(rows.slice(1).map(row => row[4])).toEqual(texts.map(text => visibleText(text).replace(/\n/g, "⏎").trim()));
+    expect(texts[0]).not.toBe(texts[2]); // two models, two continuations
+  });
+
+  it("refuses a chart of several models' runs", async () => {
+    const { code, stderr } = await weird(["--model", "a.gguf", "--model", "b.gguf", "--chart-tokens", "x.png", "Once"]);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe("weird: --chart and --chart-tokens draw one model's runs: give one --model.");
   });
 
   it("limits the tokens to one script with --vocab, and says so in the JSON", async () => {
