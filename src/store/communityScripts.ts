@@ -40,7 +40,8 @@ local function drop(g, period, rankId)
     end
     local left = redis.call("ZINCRBY", membersKey(g, period), -(votes * MADE_UNIT + 1), author)
     if tonumber(left) <= 0 then redis.call("ZREM", membersKey(g, period), author) end
-    if period == "all" then redis.call("HINCRBY", totals, "votes", -votes) end
+    -- Not "-votes" for none: Lua's -0 reaches Redis as "-0", which HINCRBY refuses.
+    if period == "all" and votes > 0 then redis.call("HINCRBY", totals, "votes", -votes) end
   end
   if period == "all" then
     redis.call("ZREM", madeKey(g), rankId)

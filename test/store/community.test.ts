@@ -192,6 +192,16 @@ describe("retention", () => {
     expect(await redis.pttl(new RedisKeys(prefix).output(second.id))).toBeGreaterThan(0);
   });
 
+  it("drops an output nobody voted for when it leaves the retention (the trim must not fail on none)", async () => {
+    const shortLived = new OutputStore(redis, prefix, 3 * DAY_MS);
+    const board = new CommunityStore(redis, prefix, shortLived);
+    const unvoted = await output({ createdAt: T0 });
+    await shortLived.save(unvoted, T0);
+    const now = T0 + 3 * DAY_MS + 1;
+    expect(await board.weirdest(GUILD, { period: "all", by: "votes", now })).toEqual([]);
+    expect(await board.stats(GUILD, now)).toMatchObject({ outputs: 0, votes: 0 });
+  });
+
   it("catches up in bounded steps after a quiet spell, without losing count", async () => {
     const many = 1200; // more than one trim step (500) takes
     await Promise.all(
