@@ -19,6 +19,8 @@ import {
 } from "../game/leaderboards.js";
 import { answerPrivately, notInstalledInServer, type BotContext } from "../interactions/context.js";
 import { withRedis } from "../store/redis.js";
+import { InvalidRequestError } from "../engine/request.js";
+import { modelOption, readModelFilter } from "../interactions/modelOption.js";
 
 export function definition() {
   return new SlashCommandBuilder()
@@ -38,7 +40,8 @@ export function definition() {
         .setDescription("Rank by votes (default) or by weirdness (surprisal, nats/token)")
         .addChoices({ name: "votes", value: "votes" }, { name: "weirdness", value: "weirdness" }),
     )
-    .addUserOption(o => o.setName("member").setDescription("Only this member's outputs"));
+    .addUserOption(o => o.setName("member").setDescription("Only this member's outputs"))
+    .addStringOption(o => modelOption(o).setDescription("Only outputs made with this model"));
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
@@ -50,6 +53,15 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const by = parseRanking(interaction.options.getString("by"));
   if (!by) return answerPrivately(interaction, UNKNOWN_RANKING);
   const member = interaction.options.getUser("member");
+  let modelId;
+  try {
+    modelId = readModelFilter(interaction.options.getString("model"));
+  } catch (error) {
+    if (!(error instanceof InvalidRequestError)) throw error;
+    return answerPrivately(interaction, error.message);
+  }
+  if (member && modelId)
+    return answerPrivately(interaction, "Filter by member or by model, not both: leave one of them out.");
   let entries;
   try {
     entries = await withRedis(ctx, () =>
@@ -57,6 +69,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
         period,
         by,
         ...(member && { memberId: member.id }),
+        ...(modelId && { modelId }),
       }),
     );
   } catch {
@@ -68,6 +81,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
       by,
       retentionDays: ctx.config.records.retentionDays,
       ...(member && { memberId: member.id }),
+      ...(modelId && { modelId }),
     }),
   );
 }

@@ -59,6 +59,8 @@ export interface BoardView {
   period: Period;
   by: RankedBy;
   memberId?: string;
+  /** Only this model's outputs. */
+  modelId?: string;
   retentionDays: number;
 }
 
@@ -83,11 +85,15 @@ function fitLines(lines: string[], limit: number): string {
 }
 
 export function weirdestMessage(entries: BoardEntry[], view: BoardView) {
-  const who = view.memberId ? ` from ${mention(view.memberId)}` : "";
+  const who = view.memberId
+    ? ` from ${mention(view.memberId)}`
+    : view.modelId
+      ? ` made with ${safeInline(view.modelId)}`
+      : "";
   const heading = `Weirdest outputs${who} in ${periodLabel(view.period, view.retentionDays)}, by ${view.by}:`;
   const shown = entries.filter(entry => entry.output);
   if (shown.length === 0) {
-    const content = view.memberId
+    const content = who
       ? `No outputs${who} in ${periodLabel(view.period, view.retentionDays)} yet.`
       : `Nothing on the board for ${periodLabel(view.period, view.retentionDays)} yet: make something weird with \`/weird\` and vote with **Weird!**.`;
     return { content, allowedMentions: NO_MENTIONS };
@@ -115,11 +121,13 @@ export function membersMessage(entries: MemberEntry[], period: Period, retention
   };
 }
 
-export function statsMessage(stats: ServerStats, retentionDays: number) {
+export function statsMessage(stats: ServerStats, retentionDays: number, modelId?: string) {
   const mostVoted = stats.mostVoted?.output;
   const link = mostVoted && messageLink(mostVoted);
   const lines = [
-    `This server, over the last ${retentionDays} days (what is kept):`,
+    modelId
+      ? `This server's outputs made with ${safeInline(modelId)}, over the last ${retentionDays} days (what is kept):`
+      : `This server, over the last ${retentionDays} days (what is kept):`,
     `Outputs generated: **${stats.outputs}** · votes cast: **${stats.votes}** · members who played: **${stats.players}**`,
     stats.coldest === undefined
       ? "Coldest and hottest T: none yet"

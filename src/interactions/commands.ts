@@ -10,7 +10,7 @@ import type {
 import * as continueBelowZero from "../commands/continueBelowZero.js";
 import * as howWeird from "../commands/howWeird.js";
 import type { BotContext } from "./context.js";
-import { autocompleteModels } from "./modelOption.js";
+import { autocompleteModelFilter, autocompleteModels } from "./modelOption.js";
 import * as weird from "../commands/weird.js";
 import * as weirdCompare from "../commands/weirdCompare.js";
 import * as weirdConfig from "../commands/weirdConfig.js";
@@ -46,9 +46,19 @@ export function commands(ctx: Pick<BotContext, "config">): Command[] {
     { name: "weird-sweep", json: weirdSweep.definition(ctx).toJSON(), execute: weirdSweep.execute },
     { name: "weird-help", json: weirdHelp.definition().toJSON(), execute: weirdHelp.execute },
     { name: "weird-config", json: weirdConfig.definition(ctx).toJSON(), execute: weirdConfig.execute },
-    { name: "weirdest", json: weirdest.definition().toJSON(), execute: weirdest.execute },
+    {
+      name: "weirdest",
+      json: weirdest.definition().toJSON(),
+      execute: weirdest.execute,
+      autocomplete: autocompleteModelFilter,
+    },
     { name: "weirdest-members", json: weirdestMembers.definition().toJSON(), execute: weirdestMembers.execute },
-    { name: "weird-stats", json: weirdStats.definition().toJSON(), execute: weirdStats.execute },
+    {
+      name: "weird-stats",
+      json: weirdStats.definition().toJSON(),
+      execute: weirdStats.execute,
+      autocomplete: autocompleteModelFilter,
+    },
     { name: "weird-models", json: weirdModels.definition().toJSON(), execute: weirdModels.execute },
   ];
 }

@@ -3,7 +3,7 @@
 import type { AutocompleteInteraction, SlashCommandStringOption } from "discord.js";
 import { settingsFor } from "../game/context.js";
 import { withRedis } from "../store/redis.js";
-import type { ModelView } from "../store/models.js";
+import { checkModelId, type ModelView } from "../store/models.js";
 import type { BotContext } from "./context.js";
 
 /** Discord shows at most 25 suggestions, each at most 100 characters. */
@@ -40,6 +40,32 @@ export async function autocompleteModels(interaction: AutocompleteInteraction, c
   } catch (error) {
     // No suggestions rather than an error: the command itself says what is wrong.
     ctx.log(`model autocomplete: ${(error as Error).message}`);
+  }
+  await interaction.respond(choices);
+}
+
+/** A leaderboard's model filter: undefined for none; InvalidRequestError for an id that cannot be one. */
+export function readModelFilter(typed: string | null): string | undefined {
+  return typed === null || typed.trim() === "" ? undefined : checkModelId(typed);
+}
+
+/**
+ * Suggestions for a leaderboard's model filter: the models this server's outputs on record
+ * were made with (one SMEMBERS), live or not: a model whose workers are gone still has its board.
+ */
+export async function autocompleteModelFilter(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
+  const typed = interaction.options.getFocused().toLowerCase();
+  let choices: Array<{ name: string; value: string }> = [];
+  try {
+    const ids =
+      interaction.guildId === null ? [] : await withRedis(ctx, () => ctx.community.models(interaction.guildId!));
+    choices = ids
+      .filter(id => id.toLowerCase().includes(typed))
+      .sort((a, b) => a.localeCompare(b))
+      .slice(0, MAX_CHOICES)
+      .map(id => ({ name: id, value: id }));
+  } catch (error) {
+    ctx.log(`model filter autocomplete: ${(error as Error).message}`);
   }
   await interaction.respond(choices);
 }

@@ -81,14 +81,18 @@ export class CommunityStore {
     }));
   }
 
-  /** The server's top outputs in a rolling window, optionally one member's only. */
+  /** The server's top outputs in a rolling window, optionally one member's or one model's only (not both). */
   async weirdest(
     guildId: string,
-    options: { period: Period; by: RankedBy; memberId?: string; limit?: number; now?: number },
+    options: { period: Period; by: RankedBy; memberId?: string; modelId?: string; limit?: number; now?: number },
   ): Promise<BoardEntry[]> {
+    const { period, by, memberId, modelId } = options;
+    if (memberId !== undefined && modelId !== undefined) throw new Error("a board is one member's or one model's");
     const ranked = await this.board(
       guildId,
-      this.keys.board(guildId, options.period, options.by, options.memberId),
+      modelId === undefined
+        ? this.keys.board(guildId, period, by, memberId)
+        : this.keys.modelBoard(guildId, modelId, period, by),
       options.limit ?? 10,
       options.now ?? Date.now(),
     );
@@ -106,14 +110,19 @@ export class CommunityStore {
     return ranked.map(([memberId, score]) => ({ memberId, ...memberOfScore(score) }));
   }
 
-  /** Stats over everything this server still has on record (the retention). */
-  async stats(guildId: string, now = Date.now()): Promise<ServerStats> {
+  /** The ids of the models this server's outputs on record were made with (each has its own boards). */
+  async models(guildId: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.guildModels(guildId));
+  }
+
+  /** Stats over everything this server still has on record (the retention), or over one model's outputs. */
+  async stats(guildId: string, now = Date.now(), modelId?: string): Promise<ServerStats> {
     const [outputs, votes, players, coldest, hottest, top, below, near, above] = (await runScript(
       this.redis,
       READ_STATS,
       // A key of the server's, so Redis Cluster sends the script to the node of the prefix's slot.
       [this.keys.made(guildId)],
-      this.guildArgs(guildId, now),
+      [...this.guildArgs(guildId, now), modelId ?? ""],
     )) as [number, number, number, string[], string[], string[], number, number, number];
     const [mostVoted] = await this.entries(pairs(top), "votes");
     return {

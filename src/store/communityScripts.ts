@@ -15,15 +15,42 @@ local P = ARGV[1]
 ` +
   LUA_SCHEMA +
   `
-local function setScores(g, author, period, rankId, votes, w, flag)
+-- The boards an output is ranked on in a period: the server's, its author's, and its model's.
+local function boardsOf(g, author, model, period, by)
+  local keys = {board(g, false, period, by), board(g, author, period, by)}
+  if model then keys[3] = modelBoard(g, model, period, by) end
+  return keys
+end
+
+local function setScores(g, author, model, period, rankId, votes, w, flag)
   local byVotes, byWeird = scores(votes, w)
-  for _, member in ipairs({false, author}) do
-    if flag then
-      redis.call("ZADD", board(g, member, period, "votes"), flag, byVotes, rankId)
-      if byWeird then redis.call("ZADD", board(g, member, period, "weirdness"), flag, byWeird, rankId) end
-    else
-      redis.call("ZADD", board(g, member, period, "votes"), byVotes, rankId)
-      if byWeird then redis.call("ZADD", board(g, member, period, "weirdness"), byWeird, rankId) end
+  local function set(by, score)
+    for _, key in ipairs(boardsOf(g, author, model, period, by)) do
+      if flag then redis.call("ZADD", key, flag, score, rankId) else redis.call("ZADD", key, score, rankId) end
+    end
+  end
+  set("votes", byVotes)
+  if byWeird then set("weirdness", byWeird) end
+end
+
+-- Takes the output off its model's boards (the server's few models are each asked: the rank
+-- id does not name its model, and a ZREM of a non-member costs O(log n)). Leaving the
+-- retention, it leaves the model's index too, and a model with nothing left is forgotten.
+local function dropFromModels(g, period, rankId)
+  local totals = totalsKey(g)
+  for _, m in ipairs(redis.call("SMEMBERS", modelsKey(g))) do
+    local score = redis.call("ZSCORE", modelBoard(g, m, period, "votes"), rankId)
+    if score then
+      redis.call("ZREM", modelBoard(g, m, period, "votes"), rankId)
+      redis.call("ZREM", modelBoard(g, m, period, "weirdness"), rankId)
+      local votes = math.floor(tonumber(score) / VOTE_UNIT)
+      if period == "all" and votes > 0 then redis.call("HINCRBY", totals, "votes@" .. m, -votes) end
+    end
+    if period == "all" and redis.call("ZREM", modelTempsKey(g, m), rankId) == 1
+      and redis.call("ZCARD", modelTempsKey(g, m)) == 0 then
+      redis.call("SREM", modelsKey(g), m)
+      redis.call("DEL", modelPlayersKey(g, m))
+      redis.call("HDEL", totals, "votes@" .. m)
     end
   end
 end
@@ -43,6 +70,7 @@ local function drop(g, period, rankId)
     -- Not "-votes" for none: Lua's -0 reaches Redis as "-0", which HINCRBY refuses.
     if period == "all" and votes > 0 then redis.call("HINCRBY", totals, "votes", -votes) end
   end
+  dropFromModels(g, period, rankId)
   if period == "all" then
     redis.call("ZREM", madeKey(g), rankId)
     redis.call("ZREM", tempsKey(g), rankId)
@@ -80,6 +108,9 @@ local function trim(g, now, windows)
     bound = cutoffs[i]
   end
   redis.call("ZREMRANGEBYSCORE", playersKey(g), "-inf", now - windows[4])
+  for _, m in ipairs(redis.call("SMEMBERS", modelsKey(g))) do
+    redis.call("ZREMRANGEBYSCORE", modelPlayersKey(g, m), "-inf", now - windows[4])
+  end
   return cutoffs
 end
 `;
@@ -97,7 +128,7 @@ local json, expireAt, g, author = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local createdAt, temperature, now = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
 local windows = {tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])}
 local output = cjson.decode(json)
-local rankId, w = rankIdOf(output), weirdnessOf(output)
+local rankId, w, model = rankIdOf(output), weirdnessOf(output), modelOf(output)
 redis.call("SET", KEYS[1], json, "PXAT", expireAt)
 redis.call("PEXPIREAT", KEYS[2], expireAt) -- votes cast before the record had the retention
 if g == "" then return 0 end
@@ -108,9 +139,15 @@ redis.call("ZADD", madeKey(g), createdAt, rankId)
 redis.call("ZADD", tempsKey(g), temperature, rankId)
 redis.call("ZADD", playersKey(g), "GT", createdAt, author)
 local votes = redis.call("SCARD", KEYS[2])
+if model then
+  redis.call("SADD", modelsKey(g), model)
+  redis.call("ZADD", modelTempsKey(g, model), temperature, rankId)
+  redis.call("ZADD", modelPlayersKey(g, model), "GT", createdAt, author)
+  redis.call("HINCRBY", totalsKey(g), "votes@" .. model, votes)
+end
 for i, period in ipairs(PERIODS) do
   if createdAt > cutoffs[i] then
-    setScores(g, author, period, rankId, votes, w, nil)
+    setScores(g, author, model, period, rankId, votes, w, nil)
     redis.call("ZINCRBY", membersKey(g, period), votes * MADE_UNIT + 1, author)
   end
 end
@@ -154,16 +191,23 @@ local g = output.guildId
 if type(g) ~= "string" then return {0, count, added} end
 local delta = added == 1 and 1 or -1
 local rankId, w = rankIdOf(output), weirdnessOf(output)
+-- Its model's boards only if it is on them (an output made before models were indexed is not).
+local model = modelOf(output)
+if model and not redis.call("ZSCORE", modelTempsKey(g, model), rankId) then model = nil end
 for _, period in ipairs(PERIODS) do
   -- On a period's board while in its window (not yet trimmed): update it there.
   if redis.call("ZSCORE", board(g, false, period, "votes"), rankId) then
-    setScores(g, output.authorId, period, rankId, count, w, "XX")
+    setScores(g, output.authorId, model, period, rankId, count, w, "XX")
     redis.call("ZINCRBY", membersKey(g, period), delta * MADE_UNIT, output.authorId)
-    if period == "all" then redis.call("HINCRBY", totalsKey(g), "votes", delta) end
+    if period == "all" then
+      redis.call("HINCRBY", totalsKey(g), "votes", delta)
+      if model then redis.call("HINCRBY", totalsKey(g), "votes@" .. model, delta) end
+    end
   end
 end
 if added == 1 then
   redis.call("ZADD", playersKey(g), "GT", now, voter)
+  if model then redis.call("ZADD", modelPlayersKey(g, model), "GT", now, voter) end
 end
 return {0, count, added}
 `;
@@ -178,23 +222,26 @@ return redis.call("ZREVRANGE", KEYS[1], 0, tonumber(ARGV[8]) - 1, "WITHSCORES")
 `;
 
 /**
- * The server's stats over what has not expired. ARGV: prefix, guildId, now, 4 windows.
- * Returns outputs, votes, players, coldest {rankId, T}, hottest, most voted {rankId, score},
- * below, near (|T| < 0.01), above.
+ * The server's stats over what has not expired, or one model's outputs' (ARGV[8], "" for all).
+ * ARGV: prefix, guildId, now, 4 windows, model. Returns outputs, votes, players, coldest
+ * {rankId, T}, hottest, most voted {rankId, score}, below, near (|T| < 0.01), above.
  */
 export const READ_STATS =
   COMMON +
   `
-local g, now = ARGV[2], tonumber(ARGV[3])
+local g, now, m = ARGV[2], tonumber(ARGV[3]), ARGV[8]
 trim(g, now, {tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])})
-local temps = tempsKey(g)
+local temps, players, votes, top = tempsKey(g), playersKey(g), "votes", board(g, false, "all", "votes")
+if m ~= "" then
+  temps, players, votes, top = modelTempsKey(g, m), modelPlayersKey(g, m), "votes@" .. m, modelBoard(g, m, "all", "votes")
+end
 return {
-  redis.call("ZCARD", madeKey(g)),
-  tonumber(redis.call("HGET", totalsKey(g), "votes") or "0"),
-  redis.call("ZCARD", playersKey(g)),
+  redis.call("ZCARD", temps),
+  tonumber(redis.call("HGET", totalsKey(g), votes) or "0"),
+  redis.call("ZCARD", players),
   redis.call("ZRANGE", temps, 0, 0, "WITHSCORES"),
   redis.call("ZREVRANGE", temps, 0, 0, "WITHSCORES"),
-  redis.call("ZREVRANGE", board(g, false, "all", "votes"), 0, 0, "WITHSCORES"),
+  redis.call("ZREVRANGE", top, 0, 0, "WITHSCORES"),
   redis.call("ZCOUNT", temps, "-inf", "(0"),
   redis.call("ZCOUNT", temps, "(-0.01", "(0.01"),
   redis.call("ZCOUNT", temps, "(0", "+inf"),

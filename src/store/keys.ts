@@ -66,6 +66,20 @@ export class RedisKeys {
     const scope = memberId ? `member:${memberId}:` : "";
     return this.guild(guildId, `${scope}top:${period}:${by}`);
   }
+  /** The ids of the models the server's outputs on record were made with. */
+  guildModels(guildId: string): string {
+    return this.guild(guildId, "models");
+  }
+  /** One model's outputs: its top boards, its rank ids by temperature, its players. */
+  modelBoard(guildId: string, modelId: string, period: Period, by: RankedBy): string {
+    return this.guild(guildId, `model:${modelId}:top:${period}:${by}`);
+  }
+  modelTemps(guildId: string, modelId: string): string {
+    return this.guild(guildId, `model:${modelId}:temps`);
+  }
+  modelPlayers(guildId: string, modelId: string): string {
+    return this.guild(guildId, `model:${modelId}:players`);
+  }
   /** Members by votes received, then outputs made. */
   members(guildId: string, period: Period): string {
     return this.guild(guildId, `members:${period}`);
@@ -183,6 +197,17 @@ local function totalsKey(g) return ${luaKey(g => marks.totals(g), "g")} end
 local function board(g, member, period, by)
   if member then return ${luaKey((g, p, b, m) => marks.board(g, p as Period, b as RankedBy, m), "g", "period", "by", "member")} end
   return ${luaKey((g, p, b) => marks.board(g, p as Period, b as RankedBy), "g", "period", "by")}
+end
+local function modelsKey(g) return ${luaKey(g => marks.guildModels(g), "g")} end
+local function modelBoard(g, m, period, by)
+  return ${luaKey((g, m, p, b) => marks.modelBoard(g, m, p as Period, b as RankedBy), "g", "m", "period", "by")}
+end
+local function modelTempsKey(g, m) return ${luaKey((g, m) => marks.modelTemps(g, m), "g", "m")} end
+local function modelPlayersKey(g, m) return ${luaKey((g, m) => marks.modelPlayers(g, m), "g", "m")} end
+-- The model id an output names (absent on outputs made before models were recorded)
+local function modelOf(output)
+  if type(output.modelId) == "string" and output.modelId ~= "" then return output.modelId end
+  return nil
 end
 local function membersKey(g, period) return ${luaKey((g, p) => marks.members(g, p as Period), "g", "period")} end
 local function authorOf(rankId) return string.match(rankId, "^%d+:(%d+):") end

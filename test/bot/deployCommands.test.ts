@@ -86,7 +86,8 @@ describe("deploy-commands", () => {
     expect(body[0]!.options![1]).toMatchObject({ min_value: -100, max_value: 100 });
     expect(body[0]!.options![0]).toMatchObject({ required: true });
     const options = (name: string) => body.find(c => c.name === name)!.options!.map(o => o.name);
-    expect(options("weirdest")).toEqual(["period", "by", "member"]);
+    expect(options("weirdest")).toEqual(["period", "by", "member", "model"]);
+    expect(options("weird-stats")).toEqual(["model"]);
     expect(options("weird-sweep")).toEqual(["prompt", "max_tokens", "seed"]);
     expect(options("weird-compare")).toEqual([
       "prompt",

@@ -148,6 +148,51 @@ describe("/weird-compare", () => {
       expect((suggested.body!.data as { choices: Array<{ value: string }> }).choices.map(c => c.value)).toEqual([
         "spm",
       ]);
+
+      // Each part is on its own model's board and in its stats.
+      const string = (name: string, value: string) => ({ name, type: ApplicationCommandOptionType.String, value });
+      const weirdest = slashCommand("weirdest", {}, [string("period", "all"), string("model", "spm")]);
+      flow.bot.inject(weirdest);
+      const board = await flow.discord.waitFor(r => callbackOf(weirdest).test(r.path));
+      const description = (board.body!.data as { embeds: Array<{ description: string }> }).embeds[0]!.description;
+      expect(description).toMatch(
+        /^Weirdest outputs made with spm in all time .*, by votes:\n\*\*1\.\*\* 1 vote · T = -0\.5/,
+      );
+      expect(description).not.toContain("**2.**");
+      const stats = slashCommand("weird-stats", {}, [string("model", "tiny")]);
+      flow.bot.inject(stats);
+      const counted = await flow.discord.waitFor(r => callbackOf(stats).test(r.path));
+      const lines = (counted.body!.data as { embeds: Array<{ description: string }> }).embeds[0]!.description.split(
+        "\n",
+      );
+      expect(lines.slice(0, 2)).toEqual([
+        "This server's outputs made with tiny, over the last 90 days (what is kept):",
+        "Outputs generated: **1** · votes cast: **0** · members who played: **1**",
+      ]);
+      // The filter suggests the models the server's outputs were made with, live or not.
+      const filter = autocomplete("weirdest", "model", "");
+      flow.bot.inject(filter);
+      const models = await flow.discord.waitFor(r => callbackOf(filter).test(r.path));
+      expect((models.body!.data as { choices: Array<{ value: string }> }).choices.map(c => c.value)).toEqual([
+        "spm",
+        "tiny",
+      ]);
+      const both = slashCommand(
+        "weirdest",
+        {},
+        [
+          string("model", "spm"),
+          { name: "member", type: ApplicationCommandOptionType.User, value: "800000000000000009" },
+        ],
+        ["800000000000000009"],
+      );
+      flow.bot.inject(both);
+      expect((await flow.discord.waitFor(r => callbackOf(both).test(r.path))).body).toMatchObject({
+        data: {
+          content: "Filter by member or by model, not both: leave one of them out.",
+          flags: MessageFlags.Ephemeral,
+        },
+      });
     } finally {
       await second.close();
     }

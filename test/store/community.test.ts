@@ -195,7 +195,7 @@ describe("retention", () => {
   it("drops an output nobody voted for when it leaves the retention (the trim must not fail on none)", async () => {
     const shortLived = new OutputStore(redis, prefix, 3 * DAY_MS);
     const board = new CommunityStore(redis, prefix, shortLived);
-    const unvoted = await output({ createdAt: T0 });
+    const unvoted = await output({ createdAt: T0, modelId: "tiny" });
     await shortLived.save(unvoted, T0);
     const now = T0 + 3 * DAY_MS + 1;
     expect(await board.weirdest(GUILD, { period: "all", by: "votes", now })).toEqual([]);
@@ -245,6 +245,91 @@ describe("/weird-stats", () => {
       aboveZero: 1,
     });
     expect(stats.mostVoted).toMatchObject({ outputId: hot.id, votes: 2 });
+  });
+});
+
+describe("per-model boards and stats", () => {
+  it("rank and count each model's outputs on its own, follow votes, and leave with the retention", async () => {
+    const shortLived = new OutputStore(redis, prefix, 3 * DAY_MS);
+    const store = new CommunityStore(redis, prefix, shortLived);
+    const save = async (fields: Partial<OutputRecord> & { createdAt: number }) => {
+      const record = await output(fields);
+      await shortLived.save(record, record.createdAt);
+      return record;
+    };
+    const tinyOld = await save({ createdAt: T0, modelId: "tiny", temperature: -2, surprisal: 30 });
+    const tinyNew = await save({ createdAt: T0 + 2 * DAY_MS, modelId: "tiny", temperature: 1, surprisal: 2 });
+    const spm = await save({ createdAt: T0 + 2 * DAY_MS + 1, modelId: "spm", temperature: -1, authorId: BOB });
+    const unnamed = await save({ createdAt: T0 + 2 * DAY_MS + 2, temperature: 0.5 }); // before models were recorded
+    await vote(tinyOld, 2, T0 + 10);
+    await vote(spm, 1, T0 + 2 * DAY_MS + 10);
+    const now = T0 + 2 * DAY_MS + 100;
+    const board = (modelId: string, by: "votes" | "weirdness" = "votes", at = now) =>
+      store.weirdest(GUILD, { period: "all", by, modelId, now: at }).then(ids);
+    expect(await board("tiny")).toEqual([tinyOld.id, tinyNew.id]);
+    expect(await board("tiny", "weirdness")).toEqual([tinyOld.id, tinyNew.id]);
+    expect(await board("spm")).toEqual([spm.id]);
+    expect(await board("nope")).toEqual([]);
+    expect(ids(await store.weirdest(GUILD, { period: "all", by: "votes", now }))).toEqual([
+      tinyOld.id,
+      spm.id,
+      tinyNew.id,
+      unnamed.id,
+    ]);
+    expect((await store.models(GUILD)).sort()).toEqual(["spm", "tiny"]);
+    expect(await store.stats(GUILD, now, "tiny")).toMatchObject({
+      outputs: 2,
+      votes: 2,
+      players: 3, // the author and two voters
+      coldest: -2,
+      hottest: 1,
+      belowZero: 1,
+      aboveZero: 1,
+      mostVoted: { outputId: tinyOld.id, votes: 2 },
+    });
+    expect(await store.stats(GUILD, now, "spm")).toMatchObject({ outputs: 1, votes: 1, players: 2 });
+    expect(await store.stats(GUILD, now)).toMatchObject({ outputs: 4, votes: 3 });
+
+    // A vote moves the output on its model's board too; taking it back moves it back.
+    await outputs.toggleVote(tinyNew.id, "830000000000000001", { selfVotes: false, now });
+    await outputs.toggleVote(tinyNew.id, "830000000000000002", { selfVotes: false, now });
+    await outputs.toggleVote(tinyNew.id, "830000000000000003", { selfVotes: false, now });
+    expect(await board("tiny")).toEqual([tinyNew.id, tinyOld.id]);
+    expect(await store.stats(GUILD, now, "tiny")).toMatchObject({ votes: 5 });
+    await outputs.toggleVote(tinyNew.id, "830000000000000003", { selfVotes: false, now });
+    await outputs.toggleVote(tinyNew.id, "830000000000000002", { selfVotes: false, now });
+    expect(await board("tiny")).toEqual([tinyOld.id, tinyNew.id]);
+
+    // Past the retention the oldest leaves its model's board and stats; a model with nothing left is forgotten.
+    const later = T0 + 3 * DAY_MS + 1;
+    expect(await board("tiny", "votes", later)).toEqual([tinyNew.id]);
+    expect(await store.stats(GUILD, later, "tiny")).toMatchObject({ outputs: 1, votes: 1, coldest: 1 });
+    const last = T0 + 5 * DAY_MS + 10;
+    expect(await board("spm", "votes", last)).toEqual([]);
+    expect(await store.models(GUILD)).toEqual([]);
+    expect(await store.stats(GUILD, last, "tiny")).toMatchObject({ outputs: 0, votes: 0, players: 0 });
+    const keys = new RedisKeys(prefix);
+    for (const key of [
+      keys.modelTemps(GUILD, "tiny"),
+      keys.modelPlayers(GUILD, "spm"),
+      keys.modelBoard(GUILD, "tiny", "all", "votes"),
+    ])
+      expect(await redis.exists(key)).toBe(0);
+    expect(await redis.hkeys(keys.totals(GUILD))).not.toContain("votes@tiny");
+  });
+
+  it("keep their periods: a model's day board is its outputs of the last 24 hours", async () => {
+    const old = await output({ createdAt: T0, modelId: "tiny" });
+    const fresh = await output({ createdAt: T0 + 2 * DAY_MS, modelId: "tiny" });
+    await output({ createdAt: T0 + 2 * DAY_MS, modelId: "spm" });
+    const now = T0 + 2 * DAY_MS + 10;
+    expect(ids(await community.weirdest(GUILD, { period: "day", by: "votes", modelId: "tiny", now }))).toEqual([
+      fresh.id,
+    ]);
+    expect(ids(await community.weirdest(GUILD, { period: "week", by: "votes", modelId: "tiny", now }))).toEqual([
+      fresh.id, // tied on votes: the newer first
+      old.id,
+    ]);
   });
 });
 
