@@ -7,6 +7,7 @@ import { DAY_MS, OutputStore } from "../store/outputs.js";
 import { ModelRegistry } from "../store/models.js";
 import { ComparisonStore } from "../store/comparisons.js";
 import { Queues } from "../store/queues.js";
+import { modelQueueMetrics } from "../observability/metrics.js";
 import { producerConnection } from "../store/redis.js";
 import { operatorSettings, SettingsStore } from "../store/settings.js";
 import { Throttle } from "../store/throttle.js";
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
   if (port > 0)
     await startObservabilityServer(port, () => ({ redis: redis.status === "ready", gateway: client.isReady() }), [
       () => queue.exportPrometheusMetrics(),
+      () => modelQueueMetrics(ctx.models, queues),
     ]);
 
   onShutdown(log, async () => {

@@ -3,6 +3,8 @@
 import type { REST } from "@discordjs/rest";
 import { UnrecoverableError, type Job, type Worker } from "bullmq";
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import type { ModelRegistry } from "../store/models.js";
+import type { Queues } from "../store/queues.js";
 
 export const registry = new Registry();
 // Includes nodejs_eventloop_lag_seconds (and its percentiles), heap and CPU.
@@ -84,6 +86,38 @@ export function observeWorker(worker: Worker): void {
     jobs.inc({ outcome: final ? "failed" : "retried" });
   });
   worker.on("stalled", () => jobs.inc({ outcome: "stalled" }));
+}
+
+/**
+ * Each model's queue depth, live workers and recent speed, for the bot's /metrics: read at
+ * scrape time from the registry (one HGETALL) and BullMQ (one count per queue), so every
+ * bot process reports the same numbers. Model ids are [A-Za-z0-9._-], safe as label values.
+ */
+export async function modelQueueMetrics(
+  registry: Pick<ModelRegistry, "models">,
+  queues: Pick<Queues, "get">,
+): Promise<string> {
+  const models = await registry.models();
+  const depths = await Promise.all(
+    models.map(model => queues.get(model.queue).getJobCounts("waiting", "prioritized", "active", "delayed")),
+  );
+  const lines = [
+    "# HELP belowzero_model_queue_jobs Jobs on each model's queue: waiting (prioritized included), active, delayed",
+    "# TYPE belowzero_model_queue_jobs gauge",
+    ...models.flatMap((model, i) => {
+      const counts = depths[i]!;
+      const labels = (state: string) => `{model="${model.id}",queue="${model.queue}",state="${state}"}`;
+      return [
+        `belowzero_model_queue_jobs${labels("waiting")} ${(counts.waiting ?? 0) + (counts.prioritized ?? 0)}`,
+        `belowzero_model_queue_jobs${labels("active")} ${counts.active ?? 0}`,
+        `belowzero_model_queue_jobs${labels("delayed")} ${counts.delayed ?? 0}`,
+      ];
+    }),
+    "# HELP belowzero_model_workers Live workers of each model (heartbeat not yet expired)",
+    "# TYPE belowzero_model_workers gauge",
+    ...models.map(model => `belowzero_model_workers{model="${model.id}"} ${model.live.length}`),
+  ];
+  return lines.join("\n");
 }
 
 /** The Prometheus text of this process, and whatever the caller adds (BullMQ's queue metrics). */

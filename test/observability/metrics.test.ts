@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
 import { startObservabilityServer, type ObservabilityServer } from "../../src/observability/server.js";
+import { modelQueueMetrics } from "../../src/observability/metrics.js";
+import { ModelRegistry } from "../../src/store/models.js";
 import { loadTestEngine } from "../helpers/engine.js";
 import { FakeDiscord } from "../helpers/fakeDiscord.js";
 import {
@@ -30,6 +32,8 @@ beforeAll(async () => {
   worker = startWorker(engine, discord.url, prefix);
   server = await startObservabilityServer(0, () => ({ redis: bot.ctx.redisReady(), worker: healthy }), [
     () => bot.ctx.queue.exportPrometheusMetrics(),
+    // As the bot serves them (src/bot/main.ts).
+    () => modelQueueMetrics(bot.ctx.models, bot.ctx.queues),
   ]);
 });
 afterAll(async () => {
@@ -85,6 +89,29 @@ describe("/metrics", () => {
     expect(sample(text, 'bullmq_job_count{queue="weird", state="completed"}')).toBe(2);
     expect(sample(text, 'bullmq_job_count{queue="weird", state="waiting"}')).toBe(0);
     expect(sample(text, 'bullmq_job_completed_total{queue="weird"}')).toBe(2);
+  });
+});
+
+describe("per-model queue metrics", () => {
+  it("give each model's waiting, active and delayed jobs and its live workers, from the registry and BullMQ", async () => {
+    // A second model whose worker is gone: its entry stays known, its queue holds two jobs.
+    const registry = new ModelRegistry(bot.redis, prefix);
+    const info = { file: "idle.gguf", sizeBytes: 1, type: "llama", vocabularySize: 32000, contextSize: 256 };
+    await registry.heartbeat({ ...info, id: "idle", workerId: "gone-1", queue: "weird-idle", tokensPerSecond: null });
+    await registry.remove("gone-1");
+    const idle = bot.ctx.queues.get("weird-idle");
+    await idle.add("weird", { n: 1 }, { priority: 1 });
+    await idle.add("weird", { n: 2 }, { delay: 60_000 });
+    await worker.heartbeat.beat();
+    const text = await (await get("/metrics")).text();
+    const served = worker.heartbeat.info.id;
+    expect(sample(text, `belowzero_model_queue_jobs{model="idle",queue="weird-idle",state="waiting"}`)).toBe(1);
+    expect(sample(text, `belowzero_model_queue_jobs{model="idle",queue="weird-idle",state="delayed"}`)).toBe(1);
+    expect(sample(text, `belowzero_model_queue_jobs{model="idle",queue="weird-idle",state="active"}`)).toBe(0);
+    expect(sample(text, `belowzero_model_workers{model="idle"}`)).toBe(0);
+    expect(sample(text, `belowzero_model_workers{model="${served}"}`)).toBe(1);
+    expect(sample(text, `belowzero_model_queue_jobs{model="${served}",queue="weird",state="waiting"}`)).toBe(0);
+    await idle.obliterate({ force: true });
   });
 });
 
