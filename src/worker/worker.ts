@@ -47,8 +47,6 @@ export interface WorkerDeps {
   throttle: Throttle;
   /** Job lines carry the job and server ids as fields. */
   log?: Log;
-  /** Comparisons' shared state; made from the connection when not given. */
-  comparisons?: ComparisonStore;
 }
 
 /** The ids every job line carries; read defensively, as a malformed payload may lack them. */
@@ -174,8 +172,9 @@ export async function processJob(
   }
 
   const reply = new ReplyTarget(deps.rest, request, `bz${outputId}`.slice(0, 25));
-  const comparison = request.compare && comparisonDeps(deps);
-  if (comparison) await updatePart(comparison, request.compare!, { state: "running" }, request);
+  // A comparison's part: its state goes into the comparison's one message (src/worker/comparison.ts).
+  const comparison = request.compare && { part: request.compare, deps: comparisonDeps(deps) };
+  if (comparison) await updatePart(comparison.deps, comparison.part, { state: "running" }, request);
   const results: GenerationResult[] = [];
   try {
     for (const temperature of request.sweep ?? [request.temperature])
@@ -187,8 +186,8 @@ export async function processJob(
     await deps.throttle.freePlace(outputId);
     if (comparison)
       await updatePart(
-        comparison,
-        request.compare!,
+        comparison.deps,
+        comparison.part,
         { state: "failed", reason: `can't be generated: ${error.message}` },
         request,
       );
@@ -229,7 +228,7 @@ export async function processJob(
   try {
     if (comparison) {
       // Undefined: done already (a retry after a crash), or the comparison expired; either way delivered.
-      message = (await updatePart(comparison, request.compare!, { state: "done" }, request)) ?? { id: "shown" };
+      message = (await updatePart(comparison.deps, comparison.part, { state: "done" }, request)) ?? { id: "shown" };
     } else
       message = await reply.show(
         request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!),
@@ -293,7 +292,7 @@ async function sweepBody(
 
 function comparisonDeps(deps: WorkerDeps): ComparisonDeps {
   return {
-    comparisons: deps.comparisons ?? new ComparisonStore(deps.connection, deps.prefix),
+    comparisons: new ComparisonStore(deps.connection, deps.prefix),
     outputs: deps.outputs,
     rest: deps.rest,
   };
