@@ -228,7 +228,7 @@ describe("/weird-compare", () => {
       flow.bot.inject(compare);
       const held = await flow.discord.waitFor(r => toReply(r) && doneParts(r) === 1, 30_000);
       expect(held.body?.content).toMatch(/\*\*tiny\*\* · T = 1 · β = 1 · weirdness/);
-      second.worker.resume();
+      await second.worker.resume();
       const both = await flow.discord.waitFor(r => toReply(r) && doneParts(r) === 2, 30_000);
       expect(both.at).toBeLessThan(held.at + 5000); // spm's edit landed while tiny's was held
       // Wait out the held edit, and whatever edit its worker makes after it.
