@@ -10,7 +10,7 @@ import { EnvReader, type Env } from "./environment.js";
 import type { LogLevel } from "./observability/log.js";
 import { clusterUrl, isClusterUrl } from "./store/redisUrl.js";
 
-export { ConfigError, EnvReader } from "./environment.js";
+export { ConfigError, deprecationWarnings, EnvReader } from "./environment.js";
 
 export function defaultCacheDir(env: Env = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "belowzero");
@@ -71,7 +71,7 @@ export interface DiscordSettings {
 
 export interface QueueSettings {
   redisUrl: string;
-  /** In braces, so every key of the queue hashes to one Redis Cluster slot. */
+  /** REDIS_PREFIX: starts every Redis key; its {hash tag} keeps them all in one Redis Cluster slot. */
   prefix: string;
   maxPerGuild: number;
   maxTotal: number;
@@ -135,9 +135,9 @@ function readQueue(reader: EnvReader): QueueSettings {
   // A Redis Cluster: REDIS_CLUSTER_NODES, or REDIS_URL=redis+cluster://host:port,host:port.
   const nodes = reader.get("REDIS_CLUSTER_NODES");
   const redisUrl = nodes ? clusterUrl(nodes) : reader.get("REDIS_URL");
-  const prefix = reader.get("QUEUE_PREFIX");
+  const prefix = reader.get("REDIS_PREFIX");
   if (isClusterUrl(redisUrl) && !/\{[^}]+\}/.test(prefix))
-    reader.problems.push(`QUEUE_PREFIX must contain a {hash tag} on a Redis Cluster, got "${prefix}"`);
+    reader.problems.push(`REDIS_PREFIX must contain a {hash tag} on a Redis Cluster, got "${prefix}"`);
   return {
     redisUrl,
     prefix,

@@ -20,6 +20,8 @@ export interface Setting<T> {
   example?: string;
   /** Commented out in .env.example: advanced, or worked out at run time. */
   advanced?: boolean;
+  /** The variable's deprecated former name: still read, with a warning (deprecationWarnings). */
+  formerName?: string;
   /** Turns the raw text into a value, or returns a problem (without the name). */
   parse(raw: string): T | Problem;
 }
@@ -50,6 +52,7 @@ interface Common {
   shownDefault?: string;
   example?: string;
   advanced?: boolean;
+  formerName?: string;
 }
 
 function integer(o: Common & { default: number; min: number; max: number }): Setting<number>;
@@ -299,10 +302,12 @@ export const ENVIRONMENT = {
     meaning: "seed nodes of a Redis Cluster (host:port,host:port…), instead of REDIS_URL",
     advanced: true,
   }),
-  QUEUE_PREFIX: text({
+  REDIS_PREFIX: text({
     section: "queue",
     default: "{belowzero}",
-    meaning: "key prefix; the braces keep every key in one Redis Cluster slot",
+    meaning:
+      "prefix of every Redis key (queues, outputs, votes, settings); the braces keep every key in one Redis Cluster slot",
+    formerName: "QUEUE_PREFIX",
   }),
   QUEUE_MAX_PER_GUILD: integer({
     section: "queue",
@@ -396,12 +401,23 @@ export class EnvReader {
 
   get<K extends VariableName>(name: K): ValueOf<(typeof ENVIRONMENT)[K]> {
     const setting = ENVIRONMENT[name] as Setting<ValueOf<(typeof ENVIRONMENT)[K]>>;
-    const raw = this.env[name]?.trim();
-    if (raw === undefined || raw === "") return setting.fallback;
+    const raw = this.raw(name, setting);
+    if (raw === undefined) return setting.fallback;
     const value = setting.parse(raw);
     if (!(value instanceof Problem)) return value;
     this.problems.push(`${name} ${value.message}, got "${raw}"`);
     return setting.fallback;
+  }
+
+  /** The variable's text, or its former name's; both set to different values is a problem. */
+  private raw(name: string, setting: AnySetting): string | undefined {
+    const current = nonEmpty(this.env[name]);
+    const former = setting.formerName === undefined ? undefined : nonEmpty(this.env[setting.formerName]);
+    if (current !== undefined && former !== undefined && current !== former)
+      this.problems.push(
+        `${name} and ${setting.formerName} (its deprecated former name) are both set, to "${current}" and "${former}": keep ${name} only`,
+      );
+    return current ?? former;
   }
 
   /** Throws a ConfigError naming every problem found so far. */
@@ -410,12 +426,27 @@ export class EnvReader {
   }
 }
 
+const nonEmpty = (raw: string | undefined) => (raw?.trim() ? raw.trim() : undefined);
+
+/** One line for each deprecated variable name the environment still uses, for the log at start. */
+export function deprecationWarnings(env: Env): string[] {
+  return (Object.entries(ENVIRONMENT) as Array<[string, AnySetting]>).flatMap(([name, setting]) =>
+    setting.formerName !== undefined && nonEmpty(env[setting.formerName]) !== undefined
+      ? [`${setting.formerName} is deprecated and will stop working: rename it ${name} (same value)`]
+      : [],
+  );
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map(p => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
   }
 }
+
+/** The meaning as the docs show it, with the former name an old configuration may still use. */
+const documented = (setting: AnySetting) =>
+  setting.formerName === undefined ? setting.meaning : `${setting.meaning} (formerly ${setting.formerName})`;
 
 function shownDefault(setting: AnySetting): string {
   if (setting.shownDefault !== undefined) return setting.shownDefault;
@@ -434,7 +465,7 @@ export function renderEnvExample(): string {
       if (setting.section !== section) continue;
       const accepted = setting.range ? ` (${setting.range})` : "";
       const worked = setting.shownDefault ? `; default: ${setting.shownDefault}` : "";
-      lines.push(`# ${setting.meaning}${accepted}${worked}`);
+      lines.push(`# ${documented(setting)}${accepted}${worked}`);
       const value = setting.example ?? (setting.shownDefault ? "" : shownDefault(setting));
       lines.push(setting.advanced ? `# ${name}=${value}` : `${name}=${value}`);
     }
@@ -448,7 +479,7 @@ const escapeCell = (cell: string) => cell.replace(/\|/g, "\\|");
 export function renderReadmeTable(): string {
   const rows = (Object.entries(ENVIRONMENT) as Array<[string, AnySetting]>).map(([name, setting]) => {
     const fallback = shownDefault(setting);
-    return `| \`${name}\` | ${fallback === "" ? "—" : `\`${fallback}\``} | ${escapeCell(setting.range ?? "")} | ${escapeCell(setting.meaning)} |`;
+    return `| \`${name}\` | ${fallback === "" ? "—" : `\`${fallback}\``} | ${escapeCell(setting.range ?? "")} | ${escapeCell(documented(setting))} |`;
   });
   return ["| variable | default | accepted | meaning |", "|---|---|---|---|", ...rows].join("\n");
 }

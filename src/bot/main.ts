@@ -1,6 +1,6 @@
 // npm run start:bot — the gateway process. Never loads a model.
 import { config as loadDotenv } from "dotenv";
-import { loadBotConfig, loadOperationsSettings } from "../config.js";
+import { deprecationWarnings, loadBotConfig, loadOperationsSettings } from "../config.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
@@ -27,6 +27,8 @@ async function main(): Promise<void> {
   const config = loadBotConfig();
   logger = createLogger({ service: "bot", base: shard, level: operations.logLevel, secrets: [config.discord.token] });
   const log = logFunction(logger);
+  // Under the ShardingManager, the manager has already said it once for all its shards.
+  if (!process.env.SHARDING_MANAGER) for (const warning of deprecationWarnings(process.env)) logger.warn(warning);
   const redis = producerConnection(config.queue.redisUrl);
   const queues = new Queues(redis, config.queue.prefix, error => log(`queue: ${error.message}`));
   const queue = queues.shared;

@@ -4,7 +4,7 @@
 // places, outputs, votes), so a member's cooldown or a vote holds whichever shard sees it.
 import { config as loadDotenv } from "dotenv";
 import { ShardingManager } from "discord.js";
-import { loadBotConfig, loadOperationsSettings } from "../config.js";
+import { deprecationWarnings, loadBotConfig, loadOperationsSettings } from "../config.js";
 import { entryPoint } from "../entryPoint.js";
 import { createLogger } from "../observability/log.js";
 
@@ -12,6 +12,7 @@ loadDotenv({ quiet: true });
 const operations = loadOperationsSettings();
 const config = loadBotConfig();
 const logger = createLogger({ service: "shards", level: operations.logLevel, secrets: [config.discord.token] });
+for (const warning of deprecationWarnings(process.env)) logger.warn(warning);
 
 const shardMain = entryPoint(import.meta.url, "./main.js");
 const manager = new ShardingManager(shardMain.path, {

@@ -3,7 +3,7 @@
 // from this file (LUA_SCHEMA), so TypeScript and Lua cannot drift apart. ARCHITECTURE.md lists
 // every key with its type, lifetime and writer.
 //
-// Every key starts with the prefix (QUEUE_PREFIX), which holds a {hash tag}: on a Redis
+// Every key starts with the prefix (REDIS_PREFIX), which holds a {hash tag}: on a Redis
 // Cluster all of them, BullMQ's included, hash to one slot, so multi-key scripts work, and keys
 // a script builds itself (a member's boards, an expired output's record) stay in that slot.
 

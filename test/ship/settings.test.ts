@@ -46,7 +46,7 @@ describe("Redis Cluster settings", () => {
       'REDIS_CLUSTER_NODES must be host:port pairs separated by commas, got "10.0.0.1"',
     ]);
     expect(
-      problemsOf(() => loadBotConfig({ DISCORD_TOKEN: "t", REDIS_CLUSTER_NODES: "10.0.0.1:6379", QUEUE_PREFIX: "bz" })),
-    ).toEqual(['QUEUE_PREFIX must contain a {hash tag} on a Redis Cluster, got "bz"']);
+      problemsOf(() => loadBotConfig({ DISCORD_TOKEN: "t", REDIS_CLUSTER_NODES: "10.0.0.1:6379", REDIS_PREFIX: "bz" })),
+    ).toEqual(['REDIS_PREFIX must contain a {hash tag} on a Redis Cluster, got "bz"']);
   });
 });
