@@ -202,8 +202,6 @@ export interface OperationsSettings {
   /** Port of /metrics and /healthz; 0 serves nothing (so `npm start`'s two processes never clash). */
   metricsPort: number;
   logLevel: LogLevel;
-  /** Gateway shards the bot's ShardingManager starts: Discord's recommendation, or a number. */
-  shardCount: "auto" | number;
 }
 
 /** How the bot and worker processes are run and watched; read by each entry point. */
@@ -212,8 +210,19 @@ export function loadOperationsSettings(env: Env = process.env): OperationsSettin
   const settings: OperationsSettings = {
     metricsPort: reader.get("METRICS_PORT"),
     logLevel: reader.get("LOG_LEVEL") as LogLevel,
-    shardCount: reader.get("SHARD_COUNT"),
   };
   reader.check();
   return settings;
+}
+
+/**
+ * GATEWAY_SHARDS: how many shards the ShardingManager (bot/shards.ts) starts, Discord's
+ * recommendation ("auto") or a number. Read there alone: each shard's process is told its own
+ * share by the manager (bot.ts, assignedShards).
+ */
+export function loadGatewayShards(env: Env = process.env): "auto" | number {
+  const reader = new EnvReader(env);
+  const shards = reader.get("GATEWAY_SHARDS");
+  reader.check();
+  return shards;
 }

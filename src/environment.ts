@@ -383,10 +383,12 @@ export const ENVIRONMENT = {
     choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const,
     meaning: "least severity written to the JSON log lines",
   }),
-  SHARD_COUNT: shardCount({
+  GATEWAY_SHARDS: shardCount({
     section: "operations",
     meaning:
       "gateway shards the bot's ShardingManager starts (npm run start:shards, the images); auto: as Discord recommends",
+    // discord.js reads SHARD_COUNT itself, as the shard count of every client.
+    formerName: "SHARD_COUNT",
   }),
 } satisfies Record<string, AnySetting>;
 
