@@ -1,6 +1,6 @@
 // Every environment variable belowzero reads, as data: name, type, default, range and meaning.
 // config.ts reads through this table, and `npm run docs:env` writes .env.example and the
-// README's table from it (a test keeps them in step), so there is one list, not three.
+// table of docs/configuration.md from it (a test keeps them in step), so there is one list, not three.
 import { MODEL_ID_PATTERN } from "./store/models.js";
 import { DEFAULT_CONTEXT_SIZE, DEFAULT_LIMITS, DEFAULT_NEGATION, DEFAULT_TOKEN_POLICY } from "./engine/defaults.js";
 
@@ -477,8 +477,8 @@ export function renderEnvExample(): string {
 
 const escapeCell = (cell: string) => cell.replace(/\|/g, "\\|");
 
-/** The README's configuration table, written from the table. */
-export function renderReadmeTable(): string {
+/** docs/configuration.md's table, written from the table. */
+export function renderEnvironmentTable(): string {
   const rows = (Object.entries(ENVIRONMENT) as Array<[string, AnySetting]>).map(([name, setting]) => {
     const fallback = shownDefault(setting);
     return `| \`${name}\` | ${fallback === "" ? "—" : `\`${fallback}\``} | ${escapeCell(setting.range ?? "")} | ${escapeCell(documented(setting))} |`;
@@ -486,7 +486,7 @@ export function renderReadmeTable(): string {
   return ["| variable | default | accepted | meaning |", "|---|---|---|---|", ...rows].join("\n");
 }
 
-export const README_TABLE_MARKERS = [
+export const ENVIRONMENT_TABLE_MARKERS = [
   "<!-- environment table: npm run docs:env -->",
   "<!-- end of environment table -->",
 ];
