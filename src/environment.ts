@@ -1,6 +1,7 @@
 // Every environment variable belowzero reads, as data: name, type, default, range and meaning.
 // config.ts reads through this table, and `npm run docs:env` writes .env.example and the
 // table of docs/configuration.md from it (a test keeps them in step), so there is one list, not three.
+import { DISCORD_ID } from "./discordId.js";
 import { MODEL_ID_PATTERN } from "./store/models.js";
 import { DEFAULT_CONTEXT_SIZE, DEFAULT_LIMITS, DEFAULT_NEGATION, DEFAULT_TOKEN_POLICY } from "./engine/defaults.js";
 
@@ -279,12 +280,12 @@ export const ENVIRONMENT = {
   }),
   DISCORD_GUILD_ID: text({
     section: "discord",
-    pattern: [/^\d{15,22}$/, "must be a server id (digits)"],
+    pattern: [DISCORD_ID, "must be a server id (digits)"],
     meaning: "register the commands in this server only (instant); unset: globally",
   }),
   DISCORD_APPLICATION_ID: text({
     section: "discord",
-    pattern: [/^\d{15,22}$/, "must be an application id (digits)"],
+    pattern: [DISCORD_ID, "must be an application id (digits)"],
     meaning: "for deploy-commands, when it cannot be read from the token",
     advanced: true,
   }),
