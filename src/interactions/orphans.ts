@@ -29,10 +29,12 @@ export function orphanedQueues(models: ModelView[], now: number, waitMs: number)
 }
 
 /** One round: answers and drops the orphaned jobs. Returns how many. */
-export async function answerOrphanedJobs(ctx: BotContext, rest: REST, now = Date.now()): Promise<number> {
+export async function answerOrphanedJobs(ctx: BotContext, rest: REST): Promise<number> {
   const waitMs = ctx.config.queue.modelWaitMs;
   let answered = 0;
-  for (const [name, ids] of orphanedQueues(await ctx.models.models(), now, waitMs)) {
+  // On the registry's clock, which its lastSeenAt times are on.
+  const [models, now] = await Promise.all([ctx.models.models(), ctx.models.now()]);
+  for (const [name, ids] of orphanedQueues(models, now, waitMs)) {
     const queue = ctx.queues.get(name);
     // Active ones too: their worker died holding them, and its lock has run out by now.
     const jobs = await queue.getJobs(["waiting", "prioritized", "delayed", "active"], 0, BATCH - 1);
