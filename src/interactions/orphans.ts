@@ -28,17 +28,24 @@ export function orphanedQueues(models: ModelView[], now: number, waitMs: number)
   return orphaned;
 }
 
+/** The orphaned queues now, on the registry's clock (which its lastSeenAt times are on). */
+async function orphanedNow(ctx: BotContext): Promise<Map<string, string[]>> {
+  const [models, now] = await Promise.all([ctx.models.models(), ctx.models.now()]);
+  return orphanedQueues(models, now, ctx.config.queue.modelWaitMs);
+}
+
 /** One round: answers and drops the orphaned jobs. Returns how many. */
 export async function answerOrphanedJobs(ctx: BotContext, rest: REST): Promise<number> {
   const waitMs = ctx.config.queue.modelWaitMs;
   let answered = 0;
-  // On the registry's clock, which its lastSeenAt times are on.
-  const [models, now] = await Promise.all([ctx.models.models(), ctx.models.now()]);
-  for (const [name, ids] of orphanedQueues(models, now, waitMs)) {
+  for (const [name, ids] of await orphanedNow(ctx)) {
     const queue = ctx.queues.get(name);
     // Active ones too: their worker died holding them, and its lock has run out by now.
     const jobs = await queue.getJobs(["waiting", "prioritized", "delayed", "active"], 0, BATCH - 1);
     for (const job of jobs) {
+      // Telling each member takes a Discord call: a worker may have come back meanwhile
+      // (restarted under the same MODEL_ID), and the jobs left are its to run.
+      if (!(await orphanedNow(ctx)).has(name)) break;
       if (!job?.id || (await queue.remove(job.id)) !== 1) continue; // locked (running after all), or taken
       answered++;
       await ctx.throttle.freePlace(job.id).catch(() => undefined);

@@ -1,0 +1,72 @@
+// Jobs waiting for a model whose last worker died, against real Redis and the fake Discord,
+// where the round meets the network: a worker coming back under the same MODEL_ID while the
+// bot is still telling members keeps the jobs not yet answered.
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { modelQueueName } from "../../src/store/keys.js";
+import { ModelRegistry, type WorkerEntry } from "../../src/store/models.js";
+import { FakeDiscord } from "../helpers/fakeDiscord.js";
+import { botConfig, deleteKeys, startBot, testPrefix, type TestBot } from "../helpers/discordBot.js";
+
+const APPLICATION_ID = "900000000000000001";
+let discord: FakeDiscord;
+let bot: TestBot;
+let prefix: string;
+
+beforeEach(async () => {
+  discord = await new FakeDiscord().start();
+  prefix = testPrefix();
+  // The watcher looks every 500 ms and answers after a wait of 1 s.
+  bot = await startBot(botConfig(discord.url, prefix, { modelWaitMs: 1000 }));
+});
+afterEach(async () => {
+  await bot?.close();
+  await discord?.stop();
+  await deleteKeys(prefix);
+});
+
+const tinyWorker = (workerId: string): Omit<WorkerEntry, "seenAt" | "expiresAt"> => ({
+  workerId,
+  id: "tiny",
+  queue: modelQueueName("tiny"),
+  file: "tiny.gguf",
+  sizeBytes: 1000,
+  type: "llama 260K F32",
+  vocabularySize: 512,
+  contextSize: 512,
+  tokensPerSecond: null,
+});
+
+const noticeOf = (token: string) => (r: { method: string; path: string }) =>
+  r.method === "PATCH" && r.path === `/webhooks/${APPLICATION_ID}/${token}/messages/@original`;
+
+describe("jobs of a model with no worker", () => {
+  it("stop being answered as soon as a worker serves the model again, mid-round", async () => {
+    const registry = new ModelRegistry(bot.redis, prefix);
+    await registry.heartbeat(tinyWorker("old"));
+    await registry.remove("old"); // stopped; nobody serves tiny now
+    const queue = bot.ctx.queues.get(modelQueueName("tiny"));
+    const tokens = ["first", "second", "third"].map(name => `${name}-${randomUUID()}`);
+    for (const token of tokens)
+      await queue.add(
+        "weird",
+        {
+          applicationId: APPLICATION_ID,
+          interactionToken: token,
+          interactionAt: Date.now(),
+          userId: "800000000000000001",
+        },
+        { jobId: randomUUID() },
+      );
+    // Discord is slow to take the first notice; meanwhile the worker restarts under the same id.
+    discord.failures.push({ match: r => r.method === "PATCH", status: 200, delayMs: 1500, times: 1 });
+    const first = await discord.waitFor(r => tokens.some(token => noticeOf(token)(r)), 10_000);
+    await registry.heartbeat(tinyWorker("new"));
+    await new Promise(resolve => setTimeout(resolve, 2500)); // the round ends; the next ones see it live
+
+    const told = discord.requests.filter(r => tokens.some(token => noticeOf(token)(r)));
+    expect(told).toEqual([first]);
+    expect(await queue.getJobCountByTypes("waiting", "prioritized")).toBe(2);
+    await registry.remove("new");
+  }, 20_000);
+});
