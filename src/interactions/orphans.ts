@@ -3,7 +3,7 @@
 // wait for good. Every shard runs this; removing a job is atomic, so only one tells.
 import type { REST } from "@discordjs/rest";
 import { noticeMessage } from "../discord/format.js";
-import { readDelivery } from "../job.js";
+import { readDelivery, SCORE_JOB } from "../job.js";
 import { ReplyTarget } from "../worker/reply.js";
 import type { ModelView } from "../store/models.js";
 import type { BotContext } from "./context.js";
@@ -50,10 +50,13 @@ export async function answerOrphanedJobs(ctx: BotContext, rest: REST): Promise<n
       answered++;
       await ctx.throttle.freePlace(job.id).catch(() => undefined);
       const model = ids.length === 1 ? ids[0]! : ids.join(" or ");
+      const seconds = Math.round(waitMs / 1000);
       await new ReplyTarget(rest, readDelivery(job.data), `bzo${job.id}`.slice(0, 25))
         .show(
           noticeMessage(
-            `Sorry, no worker serves ${model} any more: this generation waited ${Math.round(waitMs / 1000)} s and was dropped. Try again later, or pick another model (/weird-models).`,
+            job.name === SCORE_JOB
+              ? `Sorry, no worker serves ${model} any more: scoring that message waited ${seconds} s and was dropped. Try again later.`
+              : `Sorry, no worker serves ${model} any more: this generation waited ${seconds} s and was dropped. Try again later, or pick another model (/weird-models).`,
           ),
         )
         .catch((error: Error) =>

@@ -69,4 +69,27 @@ describe("jobs of a model with no worker", () => {
     expect(await queue.getJobCountByTypes("waiting", "prioritized")).toBe(2);
     await registry.remove("new");
   }, 20_000);
+
+  it("tell a member whose message was waiting for a score that it was a score, not a generation", async () => {
+    const registry = new ModelRegistry(bot.redis, prefix);
+    await registry.heartbeat(tinyWorker("old"));
+    await registry.remove("old");
+    const token = `score-${randomUUID()}`;
+    await bot.ctx.queues.get(modelQueueName("tiny")).add(
+      "score",
+      {
+        applicationId: APPLICATION_ID,
+        interactionToken: token,
+        interactionAt: Date.now(),
+        userId: "800000000000000001",
+        guildId: null,
+        text: "Once upon a time",
+      },
+      { jobId: randomUUID() },
+    );
+    const notice = await discord.waitFor(noticeOf(token), 10_000);
+    expect(notice.body!.content).toBe(
+      "Sorry, no worker serves tiny any more: scoring that message waited 1 s and was dropped. Try again later.",
+    );
+  }, 20_000);
 });
