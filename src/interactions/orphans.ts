@@ -1,6 +1,6 @@
 // Jobs waiting for a model whose last worker died: after MODEL_WAIT_SECONDS without a live
 // worker, the bot takes them off the queue and tells each member, instead of letting them
-// wait for good. Every shard runs this; removing a job is atomic, so only one tells.
+// wait for good. Every shard runs this; a claim in Redis lets only one of them tell.
 import type { REST } from "@discordjs/rest";
 import { noticeMessage } from "../discord/format.js";
 import { readDelivery, SCORE_JOB } from "../job.js";
@@ -46,7 +46,8 @@ export async function answerOrphanedJobs(ctx: BotContext, rest: REST): Promise<n
       // Telling each member takes a Discord call: a worker may have come back meanwhile
       // (restarted under the same MODEL_ID), and the jobs left are its to run.
       if (!(await orphanedNow(ctx)).has(name)) break;
-      if (!job?.id || (await queue.remove(job.id)) !== 1) continue; // locked (running after all), or taken
+      if (!job?.id || (await queue.remove(job.id)) !== 1) continue; // locked: running after all
+      if (!(await ctx.models.claimOrphan(job.id))) continue; // another bot process took it
       answered++;
       await ctx.throttle.freePlace(job.id).catch(() => undefined);
       const model = ids.length === 1 ? ids[0]! : ids.join(" or ");

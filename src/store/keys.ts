@@ -103,6 +103,10 @@ export class RedisKeys {
   get workers(): string {
     return `${this.prefix}:workers`;
   }
+  /** Taken by the one bot process that tells an orphaned job's member (ModelRegistry.claimOrphan). */
+  orphanTold(jobId: string): string {
+    return `${this.prefix}:orphan-told:${jobId}`;
+  }
 
   // Server settings (SettingsStore)
   settings(guildId: string): string {

@@ -14,6 +14,8 @@ export const HEARTBEAT_INTERVAL_MS = 2000;
 export const HEARTBEAT_TTL_MS = 6000;
 /** Dead entries are forgotten after this long (by the next heartbeat of any worker). */
 const FORGET_AFTER_MS = 24 * 3600 * 1000;
+/** An orphaned job's claim outlives every round that could still list the job. */
+const ORPHAN_CLAIM_MS = 3600 * 1000;
 
 /** What a model is, as its worker loaded it. */
 export interface ModelInfo {
@@ -110,6 +112,15 @@ export class ModelRegistry {
     const entry = JSON.parse(raw) as WorkerEntry;
     const now = await this.now();
     await this.redis.hset(this.keys.workers, workerId, JSON.stringify({ ...entry, seenAt: now, expiresAt: now - 1 }));
+  }
+
+  /**
+   * True for the one caller that may tell an orphaned job's member. BullMQ 6.7.0's Queue.remove
+   * answers 1 for a job that is already gone, so two bot processes removing the same job
+   * would both think they took it.
+   */
+  async claimOrphan(jobId: string): Promise<boolean> {
+    return (await this.redis.set(this.keys.orphanTold(jobId), "1", "PX", ORPHAN_CLAIM_MS, "NX")) === "OK";
   }
 
   /** Every model heard of in the last day, by id, with its live workers: one Redis call. */

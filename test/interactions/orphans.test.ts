@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { modelQueueName } from "../../src/store/keys.js";
 import { ModelRegistry, type WorkerEntry } from "../../src/store/models.js";
+import { answerOrphanedJobs } from "../../src/interactions/orphans.js";
 import { FakeDiscord } from "../helpers/fakeDiscord.js";
 import { botConfig, deleteKeys, startBot, testPrefix, type TestBot } from "../helpers/discordBot.js";
 
@@ -91,5 +92,39 @@ describe("jobs of a model with no worker", () => {
     expect(notice.body!.content).toBe(
       "Sorry, no worker serves tiny any more: scoring that message waited 1 s and was dropped. Try again later.",
     );
+  }, 20_000);
+
+  it("are answered once each when two bot processes take the same round at once", async () => {
+    const other = await startBot(botConfig(discord.url, prefix, { modelWaitMs: 1000 }));
+    try {
+      const registry = new ModelRegistry(bot.redis, prefix);
+      await registry.heartbeat(tinyWorker("old"));
+      await registry.remove("old");
+      const queue = bot.ctx.queues.get(modelQueueName("tiny"));
+      const tokens = Array.from({ length: 6 }, (_, i) => `twice-${i}-${randomUUID()}`);
+      for (const token of tokens)
+        await queue.add(
+          "weird",
+          {
+            applicationId: APPLICATION_ID,
+            interactionToken: token,
+            interactionAt: Date.now(),
+            userId: "800000000000000001",
+          },
+          { jobId: randomUUID() },
+        );
+      await new Promise(resolve => setTimeout(resolve, 1100)); // past the wait
+      const [a, b] = await Promise.all([
+        answerOrphanedJobs(bot.ctx, bot.client.rest),
+        answerOrphanedJobs(other.ctx, other.client.rest),
+      ]);
+      await new Promise(resolve => setTimeout(resolve, 1000)); // and whatever the watchers did
+      const told = tokens.map(token => discord.requests.filter(noticeOf(token)).length);
+      expect(told).toEqual(tokens.map(() => 1));
+      expect(a + b).toBeLessThanOrEqual(tokens.length);
+      expect(await queue.getJobCountByTypes("waiting", "prioritized")).toBe(0);
+    } finally {
+      await other.close();
+    }
   }, 20_000);
 });
