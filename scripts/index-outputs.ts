@@ -4,13 +4,14 @@
 // server's boards with the votes it already has. Saving is idempotent, so running it twice
 // does no harm. Works on one Redis and on a Redis Cluster (every master is scanned).
 import { config as loadDotenv } from "dotenv";
-import { loadBotConfig } from "../src/config.js";
+import { deprecationWarnings, loadBotConfig } from "../src/config.js";
 import { RedisKeys } from "../src/store/keys.js";
 import { DAY_MS, OutputStore, type OutputRecord } from "../src/store/outputs.js";
 import { scanKeys, workerConnection } from "../src/store/redis.js";
 
 loadDotenv({ quiet: true });
 const config = loadBotConfig();
+for (const warning of deprecationWarnings(process.env)) console.warn(warning);
 const redis = workerConnection(config.queue.redisUrl);
 const outputs = new OutputStore(redis, config.queue.prefix, config.records.retentionDays * DAY_MS);
 let saved = 0;

@@ -10,7 +10,7 @@ import { EnvReader, type Env } from "./environment.js";
 import type { LogLevel } from "./observability/log.js";
 import { clusterUrl, isClusterUrl } from "./store/redisUrl.js";
 
-export { ConfigError, EnvReader } from "./environment.js";
+export { ConfigError, deprecationWarnings, EnvReader } from "./environment.js";
 
 export function defaultCacheDir(env: Env = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "belowzero");
@@ -71,7 +71,7 @@ export interface DiscordSettings {
 
 export interface QueueSettings {
   redisUrl: string;
-  /** In braces, so every key of the queue hashes to one Redis Cluster slot. */
+  /** REDIS_PREFIX: starts every Redis key; its {hash tag} keeps them all in one Redis Cluster slot. */
   prefix: string;
   maxPerGuild: number;
   maxTotal: number;
@@ -135,9 +135,9 @@ function readQueue(reader: EnvReader): QueueSettings {
   // A Redis Cluster: REDIS_CLUSTER_NODES, or REDIS_URL=redis+cluster://host:port,host:port.
   const nodes = reader.get("REDIS_CLUSTER_NODES");
   const redisUrl = nodes ? clusterUrl(nodes) : reader.get("REDIS_URL");
-  const prefix = reader.get("QUEUE_PREFIX");
+  const prefix = reader.get("REDIS_PREFIX");
   if (isClusterUrl(redisUrl) && !/\{[^}]+\}/.test(prefix))
-    reader.problems.push(`QUEUE_PREFIX must contain a {hash tag} on a Redis Cluster, got "${prefix}"`);
+    reader.problems.push(`REDIS_PREFIX must contain a {hash tag} on a Redis Cluster, got "${prefix}"`);
   return {
     redisUrl,
     prefix,
@@ -202,8 +202,6 @@ export interface OperationsSettings {
   /** Port of /metrics and /healthz; 0 serves nothing (so `npm start`'s two processes never clash). */
   metricsPort: number;
   logLevel: LogLevel;
-  /** Gateway shards the bot's ShardingManager starts: Discord's recommendation, or a number. */
-  shardCount: "auto" | number;
 }
 
 /** How the bot and worker processes are run and watched; read by each entry point. */
@@ -212,8 +210,19 @@ export function loadOperationsSettings(env: Env = process.env): OperationsSettin
   const settings: OperationsSettings = {
     metricsPort: reader.get("METRICS_PORT"),
     logLevel: reader.get("LOG_LEVEL") as LogLevel,
-    shardCount: reader.get("SHARD_COUNT"),
   };
   reader.check();
   return settings;
+}
+
+/**
+ * GATEWAY_SHARDS: how many shards the ShardingManager (bot/shards.ts) starts, Discord's
+ * recommendation ("auto") or a number. Read there alone: each shard's process is told its own
+ * share by the manager (bot.ts, assignedShards).
+ */
+export function loadGatewayShards(env: Env = process.env): "auto" | number {
+  const reader = new EnvReader(env);
+  const shards = reader.get("GATEWAY_SHARDS");
+  reader.check();
+  return shards;
 }

@@ -1,6 +1,7 @@
 // Every environment variable belowzero reads, as data: name, type, default, range and meaning.
 // config.ts reads through this table, and `npm run docs:env` writes .env.example and the
-// README's table from it (a test keeps them in step), so there is one list, not three.
+// table of docs/configuration.md from it (a test keeps them in step), so there is one list, not three.
+import { DISCORD_ID } from "./discordId.js";
 import { MODEL_ID_PATTERN } from "./store/models.js";
 import { DEFAULT_CONTEXT_SIZE, DEFAULT_LIMITS, DEFAULT_NEGATION, DEFAULT_TOKEN_POLICY } from "./engine/defaults.js";
 
@@ -20,6 +21,8 @@ export interface Setting<T> {
   example?: string;
   /** Commented out in .env.example: advanced, or worked out at run time. */
   advanced?: boolean;
+  /** The variable's deprecated former name: still read, with a warning (deprecationWarnings). */
+  formerName?: string;
   /** Turns the raw text into a value, or returns a problem (without the name). */
   parse(raw: string): T | Problem;
 }
@@ -50,6 +53,7 @@ interface Common {
   shownDefault?: string;
   example?: string;
   advanced?: boolean;
+  formerName?: string;
 }
 
 function integer(o: Common & { default: number; min: number; max: number }): Setting<number>;
@@ -276,12 +280,12 @@ export const ENVIRONMENT = {
   }),
   DISCORD_GUILD_ID: text({
     section: "discord",
-    pattern: [/^\d{15,22}$/, "must be a server id (digits)"],
+    pattern: [DISCORD_ID, "must be a server id (digits)"],
     meaning: "register the commands in this server only (instant); unset: globally",
   }),
   DISCORD_APPLICATION_ID: text({
     section: "discord",
-    pattern: [/^\d{15,22}$/, "must be an application id (digits)"],
+    pattern: [DISCORD_ID, "must be an application id (digits)"],
     meaning: "for deploy-commands, when it cannot be read from the token",
     advanced: true,
   }),
@@ -299,10 +303,12 @@ export const ENVIRONMENT = {
     meaning: "seed nodes of a Redis Cluster (host:port,host:port…), instead of REDIS_URL",
     advanced: true,
   }),
-  QUEUE_PREFIX: text({
+  REDIS_PREFIX: text({
     section: "queue",
     default: "{belowzero}",
-    meaning: "key prefix; the braces keep every key in one Redis Cluster slot",
+    meaning:
+      "prefix of every Redis key (queues, outputs, votes, settings); the braces keep every key in one Redis Cluster slot",
+    formerName: "QUEUE_PREFIX",
   }),
   QUEUE_MAX_PER_GUILD: integer({
     section: "queue",
@@ -378,10 +384,12 @@ export const ENVIRONMENT = {
     choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const,
     meaning: "least severity written to the JSON log lines",
   }),
-  SHARD_COUNT: shardCount({
+  GATEWAY_SHARDS: shardCount({
     section: "operations",
     meaning:
       "gateway shards the bot's ShardingManager starts (npm run start:shards, the images); auto: as Discord recommends",
+    // discord.js reads SHARD_COUNT itself, as the shard count of every client.
+    formerName: "SHARD_COUNT",
   }),
 } satisfies Record<string, AnySetting>;
 
@@ -396,12 +404,23 @@ export class EnvReader {
 
   get<K extends VariableName>(name: K): ValueOf<(typeof ENVIRONMENT)[K]> {
     const setting = ENVIRONMENT[name] as Setting<ValueOf<(typeof ENVIRONMENT)[K]>>;
-    const raw = this.env[name]?.trim();
-    if (raw === undefined || raw === "") return setting.fallback;
+    const raw = this.raw(name, setting);
+    if (raw === undefined) return setting.fallback;
     const value = setting.parse(raw);
     if (!(value instanceof Problem)) return value;
     this.problems.push(`${name} ${value.message}, got "${raw}"`);
     return setting.fallback;
+  }
+
+  /** The variable's text, or its former name's; both set to different values is a problem. */
+  private raw(name: string, setting: AnySetting): string | undefined {
+    const current = nonEmpty(this.env[name]);
+    const former = setting.formerName === undefined ? undefined : nonEmpty(this.env[setting.formerName]);
+    if (current !== undefined && former !== undefined && current !== former)
+      this.problems.push(
+        `${name} and ${setting.formerName} (its deprecated former name) are both set, to "${current}" and "${former}": keep ${name} only`,
+      );
+    return current ?? former;
   }
 
   /** Throws a ConfigError naming every problem found so far. */
@@ -410,12 +429,27 @@ export class EnvReader {
   }
 }
 
+const nonEmpty = (raw: string | undefined) => (raw?.trim() ? raw.trim() : undefined);
+
+/** One line for each deprecated variable name the environment still uses, for the log at start. */
+export function deprecationWarnings(env: Env): string[] {
+  return (Object.entries(ENVIRONMENT) as Array<[string, AnySetting]>).flatMap(([name, setting]) =>
+    setting.formerName !== undefined && nonEmpty(env[setting.formerName]) !== undefined
+      ? [`${setting.formerName} is deprecated and will stop working: rename it ${name} (same value)`]
+      : [],
+  );
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map(p => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
   }
 }
+
+/** The meaning as the docs show it, with the former name an old configuration may still use. */
+const documented = (setting: AnySetting) =>
+  setting.formerName === undefined ? setting.meaning : `${setting.meaning} (formerly ${setting.formerName})`;
 
 function shownDefault(setting: AnySetting): string {
   if (setting.shownDefault !== undefined) return setting.shownDefault;
@@ -434,7 +468,7 @@ export function renderEnvExample(): string {
       if (setting.section !== section) continue;
       const accepted = setting.range ? ` (${setting.range})` : "";
       const worked = setting.shownDefault ? `; default: ${setting.shownDefault}` : "";
-      lines.push(`# ${setting.meaning}${accepted}${worked}`);
+      lines.push(`# ${documented(setting)}${accepted}${worked}`);
       const value = setting.example ?? (setting.shownDefault ? "" : shownDefault(setting));
       lines.push(setting.advanced ? `# ${name}=${value}` : `${name}=${value}`);
     }
@@ -444,16 +478,16 @@ export function renderEnvExample(): string {
 
 const escapeCell = (cell: string) => cell.replace(/\|/g, "\\|");
 
-/** The README's configuration table, written from the table. */
-export function renderReadmeTable(): string {
+/** docs/configuration.md's table, written from the table. */
+export function renderEnvironmentTable(): string {
   const rows = (Object.entries(ENVIRONMENT) as Array<[string, AnySetting]>).map(([name, setting]) => {
     const fallback = shownDefault(setting);
-    return `| \`${name}\` | ${fallback === "" ? "—" : `\`${fallback}\``} | ${escapeCell(setting.range ?? "")} | ${escapeCell(setting.meaning)} |`;
+    return `| \`${name}\` | ${fallback === "" ? "—" : `\`${fallback}\``} | ${escapeCell(setting.range ?? "")} | ${escapeCell(documented(setting))} |`;
   });
   return ["| variable | default | accepted | meaning |", "|---|---|---|---|", ...rows].join("\n");
 }
 
-export const README_TABLE_MARKERS = [
+export const ENVIRONMENT_TABLE_MARKERS = [
   "<!-- environment table: npm run docs:env -->",
   "<!-- end of environment table -->",
 ];

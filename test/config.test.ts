@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadBotConfig, loadWorkerConfig } from "../src/config.js";
+import { ConfigError, deprecationWarnings, loadBotConfig, loadWorkerConfig } from "../src/config.js";
 
 describe("configuration", () => {
   it("names every missing or invalid setting at once", () => {
@@ -57,5 +57,35 @@ describe("configuration", () => {
     expect(() => loadBotConfig({ DISCORD_TOKEN: "t", DISCORD_APPLICATION_ID: "my-app" })).toThrow(
       /DISCORD_APPLICATION_ID must be an application id/,
     );
+  });
+
+  it("still reads QUEUE_PREFIX, REDIS_PREFIX's former name, and warns once that it is deprecated", () => {
+    expect(loadBotConfig({ DISCORD_TOKEN: "t", REDIS_PREFIX: "{new}" }).queue.prefix).toBe("{new}");
+    expect(deprecationWarnings({ REDIS_PREFIX: "{new}" })).toEqual([]);
+
+    const old = { DISCORD_TOKEN: "t", QUEUE_PREFIX: "{old}" };
+    expect(loadBotConfig(old).queue.prefix).toBe("{old}");
+    expect(loadWorkerConfig({ ...old, MODEL: "m.gguf" }).queue.prefix).toBe("{old}");
+    expect(deprecationWarnings(old)).toEqual([
+      "QUEUE_PREFIX is deprecated and will stop working: rename it REDIS_PREFIX (same value)",
+    ]);
+    // The same value under both names is a configuration half-way through its rename.
+    expect(loadBotConfig({ ...old, REDIS_PREFIX: " {old} " }).queue.prefix).toBe("{old}");
+    // The old name is checked like the new one.
+    expect(() => loadBotConfig({ ...old, QUEUE_PREFIX: "bz", REDIS_URL: "redis+cluster://r1:6379" })).toThrow(
+      'REDIS_PREFIX must contain a {hash tag} on a Redis Cluster, got "bz"',
+    );
+  });
+
+  it("refuses REDIS_PREFIX and QUEUE_PREFIX set to different values, naming both", () => {
+    let thrown: unknown;
+    try {
+      loadBotConfig({ DISCORD_TOKEN: "t", REDIS_PREFIX: "{new}", QUEUE_PREFIX: "{old}" });
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as ConfigError).problems).toEqual([
+      'REDIS_PREFIX and QUEUE_PREFIX (its deprecated former name) are both set, to "{new}" and "{old}": keep REDIS_PREFIX only',
+    ]);
   });
 });

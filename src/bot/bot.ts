@@ -9,9 +9,29 @@ import { NO_MENTIONS } from "../discord/format.js";
 import { observeRest } from "../observability/metrics.js";
 import type { BotContext } from "../interactions/context.js";
 
-export function createBot(ctx: BotContext): Client {
+/** The gateway shards one process connects, and how many the bot has in all. */
+export interface ShardAssignment {
+  shards: number[];
+  shardCount: number;
+}
+
+const oneShard = (): ShardAssignment => ({ shards: [0], shardCount: 1 });
+
+/**
+ * Under discord.js's ShardingManager, the share it gave this process (14.28.1's Shard.js puts
+ * SHARDING_MANAGER, SHARDS and SHARD_COUNT in each shard's environment); on its own, shard 0
+ * of 1. Passed to the client, which then reads only SHARD_COUNT, and that only when the count
+ * is 1 (see main.ts).
+ */
+export function assignedShards(env: Record<string, string | undefined> = process.env): ShardAssignment {
+  if (!env.SHARDING_MANAGER) return oneShard();
+  return { shards: [Number(env.SHARDS)], shardCount: Number(env.SHARD_COUNT) };
+}
+
+export function createBot(ctx: BotContext, assignment: ShardAssignment = oneShard()): Client {
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
+    ...assignment,
     // Every interaction carries its channel. Caching it even when the gateway never sent that
     // channel (a private thread the bot is not in) lets handlers see a thread and its parent.
     partials: [Partials.Channel],

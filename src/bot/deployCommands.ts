@@ -3,7 +3,7 @@
 import { config as loadDotenv } from "dotenv";
 import { REST } from "@discordjs/rest";
 import { Routes } from "discord.js";
-import { loadBotConfig } from "../config.js";
+import { deprecationWarnings, loadBotConfig } from "../config.js";
 import { commandBodies } from "../interactions/commands.js";
 
 /** A bot token's first part is its application id, base64-encoded. */
@@ -13,6 +13,7 @@ function applicationIdOf(token: string): string {
 
 loadDotenv({ quiet: true });
 const config = loadBotConfig();
+for (const warning of deprecationWarnings(process.env)) console.warn(warning);
 const applicationId = config.discord.applicationId ?? applicationIdOf(config.discord.token);
 const rest = new REST({ api: config.discord.apiUrl }).setToken(config.discord.token);
 const body = commandBodies({ config });

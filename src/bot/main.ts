@@ -1,6 +1,6 @@
 // npm run start:bot — the gateway process. Never loads a model.
 import { config as loadDotenv } from "dotenv";
-import { loadBotConfig, loadOperationsSettings } from "../config.js";
+import { deprecationWarnings, loadBotConfig, loadOperationsSettings } from "../config.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
@@ -12,7 +12,7 @@ import { producerConnection } from "../store/redis.js";
 import { operatorSettings, SettingsStore } from "../store/settings.js";
 import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
-import { createBot } from "./bot.js";
+import { assignedShards, createBot } from "./bot.js";
 import type { BotContext } from "../interactions/context.js";
 import { watchOrphanedJobs } from "../interactions/orphans.js";
 import { Refreshes } from "../interactions/refreshes.js";
@@ -20,8 +20,9 @@ import { UnansweredClicks } from "../game/votes.js";
 import { CommunityStore } from "../store/community.js";
 
 loadDotenv({ quiet: true });
-// Under the ShardingManager each shard is a process of its own; SHARDS is its shard id.
-const shard = process.env.SHARDS === undefined ? {} : { shard: Number(process.env.SHARDS) };
+// Under the ShardingManager each shard is a process of its own, named in its log lines.
+const assignment = assignedShards();
+const shard = process.env.SHARDING_MANAGER ? { shard: assignment.shards[0]! } : {};
 let logger = createLogger({ service: "bot", base: shard, secrets: [process.env.DISCORD_TOKEN ?? ""] });
 
 async function main(): Promise<void> {
@@ -29,14 +30,19 @@ async function main(): Promise<void> {
   const config = loadBotConfig();
   logger = createLogger({ service: "bot", base: shard, level: operations.logLevel, secrets: [config.discord.token] });
   const log = logFunction(logger);
+  if (!process.env.SHARDING_MANAGER) {
+    // Under the ShardingManager, the manager has already said it once for all its shards.
+    for (const warning of deprecationWarnings(process.env)) logger.warn(warning);
+    // GATEWAY_SHARDS's former name is discord.js's own: 14.28.1's Client takes SHARD_COUNT from
+    // the environment whenever shardCount is 1 and refuses "auto", so in a bot started on its
+    // own the deprecated setting must not reach it. Goes with the alias.
+    delete process.env.SHARD_COUNT;
+  }
   const redis = producerConnection(config.queue.redisUrl);
   const queues = new Queues(redis, config.queue.prefix, error => log(`queue: ${error.message}`));
   const queue = queues.shared;
   const outputs = new OutputStore(redis, config.queue.prefix, config.records.retentionDays * DAY_MS);
   const refreshes = new Refreshes((key, error) => log(`${key}: ${(error as Error).message}`));
-  // SHARD_COUNT configures the ShardingManager (shards.ts), but discord.js reads it in every
-  // client too: a bot process started on its own is one shard of one.
-  if (!process.env.SHARDING_MANAGER) delete process.env.SHARD_COUNT;
   const ctx: BotContext = {
     config,
     queue,
@@ -52,7 +58,7 @@ async function main(): Promise<void> {
     unansweredClicks: new UnansweredClicks(),
     redisReady: () => redis.status === "ready",
   };
-  const client = createBot(ctx);
+  const client = createBot(ctx, assignment);
   client.once("clientReady", ready => log(`logged in as ${ready.user.tag}`));
   // Jobs for a model whose last worker died are answered, not left waiting.
   const stopOrphans = watchOrphanedJobs(ctx, client.rest);

@@ -1,10 +1,10 @@
 // npm run start:shards (and the bot image): discord.js's ShardingManager runs one bot process
-// per gateway shard, SHARD_COUNT of them ("auto": as many as Discord recommends). Shards
+// per gateway shard, GATEWAY_SHARDS of them ("auto": as many as Discord recommends). Shards
 // share nothing but Redis, where every piece of bot state lives (queue, cooldowns, queue
 // places, outputs, votes), so a member's cooldown or a vote holds whichever shard sees it.
 import { config as loadDotenv } from "dotenv";
 import { ShardingManager } from "discord.js";
-import { loadBotConfig, loadOperationsSettings } from "../config.js";
+import { deprecationWarnings, loadBotConfig, loadGatewayShards, loadOperationsSettings } from "../config.js";
 import { entryPoint } from "../entryPoint.js";
 import { createLogger } from "../observability/log.js";
 
@@ -12,11 +12,12 @@ loadDotenv({ quiet: true });
 const operations = loadOperationsSettings();
 const config = loadBotConfig();
 const logger = createLogger({ service: "shards", level: operations.logLevel, secrets: [config.discord.token] });
+for (const warning of deprecationWarnings(process.env)) logger.warn(warning);
 
 const shardMain = entryPoint(import.meta.url, "./main.js");
 const manager = new ShardingManager(shardMain.path, {
   token: config.discord.token,
-  totalShards: operations.shardCount,
+  totalShards: loadGatewayShards(),
   execArgv: shardMain.execArgv,
   respawn: true,
 });

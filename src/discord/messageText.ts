@@ -29,12 +29,16 @@ const MARKUP: Array<[RegExp, (names: MentionNames, ...groups: string[]) => strin
   [/<([a-z][\w+.-]*:\/\/[^>\s]+)>/gi, (_names, link) => link],
 ];
 
-/** The message's text with Discord's markup rendered as plain words. */
+/** Characters a reader does not see: white space, format characters (zero-width, direction marks), Hangul fillers. */
+const INVISIBLE_ONLY = /^[\s\p{Cf}\u115F\u1160\u3164\uFFA0]*$/u;
+
+/** The message's text with Discord's markup rendered as plain words; empty when a reader sees nothing. */
 export function plainMessageText(content: string, names: MentionNames): string {
-  return MARKUP.reduce(
+  const text = MARKUP.reduce(
     (text, [pattern, render]) => text.replace(pattern, (...match: string[]) => render(names, ...match.slice(1))),
     content,
   ).trim();
+  return INVISIBLE_ONLY.test(text) ? "" : text;
 }
 
 /** Cuts text to at most `limit` characters without splitting a surrogate pair. */

@@ -8,6 +8,9 @@ export interface QueueDepth {
   running: number;
 }
 
+/** Discord's limit on a message's content. */
+const MESSAGE_LIMIT = 2000;
+
 const megabytes = (bytes: number) =>
   bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.max(bytes / 1e6, 0.1).toFixed(1)} MB`;
 
@@ -35,5 +38,18 @@ export function modelsMessage(
     const workers = model.live.length === 1 ? "1 worker" : `${model.live.length} workers`;
     return `${head}\n  ${workers} · ${depth.waiting} waiting, ${depth.running} running · ${speed === null ? "no generation yet" : `${speed.toFixed(1)} tokens/s recently`}`;
   });
-  return ["**Models**", ...lines].join("\n").slice(0, 2000);
+  // Whole models only: a cut line could leave a timestamp or bold mark half open.
+  const shown = ["**Models**"];
+  let length = shown[0]!.length;
+  for (const [i, line] of lines.entries()) {
+    const more = `…and ${lines.length - i} more`;
+    const last = i === lines.length - 1;
+    if (length + 1 + line.length + (last ? 0 : 1 + more.length) > MESSAGE_LIMIT) {
+      shown.push(more);
+      break;
+    }
+    shown.push(line);
+    length += 1 + line.length;
+  }
+  return shown.join("\n");
 }

@@ -3,7 +3,7 @@
 // from this file (LUA_SCHEMA), so TypeScript and Lua cannot drift apart. ARCHITECTURE.md lists
 // every key with its type, lifetime and writer.
 //
-// Every key starts with the prefix (QUEUE_PREFIX), which holds a {hash tag}: on a Redis
+// Every key starts with the prefix (REDIS_PREFIX), which holds a {hash tag}: on a Redis
 // Cluster all of them, BullMQ's included, hash to one slot, so multi-key scripts work, and keys
 // a script builds itself (a member's boards, an expired output's record) stay in that slot.
 
@@ -116,6 +116,10 @@ export class RedisKeys {
   /** Hash, worker id → what it serves and until when it counts as alive (JSON). */
   get workers(): string {
     return `${this.prefix}:workers`;
+  }
+  /** Taken by the one bot process that tells an orphaned job's member (ModelRegistry.claimOrphan). */
+  orphanTold(jobId: string): string {
+    return `${this.prefix}:orphan-told:${jobId}`;
   }
 
   // Side-by-side comparisons (ComparisonStore)

@@ -3,7 +3,8 @@
 // entry counts as alive until its expiresAt: a worker that dies drops out within
 // HEARTBEAT_TTL_MS, and one that stops cleanly removes itself at once. Dead entries stay a
 // day, so the bot can tell "no worker any more" (and answer that model's waiting jobs) from
-// "never heard of it".
+// "never heard of it". Every time is Redis's own: workers and bots on different machines
+// would otherwise judge a heartbeat by clocks seconds apart, against a TTL of seconds.
 import type { Redis } from "ioredis";
 import { InvalidRequestError } from "../engine/request.js";
 import { QUEUE_NAME, RedisKeys } from "./keys.js";
@@ -13,6 +14,8 @@ export const HEARTBEAT_INTERVAL_MS = 2000;
 export const HEARTBEAT_TTL_MS = 6000;
 /** Dead entries are forgotten after this long (by the next heartbeat of any worker). */
 const FORGET_AFTER_MS = 24 * 3600 * 1000;
+/** An orphaned job's claim outlives every round that could still list the job. */
+const ORPHAN_CLAIM_MS = 3600 * 1000;
 
 /** What a model is, as its worker loaded it. */
 export interface ModelInfo {
@@ -72,20 +75,30 @@ export function modelIdOf(generalName: string | undefined, file: string): string
   return fromName || clean(file.replace(/\.gguf$/i, "")) || "model";
 }
 
+/** Redis's clock in ms, read on the node that holds `key` (each node of a cluster has its own). */
+const REDIS_TIME = "local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000)";
+
 export class ModelRegistry {
   private readonly keys: RedisKeys;
 
+  /** `clock`: for tests; by default Redis's, shared by every process. */
   constructor(
     private readonly redis: Redis,
     prefix: string,
-    private readonly now: () => number = Date.now,
+    private readonly clock?: () => number,
   ) {
     this.keys = new RedisKeys(prefix);
   }
 
+  /** Now, on the registry's clock: what seenAt, expiresAt and lastSeenAt are measured on. */
+  async now(): Promise<number> {
+    if (this.clock) return this.clock();
+    return Number(await this.redis.eval(REDIS_TIME, 1, this.keys.workers));
+  }
+
   /** Writes (or refreshes) a worker's entry, and forgets entries dead for a day. */
   async heartbeat(entry: Omit<WorkerEntry, "seenAt" | "expiresAt">): Promise<void> {
-    const now = this.now();
+    const now = await this.now();
     const record: WorkerEntry = { ...entry, seenAt: now, expiresAt: now + HEARTBEAT_TTL_MS };
     await this.redis.hset(this.keys.workers, entry.workerId, JSON.stringify(record));
     const stale = (await this.entries()).filter(e => e.expiresAt < now - FORGET_AFTER_MS).map(e => e.workerId);
@@ -97,15 +110,24 @@ export class ModelRegistry {
     const raw = await this.redis.hget(this.keys.workers, workerId);
     if (raw === null) return;
     const entry = JSON.parse(raw) as WorkerEntry;
-    const now = this.now();
+    const now = await this.now();
     await this.redis.hset(this.keys.workers, workerId, JSON.stringify({ ...entry, seenAt: now, expiresAt: now - 1 }));
+  }
+
+  /**
+   * True for the one caller that may tell an orphaned job's member. BullMQ 6.7.0's Queue.remove
+   * answers 1 for a job that is already gone, so two bot processes removing the same job
+   * would both think they took it.
+   */
+  async claimOrphan(jobId: string): Promise<boolean> {
+    return (await this.redis.set(this.keys.orphanTold(jobId), "1", "PX", ORPHAN_CLAIM_MS, "NX")) === "OK";
   }
 
   /** Every model heard of in the last day, by id, with its live workers: one Redis call. */
   async models(): Promise<ModelView[]> {
-    const now = this.now();
+    const [now, entries] = await Promise.all([this.now(), this.entries()]);
     const byId = new Map<string, ModelView>();
-    for (const entry of (await this.entries()).sort((a, b) => a.seenAt - b.seenAt)) {
+    for (const entry of entries.sort((a, b) => a.seenAt - b.seenAt)) {
       const info: ModelInfo = {
         id: entry.id,
         file: entry.file,

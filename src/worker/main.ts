@@ -1,7 +1,7 @@
 // npm run start:worker — one process per GPU: loads the model once, then serves the queue.
 import { Queue } from "bullmq";
 import { config as loadDotenv } from "dotenv";
-import { loadOperationsSettings, loadWorkerConfig } from "../config.js";
+import { deprecationWarnings, loadOperationsSettings, loadWorkerConfig } from "../config.js";
 import { backendLoadError, checkBackend, formatBackend } from "../engine/backend.js";
 import { Engine } from "../engine/engine.js";
 import { describeNegation } from "../engine/negation.js";
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   logger = createLogger({ service: "worker", level: operations.logLevel, secrets: [config.discord.token] });
   const log = logFunction(logger);
+  for (const warning of deprecationWarnings(process.env)) logger.warn(warning);
   const engine = await Engine.load(config.engine).catch((error: Error) => {
     throw backendLoadError(config.engine.gpu, error);
   });

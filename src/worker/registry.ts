@@ -61,7 +61,18 @@ export function startHeartbeat(
   const queue = modelQueueName(alias);
   const workerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const speed = new Speed();
-  const beat = () => registry.heartbeat({ ...info, workerId, queue, tokensPerSecond: speed.get() });
+  // One beat at a time (a slow Redis does not pile them up), and none after the stop: a beat
+  // reads Redis's clock before it writes, so one still on its way would land after the
+  // removal and bring a stopped worker back to life for a TTL.
+  let inFlight: Promise<void> | undefined;
+  let stopped = false;
+  const beat = (): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    inFlight ??= registry
+      .heartbeat({ ...info, workerId, queue, tokensPerSecond: speed.get() })
+      .finally(() => (inFlight = undefined));
+    return inFlight;
+  };
   const timer = setInterval(() => void beat().catch(onError), HEARTBEAT_INTERVAL_MS);
   timer.unref();
   return {
@@ -71,7 +82,9 @@ export function startHeartbeat(
     recordSpeed: tps => speed.add(tps),
     beat,
     stop: async () => {
+      stopped = true;
       clearInterval(timer);
+      await inFlight?.catch(() => undefined);
       await registry.remove(workerId).catch(onError);
     },
   };

@@ -27,6 +27,15 @@ describe("a message's text as plain words", () => {
     expect(plainMessageText("  **bold** @everyone `x`\n> quote  ", names)).toBe("**bold** @everyone `x`\n> quote");
   });
 
+  it("is empty when a reader sees nothing: zero-width and other invisible characters only", () => {
+    // The "blank message" trick: Discord shows nothing, so there is no text to continue or score.
+    expect(plainMessageText("\u200b\u200b", names)).toBe("");
+    expect(plainMessageText(" \u2060\ufeff\u200d\u3164 \u200e", names)).toBe("");
+    expect(plainMessageText("[\u200b](https://x.org)", names)).toBe("");
+    // Invisible characters inside visible text are the member's: kept.
+    expect(plainMessageText("a\u200bb", names)).toBe("a\u200bb");
+  });
+
   it("caps without splitting a surrogate pair", () => {
     expect(capText("ab😀", 3)).toEqual({ text: "ab", cut: true });
     expect(capText("abc", 3)).toEqual({ text: "abc", cut: false });

@@ -88,7 +88,7 @@ beforeAll(async () => {
       "DISCORD_TOKEN=test-token",
       `DISCORD_APPLICATION_ID=${APPLICATION_ID}`,
       `DISCORD_API_URL=http://host.docker.internal:${discord.port}/api`,
-      `QUEUE_PREFIX=${prefix}`,
+      `REDIS_PREFIX=${prefix}`,
       "STREAM_EDIT_INTERVAL_MS=200",
     ].join("\n"),
   );

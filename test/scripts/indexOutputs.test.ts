@@ -41,7 +41,7 @@ async function writeLegacy(redis: Redis, prefix: string, record: OutputRecord, v
 
 async function indexOutputs(redisUrl: string, prefix: string): Promise<string> {
   const { stdout } = await run("npx", ["tsx", "scripts/index-outputs.ts"], {
-    env: { ...process.env, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, DISCORD_TOKEN: "test-token" },
+    env: { ...process.env, REDIS_URL: redisUrl, REDIS_PREFIX: prefix, DISCORD_TOKEN: "test-token" },
     timeout: 60_000,
   });
   return stdout;

@@ -1,7 +1,8 @@
-// The model registry against real Redis, with an injected clock: heartbeats, expiry, clean
-// removal, a worker restarting under the same id, and routing a request to a queue.
+// The model registry against real Redis, with an injected clock (and on Redis's own, across
+// machines whose clocks differ): heartbeats, expiry, clean removal, a worker restarting under
+// the same id, and routing a request to a queue.
 import { Redis } from "ioredis";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { QUEUE_NAME, modelQueueName } from "../../src/store/keys.js";
 import { HEARTBEAT_TTL_MS, ModelRegistry, modelIdOf, routeRequest, type WorkerEntry } from "../../src/store/models.js";
 import { deleteKeys, REDIS_URL, testPrefix } from "../helpers/discordBot.js";
@@ -126,5 +127,34 @@ describe("routeRequest", () => {
     });
     await registry.heartbeat(worker("w1", "stories", false));
     expect(routeRequest(await registry.models())).toEqual({ queue: QUEUE_NAME });
+  });
+});
+
+describe("ModelRegistry on its own clock, Redis's", () => {
+  /** A registry in a process whose clock is `skewMs` off (its Date.now, read once, stays there). */
+  function onSkewedMachine(skewMs: number): ModelRegistry {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + skewMs);
+    try {
+      return new ModelRegistry(redis, prefix);
+    } finally {
+      vi.useRealTimers();
+    }
+  }
+
+  it("sees a worker alive whose machine's clock is 10 s behind the bot's, and dead once it stops", async () => {
+    const behind = onSkewedMachine(-10_000);
+    const ahead = onSkewedMachine(3600_000);
+    const bot = new ModelRegistry(redis, prefix);
+    await behind.heartbeat(worker("w1", "tiny"));
+    const [tiny] = await bot.models();
+    expect(tiny!.live.map(w => w.workerId)).toEqual(["w1"]);
+    expect(Math.abs(tiny!.lastSeenAt - Date.now())).toBeLessThan(2000);
+
+    // A worker an hour ahead is not alive for an hour after it stopped.
+    await ahead.heartbeat(worker("w2", "big"));
+    await ahead.remove("w2");
+    const big = (await bot.models()).find(m => m.id === "big")!;
+    expect(big.live).toEqual([]);
   });
 });

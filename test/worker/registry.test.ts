@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
 import { ModelRegistry } from "../../src/store/models.js";
+import { startHeartbeat } from "../../src/worker/registry.js";
 import { deleteKeys, REDIS_URL, startWorker, testPrefix } from "../helpers/discordBot.js";
 import { loadTestEngine } from "../helpers/engine.js";
 
@@ -70,5 +71,21 @@ describe("the worker's registry entry", () => {
     expect(model).toMatchObject({ id: "tiny", queue: "weird-tiny" });
     expect(worker.worker.name).toBe("weird-tiny");
     await worker.close();
+  });
+
+  it("is not brought back by a beat still on its way when the worker stops", async () => {
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    const registry = new ModelRegistry(redis, prefix);
+    for (let i = 0; i < 5; i++) {
+      const heartbeat = startHeartbeat(registry, engine, `tiny${i}`, error => {
+        throw error;
+      });
+      const beating = heartbeat.beat(); // the first beat, as a worker starts, and a stop right after
+      await heartbeat.stop();
+      await beating;
+    }
+    const models = await registry.models();
+    expect(models.map(m => [m.id, m.live.length])).toEqual([0, 1, 2, 3, 4].map(i => [`tiny${i}`, 0]));
   });
 });
