@@ -307,7 +307,7 @@ async function realSizes(size: string, type: RealSizeType): Promise<void> {
   if (written)
     console.log(`(wrote ${modelPath} in ${fixed((performance.now() - started) / 1000)} s; kept for later runs)`);
   for (const threads of REAL_THREADS) {
-    const engine = await loadEngine(modelPath, { threads });
+    const engine = await loadEngine(modelPath, { threads, nativeSteps: true });
     const loop = engine.nativeSteps ? await loadEngine(modelPath, { threads, nativeSteps: false }) : engine;
     const loads = [load1()];
     try {
@@ -571,7 +571,7 @@ async function timeNativeCalls(engine: Engine) {
  */
 async function profile(label: string, modelPath: string, threads = 1, tokens = TOKENS): Promise<void> {
   const engine = await loadEngine(modelPath, { nativeSteps: false, threads });
-  const native = await loadEngine(modelPath, { threads });
+  const native = await loadEngine(modelPath, { threads, nativeSteps: true });
   const nativeTotal: number[] = [];
   try {
     if (native.nativeSteps) await tokensPerSecond(native, -1, 0, 8);

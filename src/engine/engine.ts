@@ -67,7 +67,8 @@ export interface EngineOptions {
   /**
    * On the "sampler" route, generate one temperature's replies as native chunks of steps for all
    * running generations of a context, with the weirdness score read in the same steps (see
-   * nativeSteps.ts), where the backend has them. Defaults to true; false keeps node-llama-cpp's loop.
+   * nativeSteps.ts), where the backend has them. Defaults to false (node-llama-cpp's loop) while
+   * it is new: it reaches into node-llama-cpp 3.22.1's private fields and has not run on a GPU.
    */
   nativeSteps?: boolean;
 }
@@ -190,7 +191,7 @@ export class Engine {
       },
       Math.max(1, options.concurrency ?? 1),
     );
-    this.nativeSteps = options.nativeSteps !== false && negation.route === "sampler" && hasNativeSteps(llama);
+    this.nativeSteps = options.nativeSteps === true && negation.route === "sampler" && hasNativeSteps(llama);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.tokenPolicy = { ...DEFAULT_TOKEN_POLICY, ...options.tokenPolicy };
   }

@@ -47,7 +47,7 @@ describe.each([
     beforeAll(async () => {
       if (!SAMPLER_BUILD) return;
       const model = await makeModel();
-      native = await load(model, { concurrency: 4 });
+      native = await load(model, { concurrency: 4, nativeSteps: true });
       loop = await load(model, { concurrency: 4, nativeSteps: false });
     }, 120_000);
     afterAll(async () => {
