@@ -16,14 +16,15 @@
 //              against belowzero T = ±1 (tok/s, first-token latency) and the weirdness score's cost.
 //              The models (0.2–1.2 GB) are written once into the bench cache, keyed by shape and type.
 //              BENCH_REAL_TOKENS (64), BENCH_REAL_MODELS (160M,1.1B), BENCH_REAL_TYPES (Q8_0,Q4_0),
-//              BENCH_REAL_THREADS (1,2)
+//              BENCH_REAL_THREADS (1,2); on a backend with native steps, T = −1 through node-llama-cpp's
+//              own loop too. BENCH_REAL_PROFILE=1 adds the profile below for each of those rows.
 //   profile    where a step's time goes (node-llama-cpp's native jobs against stock llama.cpp's
 //              own split), and the weirdness score's
 //
 //   npm run bench                 (BENCH_SECTIONS=stock,threads…, BENCH_TOKENS, BENCH_ROUNDS)
 import { execFile, spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
-import { availableParallelism, homedir } from "node:os";
+import { availableParallelism, homedir, loadavg } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { renderSweepChart } from "../src/chart/sweepChart.js";
@@ -267,37 +268,54 @@ async function realSizeModel(size: string, type: RealSizeType): Promise<{ modelP
   };
 }
 
-/** One generation: its rate, the time to its first piece of text, and the time to score it. */
+/**
+ * One generation: its rate, the time to its first piece of text, and the time to score it. Native
+ * steps read the score in the steps themselves (`scored`: generateMs includes it, scoreMs is 0);
+ * node-llama-cpp's loop scores in a pass of its own afterwards.
+ */
 async function timedGeneration(
   engine: Engine,
   temperature: number,
   seed: number,
+  scored = false,
 ): Promise<{ rate: number; firstMs: number; generateMs: number; scoreMs: number }> {
   const started = performance.now();
   let firstMs = NaN;
   const result = await engine.generate(
     { prompt: PROMPT, temperature, maxTokens: REAL_TOKENS, seed },
-    { score: false, onText: () => (firstMs = Number.isNaN(firstMs) ? performance.now() - started : firstMs) },
+    {
+      score: scored && engine.nativeSteps,
+      onText: () => (firstMs = Number.isNaN(firstMs) ? performance.now() - started : firstMs),
+    },
   );
   const generateMs = performance.now() - started;
-  const scored = performance.now();
-  await engine.surprisals(engine.promptTokens(PROMPT), result.tokens);
-  return { rate: result.tokensPerSecond, firstMs, generateMs, scoreMs: performance.now() - scored };
+  const scoring = performance.now();
+  if (scored && !engine.nativeSteps) await engine.surprisals(engine.promptTokens(PROMPT), result.tokens);
+  return { rate: result.tokensPerSecond, firstMs, generateMs, scoreMs: performance.now() - scoring };
 }
 
-/** Stock against belowzero T = ±1 at real sizes, alternating within each round (medians of ROUNDS). */
+const load1 = () => (Math.round(loadavg()[0]! * 10) / 10).toString();
+
+/**
+ * Stock against belowzero T = ±1 at real sizes, alternating within each round (medians of ROUNDS).
+ * On a backend with native steps, T = −1 through node-llama-cpp's own loop (the path before them)
+ * runs in the same rounds, so the gain is read within one run.
+ */
 async function realSizes(size: string, type: RealSizeType): Promise<void> {
   const started = performance.now();
   const { modelPath, written } = await realSizeModel(size, type);
   if (written)
     console.log(`(wrote ${modelPath} in ${fixed((performance.now() - started) / 1000)} s; kept for later runs)`);
   for (const threads of REAL_THREADS) {
-    const engine = await loadEngine(modelPath, { threads });
+    const engine = await loadEngine(modelPath, { threads, nativeSteps: true });
+    const loop = engine.nativeSteps ? await loadEngine(modelPath, { threads, nativeSteps: false }) : engine;
+    const loads = [load1()];
     try {
-      for (const temperature of [1, -1]) await tokensPerSecond(engine, temperature, 0, 8);
+      for (const e of new Set([engine, loop]))
+        for (const temperature of [1, -1]) await tokensPerSecond(e, temperature, 0, 8);
       const stock = { rate: [] as number[], firstMs: [] as number[] };
       type Run = Awaited<ReturnType<typeof timedGeneration>>;
-      const sides = { positive: [] as Run[], negative: [] as Run[] };
+      const sides = { positive: [] as Run[], negative: [] as Run[], scored: [] as Run[], loop: [] as Run[] };
       for (let round = 0; round < ROUNDS; round++) {
         const measureStock = async () => {
           const timings = await stockTimings(modelPath, threads, round, REAL_TOKENS);
@@ -309,15 +327,27 @@ async function realSizes(size: string, type: RealSizeType): Promise<void> {
           measureStock,
           async () => sides.positive.push(await timedGeneration(engine, 1, round)),
           async () => sides.negative.push(await timedGeneration(engine, -1, round)),
+          async () => sides.scored.push(await timedGeneration(engine, -1, round, true)),
+          ...(loop !== engine ? [async () => sides.loop.push(await timedGeneration(loop, -1, round, true))] : []),
         ];
         // Every other round in reverse, so that no side always runs first after the others.
         for (const step of round % 2 ? [...steps].reverse() : steps) await step();
+        loads.push(load1());
       }
-      const [positive, negative] = [sides.positive, sides.negative].map(runs => ({
+      const summary = (runs: Run[]) => ({
         rate: median(runs.map(run => run.rate)),
         firstMs: median(runs.map(run => run.firstMs)),
+        generateMs: median(runs.map(run => run.generateMs)),
         cost: median(runs.map(run => run.scoreMs / run.generateMs)),
-      })) as [{ rate: number; firstMs: number; cost: number }, { rate: number; firstMs: number; cost: number }];
+      });
+      const [positive, negative, scored] = [sides.positive, sides.negative, sides.scored].map(summary) as [
+        ReturnType<typeof summary>,
+        ReturnType<typeof summary>,
+        ReturnType<typeof summary>,
+      ];
+      const before = loop !== engine ? summary(sides.loop) : null;
+      // The score's cost: in the steps (native: scored ÷ unscored generation) or a pass of its own.
+      const cost = engine.nativeSteps ? scored.generateMs / negative.generateMs - 1 : scored.cost;
       const stockRate = median(stock.rate);
       row([
         `~${size} ${type}`,
@@ -327,11 +357,14 @@ async function realSizes(size: string, type: RealSizeType): Promise<void> {
         fixed(negative.rate, 1),
         `**${fixed(negative.rate / stockRate, 2)}**`,
         fixed(negative.rate / positive.rate, 2),
+        before ? `${fixed(before.rate, 1)} (${fixed(before.rate / stockRate, 2)})` : "–",
         `${fixed(median(stock.firstMs))} / ${fixed(positive.firstMs)} / ${fixed(negative.firstMs)}`,
-        `${fixed(negative.cost * 100)}%`,
-        `${(await engine.backend()).build === "localBuild" ? "source-built" : "prebuilt"}, ${engine.negation.route}`,
+        `${fixed(cost * 100)}%${before ? ` (before: ${fixed(before.cost * 100)}%)` : ""}`,
+        `${(await engine.backend()).build === "localBuild" ? "source-built" : "prebuilt"}, ${engine.negation.route}${engine.nativeSteps ? ", native steps" : ""}`,
+        loads.join(" → "),
       ]);
     } finally {
+      if (loop !== engine) await loop.dispose();
       await engine.dispose();
     }
   }
@@ -531,10 +564,17 @@ async function timeNativeCalls(engine: Engine) {
   };
 }
 
-/** Where a step's time goes, against stock llama.cpp's own split; and the weirdness score's. */
-async function profile(label: string, modelPath: string): Promise<void> {
-  const engine = await loadEngine(modelPath);
+/**
+ * Where a step's time goes, against stock llama.cpp's own split; and the weirdness score's. The
+ * timers wrap node-llama-cpp's own loop; native steps (where the backend has them) run in the
+ * same rounds as one more row, their total only (one job per chunk: nothing to split in JavaScript).
+ */
+async function profile(label: string, modelPath: string, threads = 1, tokens = TOKENS): Promise<void> {
+  const engine = await loadEngine(modelPath, { nativeSteps: false, threads });
+  const native = await loadEngine(modelPath, { threads, nativeSteps: true });
+  const nativeTotal: number[] = [];
   try {
+    if (native.nativeSteps) await tokensPerSecond(native, -1, 0, 8);
     for (const temperature of [1, -1]) await tokensPerSecond(engine, temperature, 0, 8); // every context exists
     const { timers, reset } = await timeNativeCalls(engine);
     const steps = { total: [] as number[], decode: [] as number[], sample: [] as number[] };
@@ -544,10 +584,18 @@ async function profile(label: string, modelPath: string): Promise<void> {
       reset();
       let started = performance.now();
       const result = await engine.generate(
-        { prompt: PROMPT, temperature: -1, maxTokens: TOKENS, seed: round },
+        { prompt: PROMPT, temperature: -1, maxTokens: tokens, seed: round },
         { score: false },
       );
       const n = result.tokens.length;
+      if (native.nativeSteps) {
+        const nativeStarted = performance.now();
+        const own = await native.generate(
+          { prompt: PROMPT, temperature: -1, maxTokens: tokens, seed: round },
+          { score: false },
+        );
+        nativeTotal.push((performance.now() - nativeStarted) / own.tokens.length);
+      }
       steps.total.push((performance.now() - started) / n);
       steps.decode.push(timers.decode / n);
       steps.sample.push(timers.sample / n);
@@ -563,7 +611,7 @@ async function profile(label: string, modelPath: string): Promise<void> {
       scoring.sample.push(timers.sample);
       scoring.calls.push(timers.samples);
       if (existsSync(STOCK_BINARY)) {
-        const own = await stockTimings(modelPath, 1, round);
+        const own = await stockTimings(modelPath, threads, round, tokens);
         stock.decode.push(own.evalMs / own.tokens);
         stock.sample.push(own.samplingMs / own.tokens);
         stock.total.push((own.evalMs + own.samplingMs) / own.tokens);
@@ -575,12 +623,14 @@ async function profile(label: string, modelPath: string): Promise<void> {
     const rest = (parts: typeof steps) => parts.total.map((total, i) => total - parts.decode[i]! - parts.sample[i]!);
     row([`stock llama.cpp, ${label}`, ms(stock.total), ms(stock.decode), ms(stock.sample), "–"]);
     row([`belowzero T=−1, ${label}`, ms(steps.total), ms(steps.decode), ms(steps.sample), ms(rest(steps))]);
+    if (native.nativeSteps) row([`belowzero T=−1 native steps, ${label}`, ms(nativeTotal), "–", "–", "–"]);
     console.log(
       `\nThe weirdness score at 64 tokens (${label}), median ms: ${ms(scoring.total)} in all; ` +
         `${ms(scoring.decode)} in the batched decode job, ${ms(scoring.sample)} in ${median(scoring.calls)} sample jobs ` +
         `(one per position, ${fixed(median(scoring.sample) / median(scoring.calls), 2)} each), ${ms(rest(scoring))} besides.`,
     );
   } finally {
+    await native.dispose();
     await engine.dispose();
   }
 }
@@ -824,12 +874,29 @@ if (SECTIONS.has("real")) {
       "belowzero T=−1",
       "−1 ÷ llama.cpp",
       "−1 ÷ +1",
+      "T=−1 before: node-llama-cpp's loop (÷ llama.cpp)",
       "first token ms (llama.cpp / +1 / −1)",
       "weirdness cost (T=−1)",
       "backend, T<0 route",
+      "load average (1 min) per round",
     ]);
     const sizes = (process.env.BENCH_REAL_MODELS ?? "160M,1.1B").split(",");
     const types = (process.env.BENCH_REAL_TYPES ?? "Q8_0,Q4_0").split(",") as RealSizeType[];
     for (const size of sizes) for (const type of types) await realSizes(size, type);
+    if (process.env.BENCH_REAL_PROFILE === "1") {
+      console.log(
+        `\nWhere a step goes at real sizes, ms per token (T=−1, ${REAL_TOKENS} tokens; load average ${load1()}):\n`,
+      );
+      header(["", "total", "decode (llama_decode / its job)", "sampling (its job)", "between the jobs"]);
+      for (const size of sizes)
+        for (const type of types)
+          for (const threads of REAL_THREADS)
+            await profile(
+              `~${size} ${type}, ${threads} thread${threads > 1 ? "s" : ""}`,
+              (await realSizeModel(size, type)).modelPath,
+              threads,
+              REAL_TOKENS,
+            );
+    }
   }
 }

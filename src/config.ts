@@ -33,6 +33,7 @@ export function readEngineOptions(
     contextSize: reader.get("LLAMA_CONTEXT_SIZE"),
     concurrency: reader.get("WORKER_CONCURRENCY"),
     limits: readRequestLimits(reader),
+    nativeSteps: reader.get("NATIVE_STEPS"),
     negation: {
       route: reader.get("NEGATION_ROUTE"),
       copyMaxBytes: reader.get("NEGATION_COPY_MAX_MB") * 1024 * 1024,

@@ -260,6 +260,12 @@ export const ENVIRONMENT = {
     meaning:
       "let raw byte tokens be sampled below zero (the bot: for servers that have not set `/weird-config policy`)",
   }),
+  NATIVE_STEPS: boolean({
+    section: "negation",
+    default: false,
+    meaning:
+      "experimental, source-built backend only: run generation steps as native chunks (decode, sample and the weirdness readout in one job; faster, and the score nearly free). Off by default while new: it has not run on a GPU yet",
+  }),
   ALLOW_END_BELOW_ZERO: boolean({
     section: "negation",
     default: DEFAULT_TOKEN_POLICY.allowEndBelowZero,

@@ -28,6 +28,7 @@ import {
   type RequestLimits,
 } from "./request.js";
 import { temperaturesOf, type Schedule } from "./schedule.js";
+import { generateNative, hasNativeSteps } from "./nativeSteps.js";
 import { generateStepwise, type Lane } from "./stepwise.js";
 import { probeSamplerBelowZero } from "./samplerNegation.js";
 import type { Vocabulary } from "./vocabulary.js";
@@ -63,6 +64,13 @@ export interface EngineOptions {
   tokenPolicy?: Partial<TokenPolicy>;
   /** How logits are negated below zero (see NegationRoute). Defaults to "auto". */
   negation?: Partial<NegationOptions>;
+  /**
+   * On the "sampler" route, generate one temperature's replies as native chunks of steps for all
+   * running generations of a context, with the weirdness score read in the same steps (see
+   * nativeSteps.ts), where the backend has them. Defaults to false (node-llama-cpp's loop) while
+   * it is new: it reaches into node-llama-cpp 3.22.1's private fields and has not run on a GPU.
+   */
+  nativeSteps?: boolean;
 }
 
 export type StopReason = "endOfGeneration" | "maxTokens" | "aborted";
@@ -127,12 +135,18 @@ type StopReasonOfStream = "maxTokens" | "endOfGeneration" | "aborted";
 /** Tokens as they are generated, and afterwards why they stopped. */
 interface TokenStream extends AsyncIterable<Token> {
   stopReason(): StopReasonOfStream;
+  /** Each token's surprisal where the steps read it (native steps), else null: scored afterwards. */
+  surprisals(): number[] | null;
 }
 
-function tokenStream(generator: AsyncGenerator<Token, StopReasonOfStream>): TokenStream {
+function tokenStream(
+  generator: AsyncGenerator<Token, StopReasonOfStream>,
+  surprisals: number[] | null = null,
+): TokenStream {
   let reason: StopReasonOfStream = "endOfGeneration";
   return {
     stopReason: () => reason,
+    surprisals: () => surprisals,
     async *[Symbol.asyncIterator]() {
       reason = yield* generator;
     },
@@ -147,6 +161,8 @@ export class Engine {
   private readonly biasCache = new Map<string, TokenBias | undefined>();
 
   private readonly pool: ContextPool;
+  /** Whether one temperature's replies run as native chunks of steps (see EngineOptions.nativeSteps). */
+  readonly nativeSteps: boolean;
 
   private constructor(
     private readonly llama: Llama,
@@ -175,6 +191,7 @@ export class Engine {
       },
       Math.max(1, options.concurrency ?? 1),
     );
+    this.nativeSteps = options.nativeSteps === true && negation.route === "sampler" && hasNativeSteps(llama);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.tokenPolicy = { ...DEFAULT_TOKEN_POLICY, ...options.tokenPolicy };
   }
@@ -262,7 +279,7 @@ export class Engine {
     const detokenizer = new StreamingDetokenizer(this.model, promptTokens);
     const generated = request.schedule
       ? this.sampleSchedule(promptTokens, request, hooks.signal)
-      : this.sampleFixed(promptTokens, request, hooks.signal);
+      : this.sampleFixed(promptTokens, request, hooks.score !== false, hooks.signal);
     for await (const token of generated) {
       result.tokens.push(token);
       emit(detokenizer.push(token));
@@ -274,15 +291,21 @@ export class Engine {
       : result.tokens.map(() => request.temperature);
     result.tokensPerSecond = result.tokens.length / ((performance.now() - started) / 1000);
     if (hooks.score !== false) {
-      result.surprisals = await this.surprisals(promptTokens, result.tokens);
+      result.surprisals = generated.surprisals() ?? (await this.surprisals(promptTokens, result.tokens));
       result.surprisal = meanSurprisal(result.surprisals);
     }
     return result;
   }
 
-  /** One temperature for the whole reply: one evaluate() on a context of its sign. */
-  private sampleFixed(promptTokens: Token[], request: GenerationRequest, signal?: AbortSignal): TokenStream {
+  /** One temperature for the whole reply: one evaluate() on a context of its sign, or native steps. */
+  private sampleFixed(
+    promptTokens: Token[],
+    request: GenerationRequest,
+    score: boolean,
+    signal?: AbortSignal,
+  ): TokenStream {
     const belowZero = request.temperature < 0;
+    if (this.nativeSteps) return this.sampleNative(promptTokens, request, score, signal);
     return tokenStream(
       async function* (this: Engine) {
         const slot = await this.pool.acquire(this.contextSign(belowZero), signal);
@@ -305,6 +328,49 @@ export class Engine {
           await this.pool.release(slot);
         }
       }.call(this),
+    );
+  }
+
+  /** One temperature on the "sampler" route as native chunks of steps, with each token's surprisal. */
+  private sampleNative(
+    promptTokens: Token[],
+    request: GenerationRequest,
+    score: boolean,
+    signal?: AbortSignal,
+  ): TokenStream {
+    const surprisals: number[] = [];
+    return tokenStream(
+      async function* (this: Engine) {
+        const slot = await this.pool.acquire("positive", signal);
+        try {
+          const steps = generateNative(
+            slot.sequence,
+            promptTokens,
+            {
+              temperature: request.temperature,
+              seed: request.seed,
+              tokenBias: this.biasFor(request.tokenPolicy, request.temperature < 0, request.vocab),
+              sampling: PURE_TEMPERATURE,
+              score,
+            },
+            request.maxTokens,
+            signal,
+          );
+          try {
+            for (;;) {
+              const step = await steps.next();
+              if (step.done) return step.value;
+              surprisals.push(step.value.surprisal);
+              yield step.value.token;
+            }
+          } finally {
+            await steps.return("aborted"); // ends the lane (and removes its cells) when the reader stops early
+          }
+        } finally {
+          await this.pool.release(slot);
+        }
+      }.call(this),
+      surprisals,
     );
   }
 

@@ -26,7 +26,12 @@ async function main(): Promise<void> {
   const engine = await Engine.load(config.engine).catch((error: Error) => {
     throw backendLoadError(config.engine.gpu, error);
   });
-  log(`loaded ${engine.modelName}; ${describeNegation(engine.negation)}`);
+  log(
+    `loaded ${engine.modelName}; ${describeNegation(engine.negation)}; ` +
+      (engine.nativeSteps
+        ? "steps: native (one job per chunk of steps for all running generations, weirdness read in the steps)"
+        : "steps: node-llama-cpp's loop"),
+  );
   const backend = await engine.backend();
   log(formatBackend(backend));
   checkBackend(config.engine.gpu, backend);

@@ -78,7 +78,10 @@ describe("the weirdness score on stories260K", () => {
     });
     expect(result.tokens.some(t => engine.model.getTokenAttributes(t).byte)).toBe(true);
     expect(result.surprisals).toHaveLength(result.tokens.length);
-    expect(result.surprisals).toEqual(await engine.surprisals(engine.promptTokens(PROMPT), result.tokens));
+    // Native steps read each surprisal from the logits of its own step, the scoring pass from one
+    // batched decode: the same logits to float32 rounding (measured up to 6e-4 nats).
+    const scored = await engine.surprisals(engine.promptTokens(PROMPT), result.tokens);
+    result.surprisals.forEach((s, k) => expect(Math.abs(s - scored[k]!)).toBeLessThan(2e-3));
     expect(mean(await oracleSurprisals(engine, PROMPT, result.tokens))).toBeCloseTo(result.surprisal!, 3);
   });
 

@@ -33,6 +33,7 @@ describe("npm run gpu:stage", () => {
     const has = (path: string) => expect(listing).toContain(`./${path}`);
     has("node_modules/node-llama-cpp/llama/CMakeLists.txt");
     has("node_modules/node-llama-cpp/llama/addon/AddonSampler.cpp");
+    has("node_modules/node-llama-cpp/llama/addon/AddonContext.cpp"); // the patch changes both
     has("node_modules/node-llama-cpp/llama/llama.cpp/ggml/src/ggml-cuda/ggml-cuda.cu");
     has("node_modules/node-llama-cpp/llama/llama.cpp/tools/llama-bench/llama-bench.cpp");
     has("node_modules/node-llama-cpp/llama/llama.cpp/.git/"); // node-llama-cpp's "cloned" marker

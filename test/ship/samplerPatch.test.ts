@@ -11,36 +11,40 @@ import { temporaryFolder } from "../helpers/engine.js";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const VERSION = "3.22.1";
 const PATCH = `patches/node-llama-cpp-${VERSION}-negative-temperature.patch`;
+/** The addon sources the patch changes: the sampler (T < 0) and the context (native steps). */
+const ADDON_FILES = ["AddonContext.cpp", "AddonContext.h", "AddonSampler.cpp", "AddonSampler.h"];
 
 /** A checkout with the script, the patch and node-llama-cpp's addon sources as npm installs them. */
-function checkout(version = VERSION): { dir: string; sampler: string } {
+function checkout(version = VERSION): { dir: string; sampler: string; context: string } {
   const dir = temporaryFolder();
   cpSync(join(root, "scripts/patch-node-llama-cpp.sh"), join(dir, "scripts/patch-node-llama-cpp.sh"));
   cpSync(join(root, "patches"), join(dir, "patches"), { recursive: true });
   const addon = join(dir, "node_modules/node-llama-cpp/llama/addon");
   mkdirSync(addon, { recursive: true });
   writeFileSync(join(dir, "node_modules/node-llama-cpp/package.json"), JSON.stringify({ version }));
-  for (const file of ["AddonSampler.cpp", "AddonSampler.h"])
+  for (const file of ADDON_FILES)
     copyFileSync(join(root, "node_modules/node-llama-cpp/llama/addon", file), join(addon, file));
   // This checkout's sources are patched already where it has a source build: take the patch out.
   const pkg = join(dir, "node_modules/node-llama-cpp");
   const input = readFileSync(join(root, PATCH));
   const reverse = ["--reverse", "--force", "--silent", "-p1", "-d", pkg];
   if (spawnSync("patch", ["--dry-run", ...reverse], { input }).status === 0) spawnSync("patch", reverse, { input });
-  return { dir, sampler: join(addon, "AddonSampler.cpp") };
+  return { dir, sampler: join(addon, "AddonSampler.cpp"), context: join(addon, "AddonContext.cpp") };
 }
 
 const run = (dir: string) => spawnSync("bash", [join(dir, "scripts/patch-node-llama-cpp.sh")], { encoding: "utf8" });
 
 describe("the negative-temperature patch script", () => {
   it("patches the pristine sources once, and the second run changes nothing", () => {
-    const { dir, sampler } = checkout();
+    const { dir, sampler, context } = checkout();
     expect(readFileSync(sampler, "utf8")).not.toContain("negateLogits");
+    expect(readFileSync(context, "utf8")).not.toContain("belowzeroSteps");
     const first = run(dir);
     expect(first.stdout).toContain(`Applied ${PATCH}`);
     const patched = readFileSync(sampler, "utf8");
     expect(patched).toContain("negateLogits ? -sampledLogits[i] : sampledLogits[i]");
     expect(patched).toContain("llama_sampler_init_temp(std::fabs(temperatureSampler_temperature))");
+    expect(readFileSync(context, "utf8")).toContain('InstanceMethod("belowzeroSteps", &AddonContext::BelowzeroSteps)');
     const second = run(dir);
     expect(second.status).toBe(0);
     expect(second.stdout).toContain("is already applied");
@@ -70,6 +74,6 @@ describe("the negative-temperature patch script", () => {
       execFileSync("ls", [dirname(sampler)], { encoding: "utf8" })
         .split("\n")
         .filter(Boolean),
-    ).toEqual(["AddonSampler.cpp", "AddonSampler.h"]);
+    ).toEqual(ADDON_FILES);
   });
 });

@@ -48,6 +48,9 @@ describe("worker backend", () => {
     // Which path samples below zero; only a source build (patched by the build script) has the sampler route.
     expect(output).toMatch(/"msg":"loaded [^"]+; negation: (sampler|adapter|copy) \(/);
     if (!built) expect(output).not.toMatch(/negation: sampler/);
+    // How it steps: native chunks only where the patched build has them (the prebuilt never does).
+    expect(output).toMatch(/; steps: (native \(|node-llama-cpp's loop")/);
+    if (!built) expect(output).toMatch(/steps: node-llama-cpp's loop"/);
   });
 
   // On a machine with an NVIDIA GPU this would (rightly) start.
