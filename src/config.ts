@@ -78,6 +78,11 @@ export interface QueueSettings {
   cooldownMs: number;
   /** Jobs for a model with no live worker are answered and dropped after this long. */
   modelWaitMs: number;
+  /**
+   * Where the interaction's token is the only way to answer, its result must arrive this long
+   * after the command (the token lives 15 minutes): the job's deadline.
+   */
+  replyWindowMs: number;
 }
 
 export interface RecordSettings {
@@ -145,6 +150,7 @@ function readQueue(reader: EnvReader): QueueSettings {
     maxTotal: reader.get("QUEUE_MAX_TOTAL"),
     cooldownMs: reader.get("COOLDOWN_SECONDS") * 1000,
     modelWaitMs: reader.get("MODEL_WAIT_SECONDS") * 1000,
+    replyWindowMs: reader.get("REPLY_WINDOW_SECONDS") * 1000,
   };
 }
 

@@ -325,6 +325,14 @@ export const ENVIRONMENT = {
     max: 86_400,
     meaning: "seconds a member waits between requests (a server may set a longer one, not a shorter one)",
   }),
+  REPLY_WINDOW_SECONDS: number({
+    section: "queue",
+    default: 870,
+    min: 1,
+    max: 900,
+    meaning:
+      "where belowzero is not a member (a member's own install in another server, group DMs), how long after the command its result must arrive: it can only come through the interaction, whose token lives 15 minutes",
+  }),
 
   MODEL_WAIT_SECONDS: integer({
     section: "queue",

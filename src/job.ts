@@ -41,10 +41,26 @@ export interface WeirdJob extends WeirdRequest {
   channelId: string;
   userId: string;
   /**
+   * Where belowzero is not a member (answersOnlyThroughInteraction), the result can only arrive
+   * through the interaction token: by this time (ms since epoch), and never as a channel post.
+   */
+  deadline?: number;
+  /**
    * The server's token policy: raw byte tokens below zero. Absent in jobs queued before
    * servers had settings; the worker then keeps its own ALLOW_BYTE_TOKENS.
    */
   allowBytes?: boolean;
+}
+
+/** Discord lets an interaction token answer for 15 minutes from the interaction. */
+export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
+
+/**
+ * When a job with a deadline must stop generating: early enough to score the output and
+ * deliver it, a quarter of its window at most (a short window is a short job), 10 s at most.
+ */
+export function stopGeneratingBy(interactionAt: number, deadline: number): number {
+  return deadline - Math.min(10_000, (deadline - interactionAt) / 4);
 }
 
 /** A private weirdness score of a message's text ("How weird is this?"): no generation. */
@@ -106,6 +122,7 @@ export function parseJob(data: unknown): WeirdJob {
     ...(job.source !== undefined && {
       source: MESSAGE_LINK.test(text("source")) ? text("source") : fail("source must be a message link"),
     }),
+    ...(job.deadline !== undefined && { deadline: number("deadline") }),
     ...(job.allowBytes !== undefined && {
       allowBytes: typeof job.allowBytes === "boolean" ? job.allowBytes : fail("allowBytes must be true or false"),
     }),
@@ -153,5 +170,7 @@ export function readDelivery(data: unknown): Partial<WeirdJob> {
   if (typeof job.interactionAt === "number" && Number.isFinite(job.interactionAt))
     delivery.interactionAt = job.interactionAt;
   if (typeof job.temperature === "number" && Number.isFinite(job.temperature)) delivery.temperature = job.temperature;
+  // Unreadable, a deadline must still rule out the channel: a post there would fail anyway.
+  if (job.deadline !== undefined) delivery.deadline = typeof job.deadline === "number" ? job.deadline : 0;
   return delivery;
 }

@@ -139,6 +139,7 @@ const STOP_REASONS: Record<string, string> = {
   endOfGeneration: "ended by the model",
   maxTokens: "max tokens",
   aborted: "stopped",
+  deadline: "cut short to arrive in time",
 };
 
 export function resultMessage(view: ResultView): MessageBody {
@@ -229,11 +230,13 @@ export interface SweepView {
   rows: SweepRowView[];
   /** The chart of weirdness against β, as a PNG. */
   chart?: Buffer;
+  /** Stopped early to arrive within its reply window. */
+  cutShort?: boolean;
 }
 
 /** One sweep in one message: a table of rows in a code block, the chart attached, a vote button per row. */
 export function sweepMessage(view: SweepView): MessageBody {
-  const header = `**Sweep** · ${view.rows.length} temperatures · ${view.maxTokens} tokens each · weirdness in nats/token · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
+  const header = `**Sweep** · ${view.rows.length} temperatures${view.cutShort ? " (cut short to arrive in time)" : ""} · ${view.maxTokens} tokens each · weirdness in nats/token · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
   const lines = view.rows.map(row => {
     const t = String(row.temperature).padStart(6);
     const beta = formatBeta(row.temperature).padStart(7);

@@ -3,6 +3,7 @@
 // Before it, the server's settings: where generations are allowed, and the range.
 import { randomUUID } from "node:crypto";
 import {
+  MessageFlags,
   PermissionFlagsBits,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
@@ -15,9 +16,10 @@ import { NO_MENTIONS, requestHeading } from "../discord/format.js";
 import type { WeirdJob, WeirdRequest } from "../job.js";
 import { refusals, type RefusalReason } from "../observability/metrics.js";
 import { channelAllowed, type ServerSettings } from "../store/settings.js";
-import { answerPrivately, QUEUE_UNAVAILABLE, type BotContext } from "./context.js";
+import { answerPrivately, answersOnlyThroughInteraction, QUEUE_UNAVAILABLE, type BotContext } from "./context.js";
+import { jobsAhead, judgeWindow, queueSpeed } from "./replyWindow.js";
 import { withRedis } from "../store/redis.js";
-import { routeRequest, type Route } from "../store/models.js";
+import { routeRequest, type ModelView, type Route } from "../store/models.js";
 import type { Queue } from "bullmq";
 import { settingsFor } from "../game/context.js";
 import { channelsText } from "../discord/settingsMessages.js";
@@ -208,8 +210,10 @@ export async function enqueueGeneration(
   const guildId = interaction.guildId;
   // Which model's queue: told privately before anything is taken when the model has no worker.
   let route: Route;
+  let models: ModelView[];
   try {
-    route = routeRequest(await withRedis(ctx, () => ctx.models.models()), request.model, settings.model);
+    models = await withRedis(ctx, () => ctx.models.models());
+    route = routeRequest(models, request.model, settings.model);
   } catch (error) {
     ctx.log(`redis unavailable at command time: ${(error as Error).message}`, { guildId });
     refusals.inc({ reason: "redis_unavailable" });
@@ -242,6 +246,32 @@ export async function enqueueGeneration(
   }
   if ("refusal" in admission) return answerPrivately(interaction, admission.refusal);
   const { priority } = admission;
+  // Where only the interaction can answer, the result must arrive in its window, or not be queued.
+  const deadline = answersOnlyThroughInteraction(interaction)
+    ? interaction.createdTimestamp + ctx.config.queue.replyWindowMs
+    : undefined;
+  let windowWarning: string | undefined;
+  if (deadline !== undefined) {
+    const verdict = await withRedis(ctx, () => jobsAhead(queue, priority)).then(
+      ahead =>
+        judgeWindow({
+          ahead,
+          tokensPerJob: ctx.config.defaults.maxTokens,
+          ownTokens: request.maxTokens * (request.sweep?.length ?? 1),
+          tokensPerSecond: queueSpeed(models, route.queue),
+          interactionAt: interaction.createdTimestamp,
+          deadline,
+          now: Date.now(),
+        }),
+      () => ({ fits: true }) as const, // Redis will be asked again below, and answer for itself
+    );
+    if ("refusal" in verdict) {
+      refusals.inc({ reason: "reply_window" });
+      await giveBack(ctx, guildId, userId, jobId);
+      return answerPrivately(interaction, verdict.refusal);
+    }
+    if ("warning" in verdict) windowWarning = verdict.warning;
+  }
 
   try {
     await interaction.deferReply();
@@ -260,6 +290,7 @@ export async function enqueueGeneration(
     userId,
     ...request,
     ...(route.model !== undefined && { model: route.model }),
+    ...(deadline !== undefined && { deadline }),
     allowBytes: settings.allowBytes,
   };
   // The reply says "queued" before the job exists: a fast worker's result must not be
@@ -282,5 +313,10 @@ export async function enqueueGeneration(
     ctx.log(`enqueue failed: ${(error as Error).message}`, { jobId, guildId });
     await giveBack(ctx, guildId, userId, jobId);
     await interaction.editReply({ content: QUEUE_UNAVAILABLE, allowedMentions: NO_MENTIONS });
+    return;
   }
+  if (windowWarning)
+    await interaction
+      .followUp({ content: windowWarning, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS })
+      .catch((error: Error) => ctx.log(`could not warn of the reply window: ${error.message}`, { jobId, guildId }));
 }

@@ -1,17 +1,26 @@
 // Where a job's text goes: the deferred interaction reply while its token lives (15 minutes),
-// else a normal message in the channel. All over Discord's REST API, no gateway.
+// else a normal message in the channel, except where belowzero is not a member (the job has a
+// deadline): the token is all there is. All over Discord's REST API, no gateway.
 import { REST, type RawFile } from "@discordjs/rest";
 import { MessageFlags, Routes, type APIMessage } from "discord.js";
 import { hasDiscordCode } from "../discord/errors.js";
 import type { MessageBody } from "../discord/format.js";
 import { observeRest } from "../observability/metrics.js";
-import type { WeirdJob } from "../job.js";
+import { INTERACTION_TOKEN_LIFETIME_MS, type WeirdJob } from "../job.js";
 
 /** Where a job's messages go; a malformed job may give only part of it. */
-export type Delivery = Partial<Pick<WeirdJob, "applicationId" | "interactionToken" | "interactionAt" | "channelId">>;
+export type Delivery = Partial<
+  Pick<WeirdJob, "applicationId" | "interactionToken" | "interactionAt" | "channelId" | "deadline">
+>;
 
-/** Discord lets an interaction token edit its reply for 15 minutes; keep a margin. */
-export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
+/** The interaction's token can no longer answer, and belowzero may not post in the channel. */
+export class ReplyWindowClosed extends Error {
+  constructor() {
+    super("the interaction's token can no longer answer, and belowzero is not a member of the channel");
+  }
+}
+
+/** The token is given up this long before its end, where the channel can take over. */
 const TOKEN_MARGIN_MS = 30 * 1000;
 const UNKNOWN_MESSAGE = 10008;
 const UNKNOWN_WEBHOOK = 10015;
@@ -54,11 +63,18 @@ export class ReplyTarget {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Only the token can answer: belowzero is not a member where the job came from. */
+  private get tokenOnly(): boolean {
+    return this.to.deadline !== undefined;
+  }
+
   get usesInteraction(): boolean {
     const { applicationId, interactionToken, interactionAt } = this.to;
     if (this.replyGone || this.channelMessageId !== undefined) return false;
     if (!applicationId || !interactionToken || interactionAt === undefined) return false;
-    return this.now() - interactionAt < INTERACTION_TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS;
+    // With no channel to fall back on, the token is worth trying to its last second.
+    const margin = this.tokenOnly ? 0 : TOKEN_MARGIN_MS;
+    return this.now() - interactionAt < INTERACTION_TOKEN_LIFETIME_MS - margin;
   }
 
   private get original(): `/${string}` {
@@ -102,6 +118,7 @@ export class ReplyTarget {
   }
 
   private async showInChannel(body: MessageBody): Promise<APIMessage> {
+    if (this.tokenOnly) throw new ReplyWindowClosed();
     if (!this.to.channelId) throw new Error("the job names no channel to post in");
     const request = requestOf(body);
     if (this.channelMessageId) {

@@ -25,12 +25,12 @@ import {
 } from "../observability/metrics.js";
 import type { Throttle } from "../store/throttle.js";
 import type { OutputRecord, OutputStore } from "../store/outputs.js";
-import { parseJob, readDelivery, SCORE_JOB, type WeirdJob } from "../job.js";
+import { parseJob, readDelivery, SCORE_JOB, stopGeneratingBy, type WeirdJob } from "../job.js";
 import { ModelRegistry } from "../store/models.js";
 import { oncePerOutage } from "../store/redis.js";
 import type { Log, LogFields } from "../observability/log.js";
 import { isPermanentDiscordError } from "../discord/errors.js";
-import { ReplyTarget } from "./reply.js";
+import { ReplyTarget, ReplyWindowClosed } from "./reply.js";
 import { startHeartbeat, type Heartbeat } from "./registry.js";
 import { processScoreJob } from "./score.js";
 
@@ -96,7 +96,7 @@ async function generate(
   request: WeirdJob,
   reply: ReplyTarget,
   deps: WorkerDeps,
-  signal: AbortSignal,
+  signals: JobSignals,
   serving: Serving | undefined,
 ): Promise<GenerationResult> {
   let edited = false;
@@ -123,9 +123,11 @@ async function generate(
         seed: request.seed,
         ...(request.allowBytes !== undefined && { tokenPolicy: { allowBytes: request.allowBytes } }),
       },
-      { signal, onText: (chunk, tokens) => edits.add(chunk, tokens) },
+      { signal: signals.stop, onText: (chunk, tokens) => edits.add(chunk, tokens) },
     );
-    if (result.stopReason === "aborted") throw new Error("the worker is shutting down; the job will be retried");
+    // Stopped by its deadline, the text so far is the result; stopped by shutdown, it is retried.
+    if (result.stopReason === "aborted" && signals.shutdown.aborted)
+      throw new Error("the worker is shutting down; the job will be retried");
     const sign = signOf(request.temperature);
     generationSeconds.observe({ sign }, (performance.now() - started) / 1000);
     tokensPerSecond.observe({ sign }, result.tokensPerSecond);
@@ -137,8 +139,27 @@ async function generate(
   }
 }
 
-/** What became of a job: its output, or the reason the engine refused it (told privately). */
-export type JobResult = { outputId: string; refused?: string };
+/**
+ * What became of a job: its output, or the reason it was not generated (told to the member);
+ * undelivered when its reply window closed first (the output is kept, for /weird-mine).
+ */
+export type JobResult = { outputId: string; refused?: string; undelivered?: boolean };
+
+/** Why generation stops early: the worker shutting down, or (either, or) the job's deadline. */
+interface JobSignals {
+  shutdown: AbortSignal;
+  stop: AbortSignal;
+}
+
+export const TOO_LATE_TO_START =
+  "Sorry, this waited in the queue too long to arrive within the 15 minutes Discord gives me here (I'm not a member of this server or group chat, so I can only answer your command), so nothing was generated. Please try again, perhaps with fewer tokens.";
+
+/** The shutdown signal, and for a job with a deadline one that also fires when it must stop generating. */
+function jobSignals(request: WeirdJob, shutdown: AbortSignal): JobSignals {
+  if (request.deadline === undefined) return { shutdown, stop: shutdown };
+  const timeLeft = Math.max(0, Math.ceil(stopGeneratingBy(request.interactionAt, request.deadline) - Date.now()));
+  return { shutdown, stop: AbortSignal.any([shutdown, AbortSignal.timeout(timeLeft)]) };
+}
 
 export async function processJob(
   job: Job,
@@ -168,16 +189,28 @@ export async function processJob(
   }
 
   const reply = new ReplyTarget(deps.rest, request, `bz${outputId}`.slice(0, 25));
+  // A job that can only answer through its token, started too late to: nothing to generate.
+  if (request.deadline !== undefined && Date.now() >= stopGeneratingBy(request.interactionAt, request.deadline)) {
+    await deps.throttle.freePlace(outputId);
+    await reply.show(noticeMessage(TOO_LATE_TO_START)).catch(error => tellFailed(error, job, deps));
+    return { outputId, refused: "its deadline had passed before it could start" };
+  }
+  const signals = jobSignals(request, signal);
   const results: GenerationResult[] = [];
   try {
-    for (const temperature of request.sweep ?? [request.temperature])
-      results.push(await generate(job, { ...request, temperature }, reply, deps, signal, serving));
+    for (const temperature of request.sweep ?? [request.temperature]) {
+      // Past its deadline, a sweep shows the rows it has (the first always runs).
+      if (results.length > 0 && signals.stop.aborted) break;
+      results.push(await generate(job, { ...request, temperature }, reply, deps, signals, serving));
+    }
   } catch (error) {
     // The bot cannot tokenize (it has no model), so a prompt too long for this worker's
     // context is found only here: tell the member privately, never in the channel.
     if (!(error instanceof InvalidRequestError)) throw error;
     await deps.throttle.freePlace(outputId);
-    await reply.refusePrivately(noticeMessage(`Sorry, that can't be generated: ${safeInline(error.message)}`));
+    await reply
+      .refusePrivately(noticeMessage(`Sorry, that can't be generated: ${safeInline(error.message)}`))
+      .catch(error => tellFailed(error, job, deps));
     return { outputId, refused: error.message };
   }
   // Recorded before they are shown, so the buttons work from the first click; the message id
@@ -199,7 +232,7 @@ export async function processJob(
     createdAt: earlier?.createdAt ?? Date.now(),
     // The weirdness score the leaderboards rank by (none for an empty output).
     ...(result.surprisal !== null && { surprisal: result.surprisal }),
-    ...(request.sweep && { sweepRows: rowIds }),
+    ...(request.sweep && { sweepRows: rowIds.slice(0, results.length) }),
     ...(result.schedule && { schedule: result.schedule }),
     ...(result.vocab !== "any" && { vocab: result.vocab }),
     ...(request.source && { source: request.source }),
@@ -214,6 +247,12 @@ export async function processJob(
   try {
     message = await reply.show(body);
   } catch (error) {
+    if (error instanceof ReplyWindowClosed) {
+      // Nowhere left to show it; the member finds it with /weird-mine.
+      await deps.throttle.freePlace(outputId);
+      deps.log?.(`job ${job.id}: its reply window closed before the result; kept for /weird-mine`, jobFields(job));
+      return { outputId, undelivered: true };
+    }
     if (isPermanentDiscordError(error))
       throw new UnrecoverableError(`Discord refused the result (${error.status} ${error.message})`);
     throw error;
@@ -234,7 +273,8 @@ function resultBody(record: OutputRecord, result: GenerationResult): MessageBody
     model: result.model,
     text: result.text,
     tokenCount: result.tokens.length,
-    stopReason: result.stopReason,
+    // The worker's own abort (shutdown) never gets here: a result stopped early met its deadline.
+    stopReason: result.stopReason === "aborted" ? "deadline" : result.stopReason,
     votes: 0,
     surprisal: result.surprisal,
     ...(record.schedule && { schedule: record.schedule }),
@@ -267,6 +307,8 @@ async function sweepBody(
       votes: 0,
     })),
     ...(chart && { chart }),
+    // Stopped by its deadline: fewer rows than asked, or a last row stopped early.
+    cutShort: results.length < (request.sweep?.length ?? 1) || results.some(r => r.stopReason === "aborted"),
   });
 }
 
@@ -281,13 +323,13 @@ async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise
     .catch((freeError: Error) =>
       deps.log?.(`job ${job.id}: could not free its queue place: ${freeError.message}`, jobFields(job)),
     );
-  try {
-    await new ReplyTarget(deps.rest, readDelivery(job.data), `bzf${job.id}`.slice(0, 25)).show(
-      noticeMessage(`Sorry, this generation failed: ${safeInline(error.message)}`),
-    );
-  } catch (notifyError) {
-    deps.log?.(`job ${job.id}: could not tell the member: ${(notifyError as Error).message}`, jobFields(job));
-  }
+  await new ReplyTarget(deps.rest, readDelivery(job.data), `bzf${job.id}`.slice(0, 25))
+    .show(noticeMessage(`Sorry, this generation failed: ${safeInline(error.message)}`))
+    .catch(notifyError => tellFailed(notifyError, job, deps));
+}
+
+function tellFailed(error: unknown, job: Job, deps: WorkerDeps): void {
+  deps.log?.(`job ${job.id}: could not tell the member: ${(error as Error).message}`, jobFields(job));
 }
 
 export function createWorker(deps: WorkerDeps): {
@@ -340,7 +382,10 @@ export function createWorker(deps: WorkerDeps): {
   );
   observeWorker(worker);
   worker.on("completed", (job, outcome: JobResult) =>
-    deps.log?.(`job ${job.id} ${outcome.refused ? "refused" : "completed"}`, jobFields(job)),
+    deps.log?.(
+      `job ${job.id} ${outcome.refused ? "refused" : outcome.undelivered ? "completed, undelivered" : "completed"}`,
+      jobFields(job),
+    ),
   );
   worker.on("failed", (job, error) => {
     if (!job) return;

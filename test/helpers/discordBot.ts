@@ -55,7 +55,16 @@ export function botConfig(
 ): BotConfig {
   return {
     discord: { token: "test-token", apiUrl },
-    queue: { redisUrl, prefix, maxPerGuild: 5, maxTotal: 50, cooldownMs: 0, modelWaitMs: 120_000, ...overrides },
+    queue: {
+      redisUrl,
+      prefix,
+      maxPerGuild: 5,
+      maxTotal: 50,
+      cooldownMs: 0,
+      modelWaitMs: 120_000,
+      replyWindowMs: 870_000,
+      ...overrides,
+    },
     records: { retentionDays: 90 },
     defaults: { temperature: -0.001, maxTokens: 32 },
     allowBytes: false,
@@ -424,6 +433,21 @@ export function inDirectMessages<T extends ReturnType<typeof base>>(raw: T) {
     channel: { id: channelId, type: ChannelType.DM },
     user: member.user,
     context: InteractionContextType.BotDM,
+  };
+}
+
+/** The same interaction in a group DM: belowzero is no member there, only the member's own install. */
+export function inGroupDm<T extends ReturnType<typeof base>>(raw: T) {
+  const { member, ...rest } = raw;
+  const channelId = "900000000000000088";
+  return {
+    ...(rest as Omit<T, "member" | "guild_id" | "authorizing_integration_owners">),
+    guild_id: undefined,
+    channel_id: channelId,
+    channel: { id: channelId, type: ChannelType.GroupDM, recipients: [member.user] },
+    user: member.user,
+    authorizing_integration_owners: { "1": member.user.id },
+    context: InteractionContextType.PrivateChannel,
   };
 }
 

@@ -55,6 +55,11 @@ export class FakeDiscord {
   readonly failures: Failure[] = [];
   /** Interaction tokens Discord no longer accepts (as after 15 minutes). */
   readonly expiredTokens = new Set<string>();
+  /**
+   * Channels the bot is not a member of (a member's own install in someone else's server, a
+   * group DM): every channel route answers 403 Missing Access, as Discord does.
+   */
+  readonly channelsWithoutBot = new Set<string>();
   private readonly messages = new Map<string, StoredMessage>();
   /** Component interactions' tokens, and the message whose button was pressed. */
   private readonly tokenMessages = new Map<string, string>();
@@ -216,6 +221,8 @@ export class FakeDiscord {
       if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
       return send(200, this.message("0", body)); // a follow-up message
     }
+    if ((match = /^\/channels\/(\d+)\//.exec(path)) && this.channelsWithoutBot.has(match[1]!))
+      return send(403, { message: "Missing Access", code: RESTJSONErrorCodes.MissingAccess });
     if (method === "POST" && (match = /^\/channels\/(\d+)\/messages$/.exec(path))) {
       const nonce = body?.enforce_nonce ? String(body.nonce) : undefined;
       if (nonce && this.nonces.has(nonce)) return send(200, this.nonces.get(nonce));
