@@ -84,7 +84,7 @@ function codeBlock(text: string): string {
 }
 
 /** Fits header + prompt + output into one message, cutting the output if it must. */
-function fit(header: string, output: string, note: string): { content: string; truncated: boolean } {
+export function fit(header: string, output: string, note: string): { content: string; truncated: boolean } {
   const whole = `${header}\n${codeBlock(output)}`;
   if (whole.length <= MESSAGE_LIMIT) return { content: whole, truncated: false };
   const room = Math.max(0, MESSAGE_LIMIT - header.length - note.length - 12);

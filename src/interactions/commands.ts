@@ -19,6 +19,7 @@ import * as weirdest from "../commands/weirdest.js";
 import * as weirdestMembers from "../commands/weirdestMembers.js";
 import * as weirdStats from "../commands/weirdStats.js";
 import * as weirdModels from "../commands/weirdModels.js";
+import * as weirdMine from "../commands/weirdMine.js";
 
 export interface Command {
   name: string;
@@ -43,6 +44,7 @@ export function commands(ctx: Pick<BotContext, "config">): Command[] {
     { name: "weirdest-members", json: weirdestMembers.definition().toJSON(), execute: weirdestMembers.execute },
     { name: "weird-stats", json: weirdStats.definition().toJSON(), execute: weirdStats.execute },
     { name: "weird-models", json: weirdModels.definition().toJSON(), execute: weirdModels.execute },
+    { name: "weird-mine", json: weirdMine.definition().toJSON(), execute: weirdMine.execute },
   ];
 }
 

@@ -32,7 +32,7 @@ describe("deploy-commands", () => {
         },
       },
     );
-    expect(stdout.trim()).toBe("Registered 10 commands in server 900000000000000002.");
+    expect(stdout.trim()).toBe("Registered 11 commands in server 900000000000000002.");
     const [put] = discord.find("PUT", /^\/applications\/900000000000000001\/guilds\/900000000000000002\/commands$/);
     const body = put!.body as unknown as Array<{
       name: string;
@@ -50,6 +50,7 @@ describe("deploy-commands", () => {
       "weirdest-members",
       "weird-stats",
       "weird-models",
+      "weird-mine",
       "Continue below zero",
       "How weird is this?",
     ]);
@@ -59,7 +60,14 @@ describe("deploy-commands", () => {
       const command = body.find(c => c.name === name)!;
       return { integration_types: command.integration_types, contexts: command.contexts };
     };
-    for (const name of ["weird", "weird-sweep", "weird-help", "Continue below zero", "How weird is this?"])
+    for (const name of [
+      "weird",
+      "weird-sweep",
+      "weird-help",
+      "weird-mine",
+      "Continue below zero",
+      "How weird is this?",
+    ])
       expect(where(name)).toEqual({ integration_types: [0, 1], contexts: [0, 1, 2] });
     for (const name of ["weird-config", "weirdest", "weirdest-members", "weird-stats"])
       expect(where(name)).toEqual({ integration_types: [0], contexts: [0] });

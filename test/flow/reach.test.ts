@@ -4,17 +4,22 @@
 import { describe, expect, it } from "vitest";
 import { ApplicationCommandOptionType, MessageFlags } from "discord.js";
 import type { WeirdJob } from "../../src/job.js";
+import { NOT_YOURS } from "../../src/commands/weirdMine.js";
+import type { OutputRecord } from "../../src/store/outputs.js";
 import { stopGeneratingBy } from "../../src/job.js";
 import { QUEUE_NAME } from "../../src/store/keys.js";
 import { ModelRegistry } from "../../src/store/models.js";
 import { TOO_LATE_TO_START } from "../../src/worker/worker.js";
 import { useFlow } from "../helpers/flow.js";
+import type { RecordedRequest } from "../helpers/fakeDiscord.js";
 import {
   APPLICATION_ID,
   botConfig,
+  buttonPress,
   callbackOf,
   CHANNEL_ID,
   GUILD_ID,
+  inDirectMessages,
   inGroupDm,
   isFinal,
   originalOf,
@@ -79,15 +84,21 @@ describe("where belowzero is not a member", () => {
     flow.bot.inject(raw);
     await flow.discord.waitFor(r => originalOf(raw.token).test(r.path) && /Queued/.test(String(r.body?.content)));
     flow.discord.expiredTokens.add(raw.token); // as when Discord's 15 minutes are up
+    const [job] = await flow.bot.ctx.queue.getJobs(["waiting", "prioritized"]);
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
-    const [job] = await flow.bot.ctx.queue.getJobs(["waiting", "prioritized", "active"]);
     await expect.poll(() => flow.worker!.logs.join("\n"), { timeout: 20_000 }).toMatch(/kept for \/weird-mine/);
     expect(await job!.getState()).toBe("completed");
     const output = await flow.bot.ctx.outputs.get(job!.id!);
     expect(output).toMatchObject({ messageId: "", prompt: "Once upon a time", authorId: raw.member.user.id });
     expect(channelRequests()).toEqual([]);
-    // Its queue place is free again.
+    // Its queue place is free again, and the member finds it in their own list.
     expect(await flow.bot.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
+    const mine = userInstalled(slashCommand("weird-mine"));
+    flow.bot.inject(mine);
+    const list = await flow.discord.waitFor(r => callbackOf(mine).test(r.path));
+    expect(String((list.body?.data as { content: string }).content)).toMatch(
+      /1 on record[\s\S]*never shown: its reply window closed first\n> Once upon a time/,
+    );
   });
 
   it("refuses privately, queueing nothing, when the queue could not let it start in time; warns when it may be cut", async () => {
@@ -164,5 +175,106 @@ describe("where belowzero is not a member", () => {
     expect(final.at).toBeLessThanOrEqual(job!.deadline!);
     expect(String(final.body?.content)).toMatch(/\*\*Sweep\*\* · \d temperatures \(cut short to arrive in time\)/);
     expect(channelRequests()).toEqual([]);
+  });
+});
+
+describe("/weird-mine", () => {
+  const ada = "800000000000000201";
+  const bob = "800000000000000202";
+  const made = (id: string, authorId: string, minutesAgo: number, extra: Partial<OutputRecord> = {}): OutputRecord => ({
+    id,
+    guildId: GUILD_ID,
+    channelId: CHANNEL_ID,
+    messageId: "600000000000000500",
+    authorId,
+    prompt: `Prompt ${id.replace("-", " ")}`,
+    temperature: -0.001,
+    maxTokens: 32,
+    seed: 7,
+    model: "stories260K",
+    text: `text of ${id}`,
+    createdAt: Date.now() - minutesAgo * 60_000,
+    surprisal: 25.5,
+    ...extra,
+  });
+  const contentOf = (r: RecordedRequest) => String((r.body?.data as { content?: string } | undefined)?.content);
+  const buttonsOf = (r: RecordedRequest) =>
+    ((r.body?.data as { components: Array<{ components: Array<Record<string, unknown>> }> }).components ?? []).map(
+      row => row.components.map(b => ({ id: b.custom_id, label: b.label, disabled: b.disabled ?? false })),
+    );
+  const answer = async (raw: { id: string; token: string }) => {
+    flow.bot!.inject(raw);
+    return flow.discord.waitFor(r => callbackOf(raw).test(r.path));
+  };
+
+  it("lists the member's own outputs privately, newest first, a page at a time, from anywhere", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    const { outputs } = flow.bot.ctx;
+    for (let i = 1; i <= 6; i++) await outputs.save(made(`ada-${i}`, ada, 60 - i));
+    // The newest: a prompt full of markup, and a result that never reached Discord.
+    await outputs.save(made("ada-7", ada, 1, { prompt: "<@800000000000000009> **bold** @everyone", messageId: "" }));
+    await outputs.save(made("bob-1", bob, 5));
+    await outputs.toggleVote("ada-7", bob, { selfVotes: false });
+
+    const first = await answer(slashCommand("weird-mine", { userId: ada }));
+    expect(first.body).toMatchObject({
+      type: 4,
+      data: { flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } },
+    });
+    const page1 = contentOf(first);
+    expect(page1).toMatch(/^\*\*Your outputs\*\* · 7 on record \(kept 90 days\) · page 1 of 2\n/);
+    expect(page1.match(/^\*\*\d\.\*\*/gm)).toEqual(["**1.**", "**2.**", "**3.**", "**4.**", "**5.**"]);
+    // Newest first; the markup shown as text; the one never shown says so; votes and model on each.
+    expect(page1.indexOf("bold")).toBeLessThan(page1.indexOf("Prompt ada 6"));
+    expect(page1).toContain("\\<\\@800000000000000009\\> \\*\\*bold\\*\\* \\@everyone");
+    expect(page1).not.toMatch(/<@\d/);
+    expect(page1).toMatch(
+      /\*\*1\.\*\* .*T = -0\.001 · β = -1000.*weirdness 25\.50 · 1 vote · stories260K · never shown/,
+    );
+    expect(page1).toContain(`https://discord.com/channels/${GUILD_ID}/${CHANNEL_ID}/600000000000000500`);
+    expect(page1).not.toContain("bob");
+    expect(buttonsOf(first)).toEqual([
+      ["ada-7", "ada-6", "ada-5", "ada-4", "ada-3"].map((id, i) => ({
+        id: `mine-text:${id}`,
+        label: `Text ${i + 1}`,
+        disabled: false,
+      })),
+      [
+        { id: "mine-page:-1", label: "◀ Newer", disabled: true },
+        { id: "mine-page:1", label: "Older ▶", disabled: false },
+      ],
+    ]);
+
+    // Older: the same message, updated in place.
+    const older = await answer(buttonPress("mine-page:1", { userId: ada }));
+    expect(older.body?.type).toBe(7);
+    expect(contentOf(older)).toMatch(/page 2 of 2\n\*\*6\.\*\* .*\n> Prompt ada 2\n\*\*7\.\*\* .*\n> Prompt ada 1$/);
+    expect(buttonsOf(older)[1]).toEqual([
+      { id: "mine-page:0", label: "◀ Newer", disabled: false },
+      { id: "mine-page:2", label: "Older ▶", disabled: true },
+    ]);
+    // A page past the end (outputs aged out since) shows the last one.
+    expect(contentOf(await answer(buttonPress("mine-page:9", { userId: ada })))).toMatch(/page 2 of 2/);
+
+    // In the bot's DMs and where belowzero is not a member alike: the list is the member's.
+    expect(contentOf(await answer(inDirectMessages(slashCommand("weird-mine", { userId: bob }))))).toMatch(
+      /1 on record[\s\S]*Prompt bob 1/,
+    );
+    expect(contentOf(await answer(userInstalled(slashCommand("weird-mine", { userId: ada }))))).toMatch(/7 on record/);
+    const nobody = await answer(slashCommand("weird-mine", { userId: "800000000000000203" }));
+    expect(contentOf(nobody)).toMatch(/You have no outputs on record/);
+  });
+
+  it("shows an output's full text to its author alone, the whole of it attached when long", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    const long = "ab`c ".repeat(700);
+    await flow.bot.ctx.outputs.save(made("ada-long", ada, 1, { text: long, messageId: "" }));
+    const mine = await answer(buttonPress("mine-text:ada-long", { userId: ada }));
+    expect(mine.body).toMatchObject({ type: 4, data: { flags: MessageFlags.Ephemeral } });
+    expect(contentOf(mine).length).toBeLessThanOrEqual(2000);
+    expect(contentOf(mine)).toMatch(/never shown: its reply window closed first\n> Prompt ada long\n```/);
+    expect(mine.files).toEqual([{ name: "belowzero-ada-long.txt", data: long }]);
+    const theirs = await answer(buttonPress("mine-text:ada-long", { userId: bob }));
+    expect(theirs.body).toMatchObject({ type: 4, data: { content: NOT_YOURS, flags: MessageFlags.Ephemeral } });
   });
 });
