@@ -98,6 +98,10 @@ export class RedisKeys {
   pending(guildId: string | null, userId: string): string {
     return `${this.prefix}:pending:${guildId ?? `dm-${userId}`}`;
   }
+  /** "How weird is this?" has a cooldown of its own, so a score never holds back a generation. */
+  scoreCooldown(guildId: string | null, userId: string): string {
+    return `${this.prefix}:score-cooldown:${guildId ?? "dm"}:${userId}`;
+  }
   get pendingAll(): string {
     return `${this.prefix}:pending-all`;
   }

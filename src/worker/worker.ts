@@ -359,6 +359,7 @@ export function createWorker(deps: WorkerDeps): {
       try {
         if (job.name === SCORE_JOB) {
           await processScoreJob(job, deps.engine, deps.rest);
+          await deps.throttle.freePlace(job.id!);
           return { outputId: job.id! };
         }
         return await processJob(job, deps, abort.signal, serving);
