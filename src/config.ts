@@ -8,6 +8,7 @@ import { DEFAULT_LIMITS } from "./engine/defaults.js";
 import { checkMaxTokens, checkTemperature, type RequestLimits } from "./engine/request.js";
 import { EnvReader, type Env } from "./environment.js";
 import type { LogLevel } from "./observability/log.js";
+import type { ResultLayout } from "./store/settings.js";
 import { clusterUrl, isClusterUrl } from "./store/redisUrl.js";
 
 export { ConfigError, EnvReader } from "./environment.js";
@@ -113,6 +114,8 @@ export interface BotConfig {
   limits: RequestLimits;
   /** ALLOW_BYTE_TOKENS: the token policy of servers that have not set their own (the job carries it). */
   allowBytes: boolean;
+  /** RESULT_LAYOUT: cards or plain messages (the job carries it to the worker). */
+  layout: ResultLayout;
 }
 export interface WorkerConfig {
   discord: DiscordSettings;
@@ -167,6 +170,7 @@ export function loadBotConfig(env: Env = process.env): BotConfig {
     records: readRecords(reader),
     defaults: readRequestDefaults(reader),
     allowBytes: reader.get("ALLOW_BYTE_TOKENS"),
+    layout: reader.get("RESULT_LAYOUT") as ResultLayout,
     limits: { ...DEFAULT_LIMITS, ...readRequestLimits(reader) },
   };
   // The defaults must pass the same checks as what users type, or every /weird would fail.

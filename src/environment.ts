@@ -285,6 +285,13 @@ export const ENVIRONMENT = {
     meaning: "for deploy-commands, when it cannot be read from the token",
     advanced: true,
   }),
+  RESULT_LAYOUT: choice({
+    section: "discord",
+    default: "cards",
+    choices: ["cards", "plain"],
+    meaning:
+      "how results look: cards (Discord's Components V2: text displays, a weirdness meter, the buttons) or plain messages, for members on clients or bridges that cannot show cards; sweeps are always plain",
+  }),
 
   REDIS_URL: text({
     section: "queue",

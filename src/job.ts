@@ -45,6 +45,8 @@ export interface WeirdJob extends WeirdRequest {
    * through the interaction token: by this time (ms since epoch), and never as a channel post.
    */
   deadline?: number;
+  /** "cards": results as Components V2 cards (sweeps stay plain); absent: plain messages. */
+  layout?: "cards";
   /**
    * The server's token policy: raw byte tokens below zero. Absent in jobs queued before
    * servers had settings; the worker then keeps its own ALLOW_BYTE_TOKENS.
@@ -123,6 +125,7 @@ export function parseJob(data: unknown): WeirdJob {
       source: MESSAGE_LINK.test(text("source")) ? text("source") : fail("source must be a message link"),
     }),
     ...(job.deadline !== undefined && { deadline: number("deadline") }),
+    ...(job.layout !== undefined && { layout: job.layout === "cards" ? "cards" : fail("layout must be cards") }),
     ...(job.allowBytes !== undefined && {
       allowBytes: typeof job.allowBytes === "boolean" ? job.allowBytes : fail("allowBytes must be true or false"),
     }),
@@ -172,5 +175,7 @@ export function readDelivery(data: unknown): Partial<WeirdJob> {
   if (typeof job.temperature === "number" && Number.isFinite(job.temperature)) delivery.temperature = job.temperature;
   // Unreadable, a deadline must still rule out the channel: a post there would fail anyway.
   if (job.deadline !== undefined) delivery.deadline = typeof job.deadline === "number" ? job.deadline : 0;
+  // A reply that may have become a card can only be edited as one.
+  if (job.layout === "cards") delivery.layout = "cards";
   return delivery;
 }

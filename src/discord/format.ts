@@ -5,14 +5,18 @@ import {
   ActionRowBuilder,
   ButtonBuilder,
   ButtonStyle,
+  ComponentType,
+  MessageFlags,
   type APIActionRowComponent,
   type APIButtonComponent,
+  type APIMessageTopLevelComponent,
 } from "discord.js";
 import { flipSign, formatBeta } from "../engine/request.js";
 import { formatWeirdness } from "../engine/weirdness.js";
 import { describeSchedule, flipSchedule, formatSchedule, type Schedule } from "../engine/schedule.js";
 import type { Vocabulary } from "../engine/vocabulary.js";
 import { visibleText } from "../visibleText.js";
+import type { ResultLayout } from "../store/settings.js";
 
 export const MESSAGE_LIMIT = 2000;
 /** Rendered characters of the prompt shown (after escaping, which can multiply its length). */
@@ -21,8 +25,11 @@ const PROMPT_PREVIEW = 400;
 export const NO_MENTIONS = { parse: [] as never[] };
 
 export interface MessageBody {
+  /** Empty on a card: Components V2 carry their text in text displays, and Discord refuses content beside them. */
   content: string;
-  components: APIActionRowComponent<APIButtonComponent>[];
+  components: APIMessageTopLevelComponent[];
+  /** MessageFlags.IsComponentsV2 on a card (cards.ts). */
+  flags?: number;
   allowed_mentions: typeof NO_MENTIONS;
   /** The full text, when the message had to truncate it. */
   attachment?: { name: string; data: string | Buffer; contentType: string };
@@ -79,7 +86,7 @@ export function codeBlockText(text: string): string {
   return visibleText(text).replace(/`(?=`)/g, "`\u200b");
 }
 
-function codeBlock(text: string): string {
+export function codeBlock(text: string): string {
   return "```\n" + (text === "" ? " " : text) + "\n```";
 }
 
@@ -122,7 +129,7 @@ export function messageLink(guildId: string | null, channelId: string, messageId
 }
 
 /** The prompt as a result shows it: quoted, and after a link to the message it came from, if any. */
-function promptLines(prompt: string, source: string | undefined): string {
+export function promptLines(prompt: string, source: string | undefined): string {
   return `${source ? `Continuing ${source}\n` : ""}${quotePrompt(prompt)}`;
 }
 
@@ -135,7 +142,7 @@ export function temperatureHeading(temperature: number, schedule: Schedule | und
 
 const TEXT_FILE = "text/plain; charset=utf-8";
 
-const STOP_REASONS: Record<string, string> = {
+export const STOP_REASONS: Record<string, string> = {
   endOfGeneration: "ended by the model",
   maxTokens: "max tokens",
   aborted: "stopped",
@@ -174,7 +181,15 @@ export function progressMessage(
   return { content: fit(header, codeBlockText(text), "*…*").content, components: [], allowed_mentions: NO_MENTIONS };
 }
 
-export function noticeMessage(text: string): MessageBody {
+/** A notice in place of a reply; on a card (which can never become plain again) as a card. */
+export function noticeMessage(text: string, layout?: ResultLayout): MessageBody {
+  if (layout === "cards")
+    return {
+      content: "",
+      components: [{ type: ComponentType.TextDisplay, content: text }],
+      flags: MessageFlags.IsComponentsV2,
+      allowed_mentions: NO_MENTIONS,
+    };
   return { content: text, components: [], allowed_mentions: NO_MENTIONS };
 }
 

@@ -291,6 +291,7 @@ export async function enqueueGeneration(
     ...request,
     ...(route.model !== undefined && { model: route.model }),
     ...(deadline !== undefined && { deadline }),
+    ...(settings.layout === "cards" && { layout: "cards" as const }),
     allowBytes: settings.allowBytes,
   };
   // The reply says "queued" before the job exists: a fast worker's result must not be

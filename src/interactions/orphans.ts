@@ -45,6 +45,7 @@ export async function answerOrphanedJobs(ctx: BotContext, rest: REST, now = Date
         .show(
           noticeMessage(
             `Sorry, no worker serves ${model} any more: this generation waited ${Math.round(waitMs / 1000)} s and was dropped. Try again later, or pick another model (/weird-models).`,
+            readDelivery(job.data).layout,
           ),
         )
         .catch((error: Error) =>

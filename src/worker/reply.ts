@@ -10,7 +10,7 @@ import { INTERACTION_TOKEN_LIFETIME_MS, type WeirdJob } from "../job.js";
 
 /** Where a job's messages go; a malformed job may give only part of it. */
 export type Delivery = Partial<
-  Pick<WeirdJob, "applicationId" | "interactionToken" | "interactionAt" | "channelId" | "deadline">
+  Pick<WeirdJob, "applicationId" | "interactionToken" | "interactionAt" | "channelId" | "deadline" | "layout">
 >;
 
 /** The interaction's token can no longer answer, and belowzero may not post in the channel. */
@@ -35,7 +35,10 @@ export function createRest(token: string, apiUrl: string): REST {
 }
 
 function requestOf(body: MessageBody): { body: Record<string, unknown>; files?: RawFile[] } {
-  const { attachment, ...message } = body;
+  const { attachment, content, ...rest } = body;
+  // A card's text is in its components: Discord refuses content beside them.
+  const message =
+    body.flags !== undefined && (body.flags & MessageFlags.IsComponentsV2) !== 0 ? rest : { content, ...rest };
   if (!attachment) return { body: { ...message, attachments: [] } };
   return {
     body: { ...message, attachments: [{ id: 0, filename: attachment.name }] },
@@ -104,7 +107,7 @@ export class ReplyTarget {
       try {
         const { applicationId, interactionToken } = this.to as Required<Delivery>;
         await this.rest.post(Routes.webhook(applicationId, interactionToken), {
-          body: { ...requestOf(body).body, flags: MessageFlags.Ephemeral },
+          body: { ...requestOf(body).body, flags: MessageFlags.Ephemeral | (body.flags ?? 0) },
           auth: false,
         });
         await this.rest.delete(this.original, { auth: false }).catch(() => undefined);

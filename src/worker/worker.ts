@@ -16,6 +16,8 @@ import {
   sweepMessage,
   type MessageBody,
 } from "../discord/format.js";
+import type { ResultLayout } from "../store/settings.js";
+import { progressCard, resultCard } from "../discord/cards.js";
 import {
   generationSeconds,
   observeWorker,
@@ -74,8 +76,9 @@ class StreamingEdits {
     if (this.inFlight || Date.now() - this.lastEdit < this.intervalMs) return;
     this.lastEdit = Date.now();
     this.onEdit(this.tokens);
+    const progress = layoutOf(this.job) === "cards" ? progressCard : progressMessage;
     this.inFlight = this.reply
-      .show(progressMessage(this.job, this.text, this.tokens))
+      .show(progress(this.job, this.text, this.tokens))
       .catch(this.onError)
       .finally(() => {
         this.inFlight = undefined;
@@ -192,7 +195,7 @@ export async function processJob(
   // A job that can only answer through its token, started too late to: nothing to generate.
   if (request.deadline !== undefined && Date.now() >= stopGeneratingBy(request.interactionAt, request.deadline)) {
     await deps.throttle.freePlace(outputId);
-    await reply.show(noticeMessage(TOO_LATE_TO_START)).catch(error => tellFailed(error, job, deps));
+    await reply.show(noticeMessage(TOO_LATE_TO_START, layoutOf(request))).catch(error => tellFailed(error, job, deps));
     return { outputId, refused: "its deadline had passed before it could start" };
   }
   const signals = jobSignals(request, signal);
@@ -241,7 +244,9 @@ export async function processJob(
       tokenSurprisals: result.surprisals.map(s => Number(s.toFixed(3))),
     }),
   }));
-  const body = request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!);
+  const body = request.sweep
+    ? await sweepBody(request, records, results, deps)
+    : resultBody(records[0]!, results[0]!, layoutOf(request));
   await Promise.all(records.map(record => deps.outputs.save(record)));
   let message;
   try {
@@ -264,8 +269,13 @@ export async function processJob(
   return { outputId };
 }
 
-function resultBody(record: OutputRecord, result: GenerationResult): MessageBody {
-  return resultMessage({
+/** The job's layout: a card when it asked for one, except for a sweep (see cards.ts). */
+function layoutOf(request: WeirdJob): ResultLayout {
+  return request.layout === "cards" && !request.sweep ? "cards" : "plain";
+}
+
+function resultBody(record: OutputRecord, result: GenerationResult, layout: ResultLayout): MessageBody {
+  return (layout === "cards" ? resultCard : resultMessage)({
     outputId: record.id,
     prompt: record.prompt,
     temperature: record.temperature,
@@ -324,7 +334,7 @@ async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise
       deps.log?.(`job ${job.id}: could not free its queue place: ${freeError.message}`, jobFields(job)),
     );
   await new ReplyTarget(deps.rest, readDelivery(job.data), `bzf${job.id}`.slice(0, 25))
-    .show(noticeMessage(`Sorry, this generation failed: ${safeInline(error.message)}`))
+    .show(noticeMessage(`Sorry, this generation failed: ${safeInline(error.message)}`, readDelivery(job.data).layout))
     .catch(notifyError => tellFailed(notifyError, job, deps));
 }
 

@@ -68,6 +68,8 @@ export function botConfig(
     records: { retentionDays: 90 },
     defaults: { temperature: -0.001, maxTokens: 32 },
     allowBytes: false,
+    // The flow tests written for plain messages read their content; cards have tests of their own.
+    layout: "plain",
     limits: DEFAULT_LIMITS,
   };
 }
@@ -576,6 +578,10 @@ export const originalOf = (token: string) => new RegExp(`^/webhooks/${APPLICATIO
 /** The interaction's callback (its first answer). */
 export const callbackOf = (raw: { id: string; token: string }) =>
   new RegExp(`^/interactions/${raw.id}/${raw.token}/callback$`);
-/** A result message: the only edits that carry buttons. */
-export const isFinal = (r: { body?: { components?: unknown } }) =>
-  Array.isArray(r.body?.components) && (r.body.components as unknown[]).length > 0;
+/** A result message: the only edits that carry buttons (in an action row, or inside a card). */
+export const isFinal = (r: { body?: { components?: unknown } }): boolean => {
+  type Node = { type?: number; components?: Node[]; accessory?: Node };
+  const hasButton = (n: Node): boolean =>
+    n.type === 2 || (n.components ?? []).some(hasButton) || (n.accessory !== undefined && hasButton(n.accessory));
+  return Array.isArray(r.body?.components) && (r.body.components as Node[]).some(hasButton);
+};

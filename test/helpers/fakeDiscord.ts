@@ -30,7 +30,60 @@ export interface StoredMessage {
   content: string;
   components: unknown[];
   embeds: unknown[];
+  flags: number;
   nonce?: string;
+}
+
+const COMPONENTS_V2 = 1 << 15;
+type Component = {
+  type: number;
+  content?: string;
+  components?: Component[];
+  accessory?: Component;
+  file?: { url?: string };
+};
+
+/**
+ * Why Discord would refuse this message body (400 Invalid Form Body), as its docs state the
+ * limits: a Components V2 message (flag 1 << 15, which stays once set) has no content or
+ * embeds, at most 40 components counting nested ones, at most 4000 characters in its text
+ * displays together, files that name an attachment of the message; a plain one has at most
+ * 2000 characters of content and only action rows of 1 to 5 components.
+ */
+export function invalidMessage(
+  body: Record<string, unknown> | undefined,
+  before?: Pick<StoredMessage, "flags">,
+): string | undefined {
+  if (!body) return undefined;
+  const flags = typeof body.flags === "number" ? body.flags : undefined;
+  const wasV2 = ((before?.flags ?? 0) & COMPONENTS_V2) !== 0;
+  if (wasV2 && flags !== undefined && (flags & COMPONENTS_V2) === 0) return "IS_COMPONENTS_V2 cannot be removed";
+  const v2 = wasV2 || ((flags ?? 0) & COMPONENTS_V2) !== 0;
+  const components = (body.components as Component[] | undefined) ?? [];
+  const rowsOk = (row: Component) =>
+    row.type !== 1 || ((row.components?.length ?? 0) >= 1 && (row.components?.length ?? 0) <= 5);
+  if (!v2) {
+    if (typeof body.content === "string" && body.content.length > 2000) return "content is over 2000 characters";
+    if (components.some(c => c.type !== 1)) return "these components need the IS_COMPONENTS_V2 flag";
+    return components.every(rowsOk) ? undefined : "an action row holds 1 to 5 components";
+  }
+  if (typeof body.content === "string" && body.content !== "") return "content cannot be used with IS_COMPONENTS_V2";
+  if (Array.isArray(body.embeds) && body.embeds.length > 0) return "embeds cannot be used with IS_COMPONENTS_V2";
+  const all: Component[] = [];
+  const walk = (component: Component) => {
+    all.push(component);
+    component.components?.forEach(walk);
+    if (component.accessory) walk(component.accessory);
+  };
+  components.forEach(walk);
+  if (all.length > 40) return `${all.length} components, more than 40`;
+  const text = all.reduce((n, c) => n + (c.type === 10 ? (c.content ?? "").length : 0), 0);
+  if (text > 4000) return `${text} characters of text displays, more than 4000`;
+  if (!components.every(c => [1, 9, 10, 12, 13, 14, 17].includes(c.type))) return "not a top-level component type";
+  if (!all.every(rowsOk)) return "an action row holds 1 to 5 components";
+  const attached = new Set(((body.attachments as Array<{ filename?: string }>) ?? []).map(a => a.filename));
+  const file = all.find(c => c.type === 13 && !attached.has(c.file?.url?.replace(/^attachment:\/\//, "")));
+  return file ? "a file component must name one of the message's attachments" : undefined;
 }
 
 function parseMultipart(raw: Buffer, contentType: string): Pick<RecordedRequest, "body" | "files"> {
@@ -139,12 +192,15 @@ export class FakeDiscord {
     id = String(this.nextId++),
   ): StoredMessage {
     const before = this.messages.get(id);
+    const flags = (typeof body?.flags === "number" ? body.flags : 0) | (before?.flags ?? 0);
     const stored: StoredMessage = {
       id,
       channel_id: channelId,
-      content: typeof body?.content === "string" ? body.content : (before?.content ?? ""),
+      // A message made a card loses its content (a card has none).
+      content: flags & COMPONENTS_V2 ? "" : typeof body?.content === "string" ? body.content : (before?.content ?? ""),
       components: (body?.components as unknown[]) ?? before?.components ?? [],
       embeds: (body?.embeds as unknown[]) ?? before?.embeds ?? [],
+      flags,
       ...(typeof body?.nonce === "string" && { nonce: body.nonce }),
     };
     this.messages.set(id, stored);
@@ -156,6 +212,25 @@ export class FakeDiscord {
     const id = this.tokenMessages.get(token)!;
     const before = this.messages.get(id);
     return before ? this.message(before.channel_id, body, id) : undefined;
+  }
+
+  /** Why Discord would refuse the message this request makes or edits, or undefined. */
+  private invalidRequest({ method, path, body }: RecordedRequest): string | undefined {
+    let match: RegExpExecArray | null;
+    if (method === "POST" && (match = /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(path))) {
+      const data = body?.data as Record<string, unknown> | undefined;
+      if (body?.type === InteractionResponseType.ChannelMessageWithSource) return invalidMessage(data);
+      if (body?.type === InteractionResponseType.UpdateMessage)
+        return invalidMessage(data, this.messages.get(this.tokenMessages.get(match[1]!) ?? ""));
+      return undefined;
+    }
+    if (method === "PATCH" && (match = /^\/webhooks\/\d+\/([^/]+)\/messages\/@original$/.exec(path)))
+      return invalidMessage(body, this.messages.get(this.tokenMessages.get(match[1]!) ?? `original-${match[1]}`));
+    if (method === "POST" && /^\/webhooks\/\d+\/[^/]+$/.test(path)) return invalidMessage(body);
+    if (method === "POST" && /^\/channels\/\d+\/messages$/.test(path)) return invalidMessage(body);
+    if (method === "PATCH" && (match = /^\/channels\/\d+\/messages\/(\d+)$/.exec(path)))
+      return invalidMessage(body, this.messages.get(match[1]!));
+    return undefined;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -201,6 +276,13 @@ export class FakeDiscord {
     const { method, path, body } = request;
     let match: RegExpExecArray | null;
     const unknownMessage = () => send(404, { message: "Unknown Message", code: RESTJSONErrorCodes.UnknownMessage });
+    // Every message Discord would make or edit is checked first, as Discord does.
+    const invalid = this.invalidRequest(request);
+    if (invalid)
+      return send(400, {
+        message: `Invalid Form Body: ${invalid}`,
+        code: RESTJSONErrorCodes.InvalidFormBodyOrContentType,
+      });
     if (method === "POST" && (match = /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(path))) {
       const data = body?.data as Record<string, unknown> | undefined;
       if (body?.type === InteractionResponseType.UpdateMessage && this.tokenMessages.has(match[1]!))
