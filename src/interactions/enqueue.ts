@@ -12,7 +12,7 @@ import {
 } from "discord.js";
 import { InvalidRequestError, type RequestLimits } from "../engine/request.js";
 import { namedTemperatures } from "../engine/schedule.js";
-import { NO_MENTIONS, requestHeading } from "../discord/format.js";
+import { NO_MENTIONS, noticeMessage, requestHeading } from "../discord/format.js";
 import type { WeirdJob, WeirdRequest } from "../job.js";
 import { refusals, type RefusalReason } from "../observability/metrics.js";
 import { channelAllowed, type ServerSettings } from "../store/settings.js";
@@ -291,18 +291,27 @@ export async function enqueueGeneration(
     ...request,
     ...(route.model !== undefined && { model: route.model }),
     ...(deadline !== undefined && { deadline }),
-    ...(settings.layout === "cards" && { layout: "cards" as const }),
+    // A sweep is always plain (cards.ts says why).
+    ...(settings.layout === "cards" && !request.sweep && { layout: "cards" as const }),
     allowBytes: settings.allowBytes,
   };
+  // On a card from its first words: the deferred reply becomes a card at once, as Discord
+  // documents, rather than a message with content later (which a card may not have).
+  const say = (text: string) =>
+    job.layout === "cards"
+      ? { components: noticeMessage(text, "cards").components, flags: MessageFlags.IsComponentsV2 as const }
+      : { content: text };
   // The reply says "queued" before the job exists: a fast worker's result must not be
   // overwritten by a late "queued" edit. If Discord fails here, the worker's edits still come.
   const position = await withRedis(ctx, () => placeInQueue(queue, priority)).catch(() => 1);
   const place = position === 1 ? "next in the queue" : `#${position} in the queue`;
   await interaction
     .editReply({
-      content: request.sweep
-        ? `Queued a sweep over T = ${request.sweep.join(", ")} (seed ${request.seed}): ${place}.`
-        : `Queued at ${requestHeading(request)} (seed ${request.seed}): ${place}.`,
+      ...say(
+        request.sweep
+          ? `Queued a sweep over T = ${request.sweep.join(", ")} (seed ${request.seed}): ${place}.`
+          : `Queued at ${requestHeading(request)} (seed ${request.seed}): ${place}.`,
+      ),
       allowedMentions: NO_MENTIONS,
     })
     .catch((error: Error) => ctx.log(`could not show the queue position: ${error.message}`, { jobId, guildId }));
@@ -313,7 +322,7 @@ export async function enqueueGeneration(
     if (await queue.getJob(jobId).catch(() => undefined)) return;
     ctx.log(`enqueue failed: ${(error as Error).message}`, { jobId, guildId });
     await giveBack(ctx, guildId, userId, jobId);
-    await interaction.editReply({ content: QUEUE_UNAVAILABLE, allowedMentions: NO_MENTIONS });
+    await interaction.editReply({ ...say(QUEUE_UNAVAILABLE), allowedMentions: NO_MENTIONS });
     return;
   }
   if (windowWarning)

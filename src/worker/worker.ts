@@ -269,7 +269,7 @@ export async function processJob(
   return { outputId };
 }
 
-/** The job's layout: a card when it asked for one, except for a sweep (see cards.ts). */
+/** The job's layout: a card when the bot queued it as one (never a sweep, see cards.ts). */
 function layoutOf(request: WeirdJob): ResultLayout {
   return request.layout === "cards" && !request.sweep ? "cards" : "plain";
 }
