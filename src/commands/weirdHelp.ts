@@ -25,7 +25,8 @@ export const HELP_TEXT = [
     "(about 0.5 for its favourite continuation, 25 or more for the least likely one). " +
     `\`/weird-sweep prompt:…\` runs one prompt at T = ${SWEEP_LADDER_TEXT} and charts weirdness against β.`,
   "`/weirdest` and `/weirdest-members` rank this server's outputs and members over rolling windows: the last 24 hours, 7 days or 30 days counted back from now, or all that is kept. " +
-    "`/weird-stats` sums up the server's game. `/weird-models` lists the models you can pick with `/weird model:`.",
+    "`/weird-stats` sums up the server's game. `/weird-models` lists the models you can pick with `/weird model:`. " +
+    "`/weird-mine` lists your own outputs, privately, with their full text.",
 ].join("\n\n");
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
