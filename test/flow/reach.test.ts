@@ -40,6 +40,9 @@ const channelRequests = () => flow.discord.requests.filter(r => r.path.startsWit
 const queuedJobs = async () =>
   (await flow.bot!.ctx.queue.getJobs(["waiting", "prioritized", "active", "completed"])).map(j => j.data as WeirdJob);
 
+const queuedIds = async () =>
+  (await flow.bot!.ctx.queue.getJobs(["waiting", "prioritized", "active", "completed"])).map(j => j.id!);
+
 /** A worker of the shared queue that reports this speed, without taking jobs: the bot's estimate reads it. */
 async function slowWorkerSays(tokensPerSecond: number): Promise<void> {
   await new ModelRegistry(flow.bot!.redis, flow.prefix).heartbeat({
@@ -66,6 +69,16 @@ describe("where belowzero is not a member", () => {
     expect(String(final.body?.content)).toContain("Once upon a time");
     const [job] = await queuedJobs();
     expect(job!.deadline).toBe(job!.interactionAt + 870_000);
+    expect(channelRequests()).toEqual([]);
+
+    // Its buttons answer their own interactions there too: a reroll is queued with its own deadline.
+    const [outputId] = await queuedIds();
+    const reroll = userInstalled(buttonPress(`reroll:${outputId}`));
+    flow.bot.inject(reroll);
+    const rerolled = await finalFor(reroll.token);
+    expect(String(rerolled.body?.content)).toContain("Once upon a time");
+    const again = (await queuedJobs()).find(j => j.interactionToken === reroll.token)!;
+    expect(again.deadline).toBe(again.interactionAt + 870_000);
     expect(channelRequests()).toEqual([]);
 
     // A group DM: no server at all, and the bot is not in the chat.
