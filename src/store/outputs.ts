@@ -42,6 +42,9 @@ export interface OutputRecord {
   source?: string;
   /** For a sweep's rows: every row's output id, in the order of the message's buttons. */
   sweepRows?: string[];
+  /** Its token count and why it stopped, so its message can be rebuilt as shown; absent on older outputs. */
+  tokenCount?: number;
+  stopReason?: string;
 }
 
 export const DAY_MS = 24 * 3600 * 1000;

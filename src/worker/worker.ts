@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import type { WorkerSettings } from "../config.js";
 import { tokenPieces } from "../engine/detokenizer.js";
 import type { Engine, GenerationResult } from "../engine/engine.js";
-import { InvalidRequestError } from "../engine/request.js";
+import { betaOf, InvalidRequestError } from "../engine/request.js";
 import { renderSweepChart } from "../chart/sweepChart.js";
 import {
   noticeMessage,
@@ -192,10 +192,20 @@ export async function processJob(
   }
 
   const reply = new ReplyTarget(deps.rest, request, `bz${outputId}`.slice(0, 25));
+  // Generated before a crash or a lost answer from Discord, perhaps already shown: show it as
+  // it was made (showing is idempotent), never generate it again or call it too late.
+  const made = earlier && (await recordsOf(earlier, deps));
+  if (made) {
+    const body = request.sweep
+      ? await sweepBody(request, made, deps)
+      : resultBody(made[0]!, layoutOf(request), await deps.outputs.voteCount(outputId));
+    return deliver(job, request, made, body, reply, deps);
+  }
   // A job that can only answer through its token, started too late to: nothing to generate.
+  // Told privately, as the bot's own refusal at enqueue is: the public "Queued" reply goes.
   if (request.deadline !== undefined && Date.now() >= stopGeneratingBy(request.interactionAt, request.deadline)) {
     await deps.throttle.freePlace(outputId);
-    await reply.show(noticeMessage(TOO_LATE_TO_START, layoutOf(request))).catch(error => tellFailed(error, job, deps));
+    await reply.refusePrivately(noticeMessage(TOO_LATE_TO_START)).catch(error => tellFailed(error, job, deps));
     return { outputId, refused: "its deadline had passed before it could start" };
   }
   const signals = jobSignals(request, signal);
@@ -216,9 +226,7 @@ export async function processJob(
       .catch(error => tellFailed(error, job, deps));
     return { outputId, refused: error.message };
   }
-  // Recorded before they are shown, so the buttons work from the first click; the message id
-  // is filled in once Discord has it, and marks the result as delivered. A retried job keeps
-  // its first creation time: that is where the output sits on the leaderboards.
+  // A retried job keeps its first creation time: that is where the output sits on the leaderboards.
   const records: OutputRecord[] = results.map((result, i) => ({
     id: rowIds[i]!,
     guildId: request.guildId,
@@ -243,11 +251,34 @@ export async function processJob(
       tokenTexts: tokenPieces(deps.engine.model, deps.engine.promptTokens(request.prompt), result.tokens),
       tokenSurprisals: result.surprisals.map(s => Number(s.toFixed(3))),
     }),
+    tokenCount: result.tokens.length,
+    // The worker's own abort (shutdown) never gets here: a result stopped early met its deadline.
+    stopReason: result.stopReason === "aborted" ? "deadline" : result.stopReason,
   }));
-  const body = request.sweep
-    ? await sweepBody(request, records, results, deps)
-    : resultBody(records[0]!, results[0]!, layoutOf(request));
+  const body = request.sweep ? await sweepBody(request, records, deps) : resultBody(records[0]!, layoutOf(request), 0);
+  // Recorded before they are shown, so the buttons work from the first click (and a retry
+  // finds them); the message id is filled in once Discord has it, and marks them delivered.
   await Promise.all(records.map(record => deps.outputs.save(record)));
+  return deliver(job, request, records, body, reply, deps);
+}
+
+/** Every row of an output saved before a retry, or undefined when a row is missing (killed mid-save). */
+async function recordsOf(first: OutputRecord, deps: WorkerDeps): Promise<OutputRecord[] | undefined> {
+  if (!first.sweepRows) return [first];
+  const rows = await deps.outputs.getMany(first.sweepRows);
+  return rows.every(row => row !== undefined) ? rows : undefined;
+}
+
+/** Shows the saved outputs' message and marks them delivered with its id. */
+async function deliver(
+  job: Job,
+  request: WeirdJob,
+  records: OutputRecord[],
+  body: MessageBody,
+  reply: ReplyTarget,
+  deps: WorkerDeps,
+): Promise<JobResult> {
+  const outputId = job.id!;
   let message;
   try {
     message = await reply.show(body);
@@ -264,8 +295,8 @@ export async function processJob(
   }
   await Promise.all(records.map(record => deps.outputs.save({ ...record, messageId: message.id })));
   await deps.throttle.freePlace(outputId);
-  const tokens = results.reduce((n, result) => n + result.tokens.length, 0);
-  await job.updateProgress({ tokens, of: request.maxTokens * results.length, done: true });
+  const tokens = records.reduce((n, record) => n + (record.tokenCount ?? 0), 0);
+  await job.updateProgress({ tokens, of: request.maxTokens * records.length, done: true });
   return { outputId };
 }
 
@@ -274,19 +305,19 @@ function layoutOf(request: WeirdJob): ResultLayout {
   return request.layout === "cards" && !request.sweep ? "cards" : "plain";
 }
 
-function resultBody(record: OutputRecord, result: GenerationResult, layout: ResultLayout): MessageBody {
+/** The result's message, from its record alone: as first shown, or rebuilt on a retry. */
+export function resultBody(record: OutputRecord, layout: ResultLayout, votes: number): MessageBody {
   return (layout === "cards" ? resultCard : resultMessage)({
     outputId: record.id,
     prompt: record.prompt,
     temperature: record.temperature,
     seed: record.seed,
-    model: result.model,
-    text: result.text,
-    tokenCount: result.tokens.length,
-    // The worker's own abort (shutdown) never gets here: a result stopped early met its deadline.
-    stopReason: result.stopReason === "aborted" ? "deadline" : result.stopReason,
-    votes: 0,
-    surprisal: result.surprisal,
+    model: record.model,
+    text: record.text,
+    tokenCount: record.tokenCount ?? record.tokenTexts?.length ?? 0,
+    stopReason: record.stopReason ?? "maxTokens",
+    votes,
+    surprisal: record.surprisal ?? null,
     ...(record.schedule && { schedule: record.schedule }),
     ...(record.vocab && { vocab: record.vocab }),
     ...(record.source && { source: record.source }),
@@ -294,31 +325,32 @@ function resultBody(record: OutputRecord, result: GenerationResult, layout: Resu
 }
 
 /** The sweep's table and chart; without the chart if it cannot be drawn (the table says it all). */
-async function sweepBody(
-  request: WeirdJob,
-  records: OutputRecord[],
-  results: GenerationResult[],
-  deps: WorkerDeps,
-): Promise<MessageBody> {
-  const chart = await renderSweepChart(results, { title: "weirdness against β = 1/T" }).catch((error: Error) => {
+async function sweepBody(request: WeirdJob, records: OutputRecord[], deps: WorkerDeps): Promise<MessageBody> {
+  const points = records.map(record => ({
+    temperature: record.temperature,
+    beta: betaOf(record.temperature),
+    surprisal: record.surprisal ?? null,
+  }));
+  const chart = await renderSweepChart(points, { title: "weirdness against β = 1/T" }).catch((error: Error) => {
     deps.log?.(`sweep chart not drawn: ${error.message}`);
     return undefined;
   });
+  const votes = await Promise.all(records.map(record => deps.outputs.voteCount(record.id)));
   return sweepMessage({
     prompt: request.prompt,
     seed: request.seed,
-    model: results[0]!.model,
+    model: records[0]!.model,
     maxTokens: request.maxTokens,
     rows: records.map((record, i) => ({
       outputId: record.id,
       temperature: record.temperature,
       text: record.text,
-      surprisal: results[i]!.surprisal,
-      votes: 0,
+      surprisal: record.surprisal ?? null,
+      votes: votes[i]!,
     })),
     ...(chart && { chart }),
     // Stopped by its deadline: fewer rows than asked, or a last row stopped early.
-    cutShort: results.length < (request.sweep?.length ?? 1) || results.some(r => r.stopReason === "aborted"),
+    cutShort: records.length < (request.sweep?.length ?? 1) || records.some(r => r.stopReason === "deadline"),
   });
 }
 

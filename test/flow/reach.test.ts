@@ -155,14 +155,43 @@ describe("where belowzero is not a member", () => {
       setTimeout(resolve, stopGeneratingBy(data.interactionAt, data.deadline!) - Date.now()),
     );
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
-    const notice = await flow.discord.waitFor(
-      r => r.method === "PATCH" && originalOf(raw.token).test(r.path) && r.body?.content === TOO_LATE_TO_START,
-    );
-    expect(notice.body?.allowed_mentions).toEqual({ parse: [] });
+    // Told privately, as the bot's own refusal is; the public "Queued" reply removed.
+    const notice = await flow.discord.waitFor(r => followUpOf(raw.token)(r) && r.body?.content === TOO_LATE_TO_START);
+    expect(notice.body).toMatchObject({ flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } });
+    await flow.discord.waitFor(r => r.method === "DELETE" && originalOf(raw.token).test(r.path));
     expect(await flow.bot.ctx.outputs.get(job!.id!)).toBeUndefined();
     expect(flow.discord.find("PATCH", originalOf(raw.token)).filter(isFinal)).toEqual([]);
     expect(channelRequests()).toEqual([]);
     await expect.poll(() => flow.bot!.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
+  });
+
+  it("a retry of a job whose result was already shown shows that result again, never 'too late'", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { replyWindowMs: 3000 }));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
+    flow.discord.channelsWithoutBot.add(CHANNEL_ID);
+    const raw = userInstalled(slashWeird({ prompt: "Once upon a time", maxTokens: 16 }));
+    flow.bot.inject(raw);
+    const shown = await finalFor(raw.token);
+    await expect.poll(() => flow.bot!.ctx.queue.getJobCounts("completed")).toEqual({ completed: 1 });
+    const [job] = await flow.bot.ctx.queue.getJobs(["completed"]);
+    expect((await flow.bot.ctx.outputs.get(job!.id!))?.messageId).not.toBe("");
+    // Killed between the final edit and the save of its message id (or Discord's answer lost):
+    // the record says generated but not delivered, and BullMQ runs the job again, past its deadline.
+    const record = (await flow.bot.ctx.outputs.get(job!.id!))!;
+    await flow.bot.ctx.outputs.save({ ...record, messageId: "" });
+    const data = job!.data as WeirdJob;
+    await new Promise(resolve =>
+      setTimeout(resolve, stopGeneratingBy(data.interactionAt, data.deadline!) - Date.now()),
+    );
+    const before = flow.discord.requests.length;
+    await job!.retry("completed");
+    await expect.poll(async () => (await flow.bot!.ctx.outputs.get(job!.id!))?.messageId).not.toBe("");
+    const again = flow.discord.requests.slice(before);
+    expect(again.map(r => r.method)).toEqual(["PATCH"]);
+    expect(again[0]!.body?.content).toBe(shown.body?.content);
+    expect(again.some(r => JSON.stringify(r.body ?? {}).includes("too long"))).toBe(false);
+    expect(await flow.bot.ctx.outputs.get(job!.id!)).toMatchObject({ text: record.text, createdAt: record.createdAt });
+    expect(channelRequests()).toEqual([]);
   });
 
   it("cuts a job short that would miss its window, so the result lands in time", async () => {
