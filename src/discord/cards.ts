@@ -21,6 +21,7 @@ import {
   promptLines,
   requestHeading,
   resultButtons,
+  resultMessage,
   safeInline,
   STOP_REASONS,
   temperatureHeading,
@@ -28,6 +29,8 @@ import {
   type ResultView,
 } from "./format.js";
 import type { Schedule } from "../engine/schedule.js";
+import type { OutputRecord } from "../store/outputs.js";
+import type { ResultLayout } from "../store/settings.js";
 import type { Vocabulary } from "../engine/vocabulary.js";
 
 /** Discord's limit on the text of all of a message's text displays together. */
@@ -99,6 +102,29 @@ export function resultCard(view: ResultView): MessageBody {
     ...body(container),
     ...(truncated && { attachment: { name: attachment, data: view.text, contentType: "text/plain; charset=utf-8" } }),
   };
+}
+
+/**
+ * A result's message from its record alone: as the worker first shows it, as a retry shows it
+ * again, and as a vote on a card redraws it (Discord hands a card's file back as a CDN url,
+ * which a file component does not take, so a card is rebuilt rather than copied).
+ */
+export function resultBody(record: OutputRecord, layout: ResultLayout, votes: number): MessageBody {
+  return (layout === "cards" ? resultCard : resultMessage)({
+    outputId: record.id,
+    prompt: record.prompt,
+    temperature: record.temperature,
+    seed: record.seed,
+    model: record.model,
+    text: record.text,
+    tokenCount: record.tokenCount ?? record.tokenTexts?.length ?? 0,
+    stopReason: record.stopReason ?? "maxTokens",
+    votes,
+    surprisal: record.surprisal ?? null,
+    ...(record.schedule && { schedule: record.schedule }),
+    ...(record.vocab && { vocab: record.vocab }),
+    ...(record.source && { source: record.source }),
+  });
 }
 
 /** A generation in progress, as the worker streams it into the reply. */

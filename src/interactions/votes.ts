@@ -4,7 +4,7 @@
 // the burst on the exact count. Then the hall of fame is brought up to date, never holding
 // up the vote.
 import { MessageFlags, type ButtonInteraction } from "discord.js";
-import { hasVoteButton, withVoteCounts } from "../discord/cards.js";
+import { hasVoteButton, resultBody, withVoteCounts } from "../discord/cards.js";
 import { NO_MENTIONS, resultButtons, sweepButtons } from "../discord/format.js";
 import type { OutputRecord } from "../store/outputs.js";
 import { BOTS_CANNOT_VOTE, castVote } from "../game/votes.js";
@@ -57,6 +57,16 @@ async function vote(interaction: ButtonInteraction, ctx: BotContext, output: Out
 async function votedMessage(ctx: BotContext, interaction: ButtonInteraction, output: OutputRecord, count: number) {
   const current = interaction.message.components.map(component => component.toJSON());
   if (!hasVoteButton(current, output.id)) return { components: await buttonsFor(ctx, output, count) };
+  // A result's card is drawn again from its record, its full text attached again when cut:
+  // Discord gives the card's file back as a CDN url, which it refuses in a file component.
+  if (interaction.message.flags.has(MessageFlags.IsComponentsV2) && !output.sweepRows) {
+    const { components, attachment } = resultBody(output, "cards", count);
+    return {
+      components,
+      flags: MessageFlags.IsComponentsV2 as const,
+      ...(attachment && { files: [{ attachment: Buffer.from(attachment.data), name: attachment.name }] }),
+    };
+  }
   const ids = output.sweepRows ?? [output.id];
   const counts = await Promise.all(
     ids.map(id => (id === output.id ? Promise.resolve(count) : ctx.outputs.voteCount(id))),

@@ -8,16 +8,9 @@ import { tokenPieces } from "../engine/detokenizer.js";
 import type { Engine, GenerationResult } from "../engine/engine.js";
 import { betaOf, InvalidRequestError } from "../engine/request.js";
 import { renderSweepChart } from "../chart/sweepChart.js";
-import {
-  noticeMessage,
-  progressMessage,
-  resultMessage,
-  safeInline,
-  sweepMessage,
-  type MessageBody,
-} from "../discord/format.js";
+import { noticeMessage, progressMessage, safeInline, sweepMessage, type MessageBody } from "../discord/format.js";
 import type { ResultLayout } from "../store/settings.js";
-import { progressCard, resultCard } from "../discord/cards.js";
+import { progressCard, resultBody } from "../discord/cards.js";
 import {
   generationSeconds,
   observeWorker,
@@ -303,25 +296,6 @@ async function deliver(
 /** The job's layout: a card when the bot queued it as one (never a sweep, see cards.ts). */
 function layoutOf(request: WeirdJob): ResultLayout {
   return request.layout === "cards" && !request.sweep ? "cards" : "plain";
-}
-
-/** The result's message, from its record alone: as first shown, or rebuilt on a retry. */
-export function resultBody(record: OutputRecord, layout: ResultLayout, votes: number): MessageBody {
-  return (layout === "cards" ? resultCard : resultMessage)({
-    outputId: record.id,
-    prompt: record.prompt,
-    temperature: record.temperature,
-    seed: record.seed,
-    model: record.model,
-    text: record.text,
-    tokenCount: record.tokenCount ?? record.tokenTexts?.length ?? 0,
-    stopReason: record.stopReason ?? "maxTokens",
-    votes,
-    surprisal: record.surprisal ?? null,
-    ...(record.schedule && { schedule: record.schedule }),
-    ...(record.vocab && { vocab: record.vocab }),
-    ...(record.source && { source: record.source }),
-  });
 }
 
 /** The sweep's table and chart; without the chart if it cannot be drawn (the table says it all). */

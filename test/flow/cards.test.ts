@@ -5,10 +5,14 @@ import { ApplicationCommandOptionType, MessageFlags } from "discord.js";
 import { NAME as CONTINUE } from "../../src/commands/continueBelowZero.js";
 import { useFlow } from "../helpers/flow.js";
 import type { RecordedRequest, StoredMessage } from "../helpers/fakeDiscord.js";
+import { resultBody } from "../../src/discord/cards.js";
+import type { OutputRecord } from "../../src/store/outputs.js";
 import {
   botConfig,
   buttonPress,
   callbackOf,
+  CHANNEL_ID,
+  GUILD_ID,
   isFinal,
   messageCommand,
   originalOf,
@@ -86,6 +90,48 @@ describe("result cards", () => {
     expect(flatten(after.components).find(n => n.custom_id === vote.custom_id)!.label).toBe("Weird! · 1");
     expect(textOf(after.components)).toBe(textOf(stored.components));
     expect(flow.worker.logs.join("\n")).not.toMatch(/failed/);
+  });
+
+  it("take a vote on a card whose output was cut, its full text attached again", async () => {
+    flow.bot = await startBot({ ...cards(), layout: "cards" });
+    const record: OutputRecord = {
+      id: "long-1",
+      guildId: GUILD_ID,
+      channelId: CHANNEL_ID,
+      messageId: "",
+      authorId: "800000000000000077",
+      prompt: "Once upon a time",
+      temperature: -1,
+      maxTokens: 2000,
+      seed: 3,
+      model: "stories260K",
+      text: "weird words ".repeat(500),
+      createdAt: Date.now(),
+      surprisal: 20.5,
+      tokenCount: 1500,
+      stopReason: "maxTokens",
+    };
+    const body = resultBody(record, "cards", 0);
+    expect(body.attachment?.name).toBe("belowzero-long-1.txt");
+    // As the worker shows it; Discord then holds its file component with the file's CDN url.
+    const stored = flow.discord.seedMessage(CHANNEL_ID, {
+      ...body,
+      attachments: [{ id: 0, filename: body.attachment!.name }],
+    });
+    await flow.bot.ctx.outputs.save({ ...record, messageId: stored.id });
+    const file = flatten(stored.components).find(n => n.type === 13) as unknown as { file: { url: string } };
+    expect(file.file.url).toMatch(/^https:\/\/cdn\.discordapp\.com\/attachments\/.*belowzero-long-1\.txt$/);
+
+    const press = pressOn(stored, "vote:long-1", "800000000000000055");
+    flow.bot.inject(press);
+    const update = await flow.discord.waitFor(r => callbackOf(press).test(r.path));
+    expect(update.body).toMatchObject({ type: 7, data: { flags: MessageFlags.IsComponentsV2 } });
+    expect(update.files).toEqual([{ name: "belowzero-long-1.txt", data: record.text }]);
+    const after = flow.discord.messageById(stored.id)!;
+    expect(flatten(after.components).find(n => n.custom_id === "vote:long-1")!.label).toBe("Weird! · 1");
+    expect(textOf(after.components)).toBe(textOf(stored.components));
+    expect(after.attachments.map(a => a.filename)).toEqual(["belowzero-long-1.txt"]);
+    expect(await flow.bot.ctx.outputs.voteCount("long-1")).toBe(1);
   });
 
   it("tell the member of a failure as a card, since a card can never be plain again", async () => {

@@ -31,6 +31,8 @@ export interface StoredMessage {
   components: unknown[];
   embeds: unknown[];
   flags: number;
+  /** Its files; a file component names one as attachment://<filename>, and Discord hands it back as this url. */
+  attachments: Array<{ id: string; filename: string; url: string }>;
   nonce?: string;
 }
 
@@ -43,6 +45,24 @@ type Component = {
   file?: { url?: string };
 };
 
+/** The file names a message has after this body: those it attaches or keeps (all kept when it names none). */
+function attachmentNames(
+  body: Record<string, unknown>,
+  files: ReadonlyArray<{ name: string }>,
+  before?: Pick<StoredMessage, "attachments">,
+): Set<string> {
+  const listed = body.attachments as Array<{ id?: string | number; filename?: string }> | undefined;
+  if (!listed) return new Set([...files.map(f => f.name), ...(before?.attachments ?? []).map(a => a.filename)]);
+  return new Set(
+    listed.flatMap(entry => {
+      const kept = before?.attachments?.find(a => a.id === String(entry.id));
+      // A new file names itself or is the upload at its index; a kept one is named by its id.
+      const name = entry.filename ?? files[Number(entry.id)]?.name ?? kept?.filename;
+      return name === undefined ? [] : [name];
+    }),
+  );
+}
+
 /**
  * Why Discord would refuse this message body (400 Invalid Form Body), as its docs state the
  * limits: a Components V2 message (flag 1 << 15, which stays once set) has no content or
@@ -52,7 +72,8 @@ type Component = {
  */
 export function invalidMessage(
   body: Record<string, unknown> | undefined,
-  before?: Pick<StoredMessage, "flags">,
+  before?: Pick<StoredMessage, "flags"> & Partial<Pick<StoredMessage, "attachments">>,
+  files: ReadonlyArray<{ name: string }> = [],
 ): string | undefined {
   if (!body) return undefined;
   const flags = typeof body.flags === "number" ? body.flags : undefined;
@@ -81,9 +102,13 @@ export function invalidMessage(
   if (text > 4000) return `${text} characters of text displays, more than 4000`;
   if (!components.every(c => [1, 9, 10, 12, 13, 14, 17].includes(c.type))) return "not a top-level component type";
   if (!all.every(rowsOk)) return "an action row holds 1 to 5 components";
-  const attached = new Set(((body.attachments as Array<{ filename?: string }>) ?? []).map(a => a.filename));
-  const file = all.find(c => c.type === 13 && !attached.has(c.file?.url?.replace(/^attachment:\/\//, "")));
-  return file ? "a file component must name one of the message's attachments" : undefined;
+  // A file component takes attachment://<filename> only (Discord answers with the file's CDN url,
+  // which it does not take back), naming a file the message has after this edit.
+  const attached = attachmentNames(body, files, before?.attachments ? { attachments: before.attachments } : undefined);
+  const file = all.find(
+    c => c.type === 13 && !(c.file?.url?.startsWith("attachment://") && attached.has(c.file.url.slice(13))),
+  );
+  return file ? "a file component must name one of the message's attachments as attachment://<filename>" : undefined;
 }
 
 function parseMultipart(raw: Buffer, contentType: string): Pick<RecordedRequest, "body" | "files"> {
@@ -190,17 +215,44 @@ export class FakeDiscord {
     channelId: string,
     body: Record<string, unknown> | undefined,
     id = String(this.nextId++),
+    files: ReadonlyArray<{ name: string }> = [],
   ): StoredMessage {
     const before = this.messages.get(id);
     const flags = (typeof body?.flags === "number" ? body.flags : 0) | (before?.flags ?? 0);
+    const names = body
+      ? attachmentNames(body, files, before)
+      : new Set((before?.attachments ?? []).map(a => a.filename));
+    const attachments = [...names].map(
+      filename =>
+        before?.attachments.find(a => a.filename === filename) ?? {
+          id: String(this.nextId++),
+          filename,
+          url: `https://cdn.discordapp.com/attachments/${channelId}/${id}/${filename}`,
+        },
+    );
+    // As Discord hands a card back: its file components carry the file's url, not attachment://.
+    const withUrls = (component: Component): Component => ({
+      ...component,
+      ...(component.type === 13 &&
+        component.file?.url?.startsWith("attachment://") && {
+          file: {
+            ...component.file,
+            url: attachments.find(a => a.filename === component.file!.url!.slice(13))?.url ?? component.file.url,
+          },
+        }),
+      ...(component.components && { components: component.components.map(withUrls) }),
+      ...(component.accessory && { accessory: withUrls(component.accessory) }),
+    });
     const stored: StoredMessage = {
       id,
       channel_id: channelId,
       // A message made a card loses its content (a card has none).
       content: flags & COMPONENTS_V2 ? "" : typeof body?.content === "string" ? body.content : (before?.content ?? ""),
-      components: (body?.components as unknown[]) ?? before?.components ?? [],
+      components:
+        ((body?.components as Component[] | undefined)?.map(withUrls) as unknown[]) ?? before?.components ?? [],
       embeds: (body?.embeds as unknown[]) ?? before?.embeds ?? [],
       flags,
+      attachments,
       ...(typeof body?.nonce === "string" && { nonce: body.nonce }),
     };
     this.messages.set(id, stored);
@@ -208,28 +260,37 @@ export class FakeDiscord {
   }
 
   /** Edits the message a component interaction's token refers to; false if it is gone. */
-  private editBound(token: string, body: Record<string, unknown> | undefined): StoredMessage | undefined {
+  private editBound(
+    token: string,
+    body: Record<string, unknown> | undefined,
+    files: ReadonlyArray<{ name: string }>,
+  ): StoredMessage | undefined {
     const id = this.tokenMessages.get(token)!;
     const before = this.messages.get(id);
-    return before ? this.message(before.channel_id, body, id) : undefined;
+    return before ? this.message(before.channel_id, body, id, files) : undefined;
   }
 
   /** Why Discord would refuse the message this request makes or edits, or undefined. */
-  private invalidRequest({ method, path, body }: RecordedRequest): string | undefined {
+  private invalidRequest({ method, path, body, files }: RecordedRequest): string | undefined {
     let match: RegExpExecArray | null;
     if (method === "POST" && (match = /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(path))) {
       const data = body?.data as Record<string, unknown> | undefined;
-      if (body?.type === InteractionResponseType.ChannelMessageWithSource) return invalidMessage(data);
+      if (body?.type === InteractionResponseType.ChannelMessageWithSource)
+        return invalidMessage(data, undefined, files);
       if (body?.type === InteractionResponseType.UpdateMessage)
-        return invalidMessage(data, this.messages.get(this.tokenMessages.get(match[1]!) ?? ""));
+        return invalidMessage(data, this.messages.get(this.tokenMessages.get(match[1]!) ?? ""), files);
       return undefined;
     }
     if (method === "PATCH" && (match = /^\/webhooks\/\d+\/([^/]+)\/messages\/@original$/.exec(path)))
-      return invalidMessage(body, this.messages.get(this.tokenMessages.get(match[1]!) ?? `original-${match[1]}`));
-    if (method === "POST" && /^\/webhooks\/\d+\/[^/]+$/.test(path)) return invalidMessage(body);
-    if (method === "POST" && /^\/channels\/\d+\/messages$/.test(path)) return invalidMessage(body);
+      return invalidMessage(
+        body,
+        this.messages.get(this.tokenMessages.get(match[1]!) ?? `original-${match[1]}`),
+        files,
+      );
+    if (method === "POST" && /^\/webhooks\/\d+\/[^/]+$/.test(path)) return invalidMessage(body, undefined, files);
+    if (method === "POST" && /^\/channels\/\d+\/messages$/.test(path)) return invalidMessage(body, undefined, files);
     if (method === "PATCH" && (match = /^\/channels\/\d+\/messages\/(\d+)$/.exec(path)))
-      return invalidMessage(body, this.messages.get(match[1]!));
+      return invalidMessage(body, this.messages.get(match[1]!), files);
     return undefined;
   }
 
@@ -273,7 +334,7 @@ export class FakeDiscord {
     request: RecordedRequest,
     send: (status: number, json?: unknown, headers?: Record<string, string>) => void,
   ): void {
-    const { method, path, body } = request;
+    const { method, path, body, files } = request;
     let match: RegExpExecArray | null;
     const unknownMessage = () => send(404, { message: "Unknown Message", code: RESTJSONErrorCodes.UnknownMessage });
     // Every message Discord would make or edit is checked first, as Discord does.
@@ -286,36 +347,36 @@ export class FakeDiscord {
     if (method === "POST" && (match = /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(path))) {
       const data = body?.data as Record<string, unknown> | undefined;
       if (body?.type === InteractionResponseType.UpdateMessage && this.tokenMessages.has(match[1]!))
-        if (!this.editBound(match[1]!, data)) return unknownMessage();
+        if (!this.editBound(match[1]!, data, files)) return unknownMessage();
       return send(204);
     }
     if ((match = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path))) {
       if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
       if (method === "PATCH" && this.tokenMessages.has(match[2]!)) {
-        const edited = this.editBound(match[2]!, body);
+        const edited = this.editBound(match[2]!, body, files);
         return edited ? send(200, edited) : unknownMessage();
       }
-      if (method === "PATCH") return send(200, this.message("0", body, `original-${match[2]}`));
+      if (method === "PATCH") return send(200, this.message("0", body, `original-${match[2]}`, files));
       if (method === "DELETE") return send(this.messages.delete(`original-${match[2]}`) ? 204 : 404);
       return send(200, this.messages.get(`original-${match[2]}`) ?? {});
     }
     if (method === "POST" && (match = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path))) {
       if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
-      return send(200, this.message("0", body)); // a follow-up message
+      return send(200, this.message("0", body, undefined, files)); // a follow-up message
     }
     if ((match = /^\/channels\/(\d+)\//.exec(path)) && this.channelsWithoutBot.has(match[1]!))
       return send(403, { message: "Missing Access", code: RESTJSONErrorCodes.MissingAccess });
     if (method === "POST" && (match = /^\/channels\/(\d+)\/messages$/.exec(path))) {
       const nonce = body?.enforce_nonce ? String(body.nonce) : undefined;
       if (nonce && this.nonces.has(nonce)) return send(200, this.nonces.get(nonce));
-      const created = this.message(match[1]!, body);
+      const created = this.message(match[1]!, body, undefined, files);
       if (nonce) this.nonces.set(nonce, created);
       return send(200, created);
     }
     if ((match = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
       const existing = this.messages.get(match[2]!);
       if (!existing || existing.channel_id !== match[1]) return unknownMessage();
-      if (method === "PATCH") return send(200, this.message(match[1], body, match[2]));
+      if (method === "PATCH") return send(200, this.message(match[1], body, match[2], files));
       if (method === "DELETE") {
         this.messages.delete(match[2]!);
         return send(204);
