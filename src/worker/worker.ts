@@ -196,18 +196,27 @@ export async function processJob(
   }
   // A job that can only answer through its token, started too late to: nothing to generate.
   // Told privately, as the bot's own refusal at enqueue is: the public "Queued" reply goes.
-  if (request.deadline !== undefined && Date.now() >= stopGeneratingBy(request.interactionAt, request.deadline)) {
+  const tooLate = async (): Promise<JobResult> => {
     await deps.throttle.freePlace(outputId);
     await reply.refusePrivately(noticeMessage(TOO_LATE_TO_START)).catch(error => tellFailed(error, job, deps));
     return { outputId, refused: "its deadline had passed before it could start" };
-  }
+  };
+  if (request.deadline !== undefined && Date.now() >= stopGeneratingBy(request.interactionAt, request.deadline))
+    return tooLate();
   const signals = jobSignals(request, signal);
   const results: GenerationResult[] = [];
   try {
     for (const temperature of request.sweep ?? [request.temperature]) {
       // Past its deadline, a sweep shows the rows it has (the first always runs).
       if (results.length > 0 && signals.stop.aborted) break;
-      results.push(await generate(job, { ...request, temperature }, reply, deps, signals, serving));
+      try {
+        results.push(await generate(job, { ...request, temperature }, reply, deps, signals, serving));
+      } catch (error) {
+        // The deadline (not shutdown) fired while the row waited for a context: the rows made
+        // are the result, and with none it is simply too late.
+        if (!signals.stop.aborted || signals.shutdown.aborted) throw error;
+        break;
+      }
     }
   } catch (error) {
     // The bot cannot tokenize (it has no model), so a prompt too long for this worker's
@@ -219,6 +228,7 @@ export async function processJob(
       .catch(error => tellFailed(error, job, deps));
     return { outputId, refused: error.message };
   }
+  if (results.length === 0) return tooLate();
   // A retried job keeps its first creation time: that is where the output sits on the leaderboards.
   const records: OutputRecord[] = results.map((result, i) => ({
     id: rowIds[i]!,

@@ -10,6 +10,7 @@ import { stopGeneratingBy } from "../../src/job.js";
 import { QUEUE_NAME } from "../../src/store/keys.js";
 import { ModelRegistry } from "../../src/store/models.js";
 import { TOO_LATE_TO_START } from "../../src/worker/worker.js";
+import type { ContextPool } from "../../src/engine/contextPool.js";
 import { useFlow } from "../helpers/flow.js";
 import type { RecordedRequest } from "../helpers/fakeDiscord.js";
 import {
@@ -192,6 +193,35 @@ describe("where belowzero is not a member", () => {
     expect(again.some(r => JSON.stringify(r.body ?? {}).includes("too long"))).toBe(false);
     expect(await flow.bot.ctx.outputs.get(job!.id!)).toMatchObject({ text: record.text, createdAt: record.createdAt });
     expect(channelRequests()).toEqual([]);
+  });
+
+  it("keeps a sweep's finished rows when its deadline comes while a row waits for a context", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { replyWindowMs: 4000 }));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
+    flow.discord.channelsWithoutBot.add(CHANNEL_ID);
+    const raw = userInstalled(
+      slashCommand("weird-sweep", {}, [
+        { name: "prompt", type: ApplicationCommandOptionType.String, value: "Once upon a time" },
+        { name: "max_tokens", type: ApplicationCommandOptionType.Integer, value: 64 },
+      ]),
+    );
+    flow.bot.inject(raw);
+    // Once a row is under way, another generation takes the context next and holds it past the
+    // job's deadline (as a second job of the same sign would): the following row waits for it.
+    await flow.discord.waitFor(r => originalOf(raw.token).test(r.path) && /generating/.test(String(r.body?.content)));
+    const pool = (flow.engine as unknown as { pool: ContextPool }).pool;
+    const held = await pool.acquire("positive");
+    const [job] = await queuedJobs();
+    await new Promise(resolve =>
+      setTimeout(resolve, stopGeneratingBy(job!.interactionAt, job!.deadline!) - Date.now() + 300),
+    );
+    await pool.release(held);
+    const final = await finalFor(raw.token, 20_000);
+    expect(String(final.body?.content)).toMatch(/\*\*Sweep\*\* · \d temperatures \(cut short to arrive in time\)/);
+    const [done] = await flow.bot.ctx.queue.getJobs(["completed"]);
+    expect(done?.attemptsMade).toBe(1);
+    expect((await flow.bot.ctx.outputs.get(`${done!.id}-0`))?.messageId).not.toBe("");
+    expect(flow.worker.logs.join("\n")).not.toMatch(/failed/);
   });
 
   it("cuts a job short that would miss its window, so the result lands in time", async () => {
