@@ -17,7 +17,7 @@ import type { WeirdJob, WeirdRequest } from "../job.js";
 import { refusals, type RefusalReason } from "../observability/metrics.js";
 import { channelAllowed, type ServerSettings } from "../store/settings.js";
 import { answerPrivately, answersOnlyThroughInteraction, QUEUE_UNAVAILABLE, type BotContext } from "./context.js";
-import { jobsAhead, judgeWindow, queueSpeed } from "./replyWindow.js";
+import { judgeWindow, queueSpeed, workAhead } from "./replyWindow.js";
 import { withRedis } from "../store/redis.js";
 import { routeRequest, type ModelView, type Route } from "../store/models.js";
 import type { Queue } from "bullmq";
@@ -252,13 +252,14 @@ export async function enqueueGeneration(
     : undefined;
   let windowWarning: string | undefined;
   if (deadline !== undefined) {
-    const verdict = await withRedis(ctx, () => jobsAhead(queue, priority)).then(
+    const verdict = await withRedis(ctx, () =>
+      workAhead(queue, priority, ctx.config.queue.maxTotal, ctx.config.defaults.maxTokens),
+    ).then(
       ahead =>
         judgeWindow({
           ahead,
-          tokensPerJob: ctx.config.defaults.maxTokens,
           ownTokens: request.maxTokens * (request.sweep?.length ?? 1),
-          tokensPerSecond: queueSpeed(models, route.queue),
+          speed: queueSpeed(models, route.queue),
           interactionAt: interaction.createdTimestamp,
           deadline,
           now: Date.now(),

@@ -55,13 +55,15 @@ export function startHeartbeat(
   registry: ModelRegistry,
   engine: Engine,
   alias: string | undefined,
+  /** Jobs it runs at once: the bot's deadline estimate counts them. */
+  concurrency: number,
   onError: (error: Error) => void,
 ): Heartbeat {
   const info = modelInfo(engine, alias);
   const queue = modelQueueName(alias);
   const workerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const speed = new Speed();
-  const beat = () => registry.heartbeat({ ...info, workerId, queue, tokensPerSecond: speed.get() });
+  const beat = () => registry.heartbeat({ ...info, workerId, queue, concurrency, tokensPerSecond: speed.get() });
   const timer = setInterval(() => void beat().catch(onError), HEARTBEAT_INTERVAL_MS);
   timer.unref();
   return {

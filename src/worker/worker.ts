@@ -370,6 +370,7 @@ export function createWorker(deps: WorkerDeps): {
     new ModelRegistry(deps.connection, deps.prefix),
     deps.engine,
     deps.settings.modelId,
+    deps.concurrency,
     error => sayBeatError(`model registry: ${error.message}`),
   );
   void heartbeat.beat().catch((error: Error) => sayBeatError(`model registry: ${error.message}`));
