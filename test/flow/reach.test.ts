@@ -218,6 +218,9 @@ describe("where belowzero is not a member", () => {
     await pool.release(held);
     const final = await finalFor(raw.token, 20_000);
     expect(String(final.body?.content)).toMatch(/\*\*Sweep\*\* · \d temperatures \(cut short to arrive in time\)/);
+    await expect
+      .poll(() => flow.bot!.ctx.queue.getJobCounts("completed", "failed"))
+      .toEqual({ completed: 1, failed: 0 });
     const [done] = await flow.bot.ctx.queue.getJobs(["completed"]);
     expect(done?.attemptsMade).toBe(1);
     expect((await flow.bot.ctx.outputs.get(`${done!.id}-0`))?.messageId).not.toBe("");
