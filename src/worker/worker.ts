@@ -107,6 +107,7 @@ async function generate(
     },
     error => deps.log?.(`job ${job.id}: streaming edit failed: ${(error as Error).message}`, jobFields(job)),
   );
+  const promptLength = signals.deadline ? deps.engine.promptTokens(request.prompt).length : 0;
   try {
     const started = performance.now();
     const result = await deps.engine.generate(
@@ -119,7 +120,18 @@ async function generate(
         seed: request.seed,
         ...(request.allowBytes !== undefined && { tokenPolicy: { allowBytes: request.allowBytes } }),
       },
-      { signal: signals.stop, onText: (chunk, tokens) => edits.add(chunk, tokens) },
+      {
+        signal: signals.stop,
+        onText: (chunk, tokens) => {
+          edits.add(chunk, tokens);
+          const { deadline } = signals;
+          if (
+            deadline &&
+            scoringWouldMiss(deadline.stopBy, promptLength + tokens, deps.engine.scoringTokensPerSecond, Date.now())
+          )
+            deadline.stopNow();
+        },
+      },
     );
     // Stopped by its deadline, the text so far is the result; stopped by shutdown, it is retried.
     if (result.stopReason === "aborted" && signals.shutdown.aborted)
@@ -145,6 +157,8 @@ export type JobResult = { outputId: string; refused?: string; undelivered?: bool
 interface JobSignals {
   shutdown: AbortSignal;
   stop: AbortSignal;
+  /** For a job with a deadline: when generation must stop, and a way to stop it sooner. */
+  deadline?: { stopBy: number; stopNow: () => void };
 }
 
 export const TOO_LATE_TO_START =
@@ -153,8 +167,32 @@ export const TOO_LATE_TO_START =
 /** The shutdown signal, and for a job with a deadline one that also fires when it must stop generating. */
 function jobSignals(request: WeirdJob, shutdown: AbortSignal): JobSignals {
   if (request.deadline === undefined) return { shutdown, stop: shutdown };
-  const timeLeft = Math.max(0, Math.ceil(stopGeneratingBy(request.interactionAt, request.deadline) - Date.now()));
-  return { shutdown, stop: AbortSignal.any([shutdown, AbortSignal.timeout(timeLeft)]) };
+  const stopBy = stopGeneratingBy(request.interactionAt, request.deadline);
+  const timeLeft = Math.max(0, Math.ceil(stopBy - Date.now()));
+  const sooner = new AbortController();
+  return {
+    shutdown,
+    stop: AbortSignal.any([shutdown, AbortSignal.timeout(timeLeft), sooner.signal]),
+    deadline: {
+      stopBy,
+      stopNow: () => sooner.abort(new DOMException("scoring would miss the deadline", "TimeoutError")),
+    },
+  };
+}
+
+/**
+ * Whether scoring what is generated so far (prompt and output, one evaluation at T = 1) would
+ * run past the time generation must stop by, at the engine's measured scoring speed: the
+ * margin before the deadline is for delivery, and a long context's scoring can outgrow it.
+ */
+export function scoringWouldMiss(
+  stopBy: number,
+  tokens: number,
+  scoringTokensPerSecond: number | undefined,
+  now: number,
+): boolean {
+  if (scoringTokensPerSecond === undefined || scoringTokensPerSecond <= 0) return false;
+  return now + (tokens / scoringTokensPerSecond) * 1000 >= stopBy;
 }
 
 export async function processJob(
