@@ -1,6 +1,7 @@
 // Where a job's text goes: the deferred interaction reply while its token lives (15 minutes),
 // else a normal message in the channel, except where belowzero is not a member (the job has a
-// deadline): the token is all there is. All over Discord's REST API, no gateway.
+// deadline): the token is all there is, and a reply the member deleted is replaced by a
+// follow-up through it. All over Discord's REST API, no gateway.
 import { REST, type RawFile } from "@discordjs/rest";
 import { MessageFlags, Routes, type APIMessage } from "discord.js";
 import { hasDiscordCode } from "../discord/errors.js";
@@ -57,6 +58,8 @@ export class ReplyTarget {
   private channelMessageId: string | undefined;
   /** Discord said the reply can no longer be edited, whatever the clock says. */
   private replyGone = false;
+  /** Where only the token can answer and the member deleted the reply: the follow-up that replaced it. */
+  private followUpId: string | undefined;
 
   constructor(
     private readonly rest: REST,
@@ -88,14 +91,37 @@ export class ReplyTarget {
   async show(body: MessageBody): Promise<APIMessage> {
     if (this.usesInteraction) {
       try {
+        if (this.followUpId) return await this.showInFollowUp(body);
         return (await this.rest.patch(this.original, { ...requestOf(body), auth: false })) as APIMessage;
       } catch (error) {
         // The token died early (the reply was deleted, or the clock is off): fall back.
         if (!hasDiscordCode(error, ...REPLY_GONE)) throw error;
+        // Only the reply was deleted, the token still answers: where there is no channel to
+        // fall back on, the result goes on in a follow-up rather than being lost.
+        if (this.tokenOnly && !this.followUpId && hasDiscordCode(error, UNKNOWN_MESSAGE)) {
+          const shown = await this.showInFollowUp(body).catch((followUpError: unknown) => {
+            if (!hasDiscordCode(followUpError, ...REPLY_GONE)) throw followUpError;
+            return undefined;
+          });
+          if (shown) return shown;
+        }
         this.replyGone = true;
       }
     }
     return this.showInChannel(body);
+  }
+
+  private async showInFollowUp(body: MessageBody): Promise<APIMessage> {
+    const { applicationId, interactionToken } = this.to as Required<Delivery>;
+    const request = { ...requestOf(body), auth: false };
+    if (this.followUpId)
+      return (await this.rest.patch(
+        Routes.webhookMessage(applicationId, interactionToken, this.followUpId),
+        request,
+      )) as APIMessage;
+    const message = (await this.rest.post(Routes.webhook(applicationId, interactionToken), request)) as APIMessage;
+    this.followUpId = message.id;
+    return message;
   }
 
   /**

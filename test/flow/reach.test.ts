@@ -115,6 +115,34 @@ describe("where belowzero is not a member", () => {
     );
   });
 
+  it("goes on in a follow-up through the token when the member deleted the reply", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.discord.channelsWithoutBot.add(CHANNEL_ID);
+    const raw = userInstalled(slashWeird({ prompt: "Once upon a time", maxTokens: 16 }));
+    flow.bot.inject(raw);
+    await flow.discord.waitFor(r => originalOf(raw.token).test(r.path) && /Queued/.test(String(r.body?.content)));
+    // The member deletes the "Queued" reply: Discord answers its edits with Unknown Message.
+    flow.discord.failures.push({
+      match: r => r.method === "PATCH" && originalOf(raw.token).test(r.path),
+      status: 404,
+      body: { message: "Unknown Message", code: 10008 },
+      times: 1000,
+    });
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
+    const [job] = await flow.bot.ctx.queue.getJobs(["waiting", "prioritized"]);
+    await expect
+      .poll(async () => (await flow.bot!.ctx.outputs.get(job!.id!))?.messageId, { timeout: 20_000 })
+      .toMatch(/^\d+$/);
+    const output = (await flow.bot.ctx.outputs.get(job!.id!))!;
+    const shown = flow.discord.messageById(output.messageId)!;
+    expect(shown.content).toContain("Once upon a time");
+    expect(shown.content).toContain(output.text.slice(0, 10));
+    // One follow-up, edited from then on; never a channel post.
+    expect(flow.discord.requests.filter(followUpOf(raw.token))).toHaveLength(1);
+    expect(channelRequests()).toEqual([]);
+    expect(flow.worker.logs.join("\n")).not.toMatch(/kept for \/weird-mine|failed/);
+  });
+
   it("refuses privately, queueing nothing, when the queue could not let it start in time; warns when it may be cut", async () => {
     flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { replyWindowMs: 60_000 }));
     await slowWorkerSays(1); // 1 token/s: each 32-token job ahead takes 32 s of the 50 s it has

@@ -281,6 +281,8 @@ export class FakeDiscord {
         return invalidMessage(data, this.messages.get(this.tokenMessages.get(match[1]!) ?? ""), files);
       return undefined;
     }
+    if (method === "PATCH" && (match = /^\/webhooks\/\d+\/[^/]+\/messages\/(\d+)$/.exec(path)))
+      return invalidMessage(body, this.messages.get(match[1]!), files);
     if (method === "PATCH" && (match = /^\/webhooks\/\d+\/([^/]+)\/messages\/@original$/.exec(path)))
       return invalidMessage(
         body,
@@ -359,6 +361,14 @@ export class FakeDiscord {
       if (method === "PATCH") return send(200, this.message("0", body, `original-${match[2]}`, files));
       if (method === "DELETE") return send(this.messages.delete(`original-${match[2]}`) ? 204 : 404);
       return send(200, this.messages.get(`original-${match[2]}`) ?? {});
+    }
+    if ((match = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/(\d+)$/.exec(path))) {
+      // A follow-up the token posted, edited through it.
+      if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
+      const existing = this.messages.get(match[3]!);
+      if (!existing) return unknownMessage();
+      if (method === "PATCH") return send(200, this.message(existing.channel_id, body, match[3], files));
+      return send(200, existing);
     }
     if (method === "POST" && (match = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path))) {
       if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
