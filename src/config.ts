@@ -8,6 +8,7 @@ import { DEFAULT_LIMITS } from "./engine/defaults.js";
 import { checkMaxTokens, checkTemperature, type RequestLimits } from "./engine/request.js";
 import { EnvReader, type Env } from "./environment.js";
 import type { LogLevel } from "./observability/log.js";
+import type { ResultLayout } from "./store/settings.js";
 import { clusterUrl, isClusterUrl } from "./store/redisUrl.js";
 
 export { ConfigError, deprecationWarnings, EnvReader } from "./environment.js";
@@ -79,6 +80,11 @@ export interface QueueSettings {
   cooldownMs: number;
   /** Jobs for a model with no live worker are answered and dropped after this long. */
   modelWaitMs: number;
+  /**
+   * Where the interaction's token is the only way to answer, its result must arrive this long
+   * after the command (the token lives 15 minutes): the job's deadline.
+   */
+  replyWindowMs: number;
 }
 
 export interface RecordSettings {
@@ -109,6 +115,8 @@ export interface BotConfig {
   limits: RequestLimits;
   /** ALLOW_BYTE_TOKENS: the token policy of servers that have not set their own (the job carries it). */
   allowBytes: boolean;
+  /** RESULT_LAYOUT: cards or plain messages (the job carries it to the worker). */
+  layout: ResultLayout;
 }
 export interface WorkerConfig {
   discord: DiscordSettings;
@@ -146,6 +154,7 @@ function readQueue(reader: EnvReader): QueueSettings {
     maxTotal: reader.get("QUEUE_MAX_TOTAL"),
     cooldownMs: reader.get("COOLDOWN_SECONDS") * 1000,
     modelWaitMs: reader.get("MODEL_WAIT_SECONDS") * 1000,
+    replyWindowMs: reader.get("REPLY_WINDOW_SECONDS") * 1000,
   };
 }
 
@@ -162,6 +171,7 @@ export function loadBotConfig(env: Env = process.env): BotConfig {
     records: readRecords(reader),
     defaults: readRequestDefaults(reader),
     allowBytes: reader.get("ALLOW_BYTE_TOKENS"),
+    layout: reader.get("RESULT_LAYOUT") as ResultLayout,
     limits: { ...DEFAULT_LIMITS, ...readRequestLimits(reader) },
   };
   // The defaults must pass the same checks as what users type, or every /weird would fail.

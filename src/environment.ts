@@ -295,6 +295,13 @@ export const ENVIRONMENT = {
     meaning: "for deploy-commands, when it cannot be read from the token",
     advanced: true,
   }),
+  RESULT_LAYOUT: choice({
+    section: "discord",
+    default: "cards",
+    choices: ["cards", "plain"],
+    meaning:
+      "how results look: cards (Discord's Components V2: text displays, a weirdness meter, the buttons) or plain messages, for members on clients or bridges that cannot show cards; sweeps are always plain",
+  }),
 
   REDIS_URL: text({
     section: "queue",
@@ -336,6 +343,14 @@ export const ENVIRONMENT = {
     min: 0,
     max: 86_400,
     meaning: "seconds a member waits between requests (a server may set a longer one, not a shorter one)",
+  }),
+  REPLY_WINDOW_SECONDS: number({
+    section: "queue",
+    default: 870,
+    min: 1,
+    max: 900,
+    meaning:
+      "where belowzero is not a member (a member's own install in another server, group DMs), how long after the command its result must arrive: it can only come through the interaction, whose token lives 15 minutes",
   }),
 
   MODEL_WAIT_SECONDS: integer({

@@ -49,12 +49,30 @@ export interface WeirdJob extends WeirdRequest {
   channelId: string;
   userId: string;
   /**
+   * Where belowzero is not a member (answersOnlyThroughInteraction), the result can only arrive
+   * through the interaction token: by this time (ms since epoch), and never as a channel post.
+   */
+  deadline?: number;
+  /** "cards": results as Components V2 cards (sweeps stay plain); absent: plain messages. */
+  layout?: "cards";
+  /**
    * The server's token policy: raw byte tokens below zero. Absent in jobs queued before
    * servers had settings; the worker then keeps its own ALLOW_BYTE_TOKENS.
    */
   allowBytes?: boolean;
   /** Part of a comparison: its result goes into the comparison's one message. */
   compare?: ComparisonPartRef;
+}
+
+/** Discord lets an interaction token answer for 15 minutes from the interaction. */
+export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
+
+/**
+ * When a job with a deadline must stop generating: early enough to score the output and
+ * deliver it, a quarter of its window at most (a short window is a short job), 10 s at most.
+ */
+export function stopGeneratingBy(interactionAt: number, deadline: number): number {
+  return deadline - Math.min(10_000, (deadline - interactionAt) / 4);
 }
 
 /** A private weirdness score of a message's text ("How weird is this?"): no generation. */
@@ -116,6 +134,8 @@ export function parseJob(data: unknown): WeirdJob {
     ...(job.source !== undefined && {
       source: MESSAGE_LINK.test(text("source")) ? text("source") : fail("source must be a message link"),
     }),
+    ...(job.deadline !== undefined && { deadline: number("deadline") }),
+    ...(job.layout !== undefined && { layout: job.layout === "cards" ? "cards" : fail("layout must be cards") }),
     ...(job.allowBytes !== undefined && {
       allowBytes: typeof job.allowBytes === "boolean" ? job.allowBytes : fail("allowBytes must be true or false"),
     }),
@@ -174,5 +194,9 @@ export function readDelivery(data: unknown): Partial<WeirdJob> {
   if (typeof job.interactionAt === "number" && Number.isFinite(job.interactionAt))
     delivery.interactionAt = job.interactionAt;
   if (typeof job.temperature === "number" && Number.isFinite(job.temperature)) delivery.temperature = job.temperature;
+  // Unreadable, a deadline must still rule out the channel: a post there would fail anyway.
+  if (job.deadline !== undefined) delivery.deadline = typeof job.deadline === "number" ? job.deadline : 0;
+  // A reply that may have become a card can only be edited as one.
+  if (job.layout === "cards") delivery.layout = "cards";
   return delivery;
 }

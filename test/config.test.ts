@@ -43,6 +43,7 @@ describe("configuration", () => {
       maxTotal: 50,
       cooldownMs: 15_000,
       modelWaitMs: 120_000,
+      replyWindowMs: 870_000,
     });
     expect(config.defaults).toEqual({ temperature: -0.001, maxTokens: 64 });
   });

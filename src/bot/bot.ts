@@ -2,6 +2,7 @@
 // interactions, which need none beyond Guilds), and one router for every interaction.
 import { Client, GatewayIntentBits, MessageFlags, Partials, type Interaction } from "discord.js";
 import { handleButton } from "../interactions/buttons.js";
+import * as weirdMine from "../commands/weirdMine.js";
 import { commands, messageCommands } from "../interactions/commands.js";
 import { HALL_CLAIM_LEASE_MS } from "../game/hallOfFame.js";
 import { recoverHallOfFame } from "../interactions/hallOfFame.js";
@@ -62,7 +63,8 @@ export function createBot(ctx: BotContext, assignment: ShardAssignment = oneShar
         const command = messageByName.get(interaction.commandName);
         if (command) await command.execute(interaction, ctx);
       } else if (interaction.isButton()) {
-        await handleButton(interaction, ctx);
+        if (weirdMine.ownsButton(interaction.customId)) await weirdMine.handleButton(interaction, ctx);
+        else await handleButton(interaction, ctx);
       } else if (interaction.isAutocomplete()) {
         await byName.get(interaction.commandName)?.autocomplete?.(interaction, ctx);
       }

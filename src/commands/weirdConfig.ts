@@ -19,6 +19,7 @@ import {
   temperatureText,
   tokensText,
   vocabText,
+  layoutText,
   modelsSettingText,
 } from "../discord/settingsMessages.js";
 import { VOCABULARIES, VOCABULARY_DESCRIPTIONS, type Vocabulary } from "../engine/vocabulary.js";
@@ -34,6 +35,8 @@ import {
   InvalidSettingError,
   MAX_COOLDOWN_SECONDS,
   SETTING_NAMES,
+  RESULT_LAYOUTS,
+  type ResultLayout,
   type ServerSettings,
   type SettingChange,
 } from "../store/settings.js";
@@ -194,6 +197,18 @@ export function definition(ctx: Pick<BotContext, "config">) {
     )
     .addSubcommand(s =>
       s
+        .setName("layout")
+        .setDescription("How results look: cards, or plain messages for clients that cannot show cards")
+        .addStringOption(o =>
+          o
+            .setName("style")
+            .setDescription("cards (Discord's current look) or plain")
+            .setRequired(true)
+            .addChoices(...RESULT_LAYOUTS.map(name => ({ name, value: name }))),
+        ),
+    )
+    .addSubcommand(s =>
+      s
         .setName("reset")
         .setDescription("Back to the operator's defaults: one setting, or all")
         .addStringOption(o =>
@@ -303,6 +318,11 @@ async function run(interaction: GuildInteraction, ctx: BotContext): Promise<stri
       );
       const warning = missing.length > 0 ? ` No worker has served ${[...new Set(missing)].join(", ")} yet.` : "";
       return `Models${note}: ${modelsSettingText(value)}.${warning}`;
+    }
+    case "layout": {
+      // Checked by the store (settingProblem), like every value.
+      const value = options.getString("style", true) as ResultLayout;
+      return `Layout${await set({ setting: "layout", value })}: ${layoutText(value)}.`;
     }
     case "reset": {
       const setting = options.getString("setting");

@@ -26,7 +26,8 @@ export const HELP_TEXT = [
     `\`/weird-sweep prompt:…\` runs one prompt at T = ${SWEEP_LADDER_TEXT} and charts weirdness against β; ` +
     "`/weird-compare prompt:… model1:… model2:…` (or `temp2:`) puts models or temperatures side by side.",
   "`/weirdest` and `/weirdest-members` rank this server's outputs and members over rolling windows: the last 24 hours, 7 days or 30 days counted back from now, or all that is kept. " +
-    "`/weird-stats` sums up the server's game. `/weird-models` lists the models you can pick with `/weird model:`.",
+    "`/weird-stats` sums up the server's game. `/weird-models` lists the models you can pick with `/weird model:`. " +
+    "`/weird-mine` lists your own outputs, privately, with their full text.",
 ].join("\n\n");
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {

@@ -5,14 +5,18 @@ import {
   ActionRowBuilder,
   ButtonBuilder,
   ButtonStyle,
+  ComponentType,
+  MessageFlags,
   type APIActionRowComponent,
   type APIButtonComponent,
+  type APIMessageTopLevelComponent,
 } from "discord.js";
 import { flipSign, formatBeta } from "../engine/request.js";
 import { formatWeirdness } from "../engine/weirdness.js";
 import { describeSchedule, flipSchedule, formatSchedule, type Schedule } from "../engine/schedule.js";
 import type { Vocabulary } from "../engine/vocabulary.js";
 import { visibleText } from "../visibleText.js";
+import type { ResultLayout } from "../store/settings.js";
 
 export const MESSAGE_LIMIT = 2000;
 /** Rendered characters of the prompt shown (after escaping, which can multiply its length). */
@@ -21,8 +25,11 @@ const PROMPT_PREVIEW = 400;
 export const NO_MENTIONS = { parse: [] as never[] };
 
 export interface MessageBody {
+  /** Empty on a card: Components V2 carry their text in text displays, and Discord refuses content beside them. */
   content: string;
-  components: APIActionRowComponent<APIButtonComponent>[];
+  components: APIMessageTopLevelComponent[];
+  /** MessageFlags.IsComponentsV2 on a card (cards.ts). */
+  flags?: number;
   allowed_mentions: typeof NO_MENTIONS;
   /** The full text, when the message had to truncate it. */
   attachment?: { name: string; data: string | Buffer; contentType: string };
@@ -79,12 +86,12 @@ export function codeBlockText(text: string): string {
   return visibleText(text).replace(/`(?=`)/g, "`\u200b");
 }
 
-function codeBlock(text: string): string {
+export function codeBlock(text: string): string {
   return "```\n" + (text === "" ? " " : text) + "\n```";
 }
 
 /** Fits header + prompt + output into one message, cutting the output if it must. */
-function fit(header: string, output: string, note: string): { content: string; truncated: boolean } {
+export function fit(header: string, output: string, note: string): { content: string; truncated: boolean } {
   const whole = `${header}\n${codeBlock(output)}`;
   if (whole.length <= MESSAGE_LIMIT) return { content: whole, truncated: false };
   const room = Math.max(0, MESSAGE_LIMIT - header.length - note.length - 12);
@@ -122,7 +129,7 @@ export function messageLink(guildId: string | null, channelId: string, messageId
 }
 
 /** The prompt as a result shows it: quoted, and after a link to the message it came from, if any. */
-function promptLines(prompt: string, source: string | undefined): string {
+export function promptLines(prompt: string, source: string | undefined): string {
   return `${source ? `Continuing ${source}\n` : ""}${quotePrompt(prompt)}`;
 }
 
@@ -135,10 +142,11 @@ export function temperatureHeading(temperature: number, schedule: Schedule | und
 
 const TEXT_FILE = "text/plain; charset=utf-8";
 
-const STOP_REASONS: Record<string, string> = {
+export const STOP_REASONS: Record<string, string> = {
   endOfGeneration: "ended by the model",
   maxTokens: "max tokens",
   aborted: "stopped",
+  deadline: "cut short to arrive in time",
 };
 
 export function resultMessage(view: ResultView): MessageBody {
@@ -173,7 +181,15 @@ export function progressMessage(
   return { content: fit(header, codeBlockText(text), "*…*").content, components: [], allowed_mentions: NO_MENTIONS };
 }
 
-export function noticeMessage(text: string): MessageBody {
+/** A notice in place of a reply; on a card (which can never become plain again) as a card. */
+export function noticeMessage(text: string, layout?: ResultLayout): MessageBody {
+  if (layout === "cards")
+    return {
+      content: "",
+      components: [{ type: ComponentType.TextDisplay, content: text }],
+      flags: MessageFlags.IsComponentsV2,
+      allowed_mentions: NO_MENTIONS,
+    };
   return { content: text, components: [], allowed_mentions: NO_MENTIONS };
 }
 
@@ -229,11 +245,13 @@ export interface SweepView {
   rows: SweepRowView[];
   /** The chart of weirdness against β, as a PNG. */
   chart?: Buffer;
+  /** Stopped early to arrive within its reply window. */
+  cutShort?: boolean;
 }
 
 /** One sweep in one message: a table of rows in a code block, the chart attached, a vote button per row. */
 export function sweepMessage(view: SweepView): MessageBody {
-  const header = `**Sweep** · ${view.rows.length} temperatures · ${view.maxTokens} tokens each · weirdness in nats/token · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
+  const header = `**Sweep** · ${view.rows.length} temperatures${view.cutShort ? " (cut short to arrive in time)" : ""} · ${view.maxTokens} tokens each · weirdness in nats/token · ${safeInline(view.model)} · seed ${view.seed}\n${quotePrompt(view.prompt)}`;
   const lines = view.rows.map(row => {
     const t = String(row.temperature).padStart(6);
     const beta = formatBeta(row.temperature).padStart(7);

@@ -39,6 +39,10 @@ export const vocabText = (vocab: Vocabulary) =>
   vocab === "any"
     ? "any: every token (members may pick a script with /weird vocab:)"
     : `${vocab}: ${VOCABULARY_DESCRIPTIONS[vocab]}, unless a member picks another with /weird vocab:`;
+export const layoutText = (layout: ServerSettings["layout"]) =>
+  layout === "cards"
+    ? "cards: results as Discord's cards, with a weirdness meter (sweeps stay plain)"
+    : "plain: results as plain messages, for clients or bridges that cannot show cards";
 
 const SOURCE_TEXT = {
   server: "set here",
@@ -68,6 +72,7 @@ export function settingsViewText(
     line("policy", bytesText(s.allowBytes)),
     line("vocab", vocabText(s.vocab)),
     line("model", modelsSettingText(s.model)),
+    line("layout", layoutText(s.layout)),
     `Operator's limits: |T| ≤ ${limits.maxAbsTemperature}, at most ${limits.maxTokensCap} tokens, a cooldown of at least ${limits.minCooldownSeconds} s, ${operator.maxPerGuild} generations queued per server.`,
     lastChange
       ? `Last change: ${lastChange.setting} by <@${lastChange.memberId}> <t:${Math.floor(lastChange.at / 1000)}:f>.`

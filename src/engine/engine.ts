@@ -422,10 +422,23 @@ export class Engine {
     if (tokens.length === 0) return [];
     const slot = await this.pool.acquire("positive");
     try {
-      return await surprisalsOf(slot.sequence, promptTokens, tokens);
+      const started = performance.now();
+      const surprisals = await surprisalsOf(slot.sequence, promptTokens, tokens);
+      this.lastScoringSpeed = (promptTokens.length + tokens.length) / ((performance.now() - started) / 1000);
+      return surprisals;
     } finally {
       await this.pool.release(slot);
     }
+  }
+
+  private lastScoringSpeed: number | undefined;
+
+  /**
+   * Tokens per second of the last weirdness scoring (prompt and output evaluated at T = 1),
+   * undefined before the first: a job with a deadline stops generating in time to be scored.
+   */
+  get scoringTokensPerSecond(): number | undefined {
+    return this.lastScoringSpeed;
   }
 
   /** The llama.cpp backend and devices this engine got, for the worker to report and check. */

@@ -20,6 +20,7 @@ import * as weirdest from "../commands/weirdest.js";
 import * as weirdestMembers from "../commands/weirdestMembers.js";
 import * as weirdStats from "../commands/weirdStats.js";
 import * as weirdModels from "../commands/weirdModels.js";
+import * as weirdMine from "../commands/weirdMine.js";
 
 export interface Command {
   name: string;
@@ -60,6 +61,7 @@ export function commands(ctx: Pick<BotContext, "config">): Command[] {
       autocomplete: autocompleteModelFilter,
     },
     { name: "weird-models", json: weirdModels.definition().toJSON(), execute: weirdModels.execute },
+    { name: "weird-mine", json: weirdMine.definition().toJSON(), execute: weirdMine.execute },
   ];
 }
 

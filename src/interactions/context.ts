@@ -65,6 +65,19 @@ export function messageCommandDefinition(name: string): ContextMenuCommandBuilde
 }
 
 /**
+ * Whether the interaction's token is belowzero's only way to answer: it is not a member where
+ * the member used it (their own install in a server that never added belowzero, or a group
+ * DM), so it can neither post nor edit in the channel. Results there must arrive through the
+ * token, within its 15 minutes. Judged from what Discord says of the install: a payload naming
+ * no owner is taken as a server's install, as before user installs existed.
+ */
+export function answersOnlyThroughInteraction(interaction: RepliableInteraction): boolean {
+  if (interaction.context === InteractionContextType.PrivateChannel) return true;
+  const owners = interaction.authorizingIntegrationOwners;
+  return interaction.inGuild() && owners.guildId === null && owners.userId !== null;
+}
+
+/**
  * Why a server-only command (settings, leaderboards, stats: each belongs to one server) cannot
  * run in this server, or undefined: belowzero is only installed on the member's own account
  * here, so this server never added it and has none of its own.

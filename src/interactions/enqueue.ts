@@ -3,6 +3,7 @@
 // Before it, the server's settings: where generations are allowed, and the range.
 import { randomUUID } from "node:crypto";
 import {
+  MessageFlags,
   PermissionFlagsBits,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
@@ -11,13 +12,14 @@ import {
 } from "discord.js";
 import { InvalidRequestError, type RequestLimits } from "../engine/request.js";
 import { namedTemperatures } from "../engine/schedule.js";
-import { NO_MENTIONS, requestHeading } from "../discord/format.js";
+import { NO_MENTIONS, noticeMessage, requestHeading } from "../discord/format.js";
 import type { WeirdJob, WeirdRequest } from "../job.js";
 import { refusals, type RefusalReason } from "../observability/metrics.js";
 import { channelAllowed, type ServerSettings } from "../store/settings.js";
-import { answerPrivately, QUEUE_UNAVAILABLE, type BotContext } from "./context.js";
+import { answerPrivately, answersOnlyThroughInteraction, QUEUE_UNAVAILABLE, type BotContext } from "./context.js";
+import { judgeWindow, queueSpeed, workAhead } from "./replyWindow.js";
 import { withRedis } from "../store/redis.js";
-import { routeRequest, type Route } from "../store/models.js";
+import { routeRequest, type ModelView, type Route } from "../store/models.js";
 import type { Queue } from "bullmq";
 import { settingsFor } from "../game/context.js";
 import { channelsText } from "../discord/settingsMessages.js";
@@ -232,8 +234,10 @@ export async function enqueueGeneration(
   const guildId = interaction.guildId;
   // Which model's queue: told privately before anything is taken when the model has no worker.
   let route: Route;
+  let models: ModelView[];
   try {
-    route = routeRequest(await withRedis(ctx, () => ctx.models.models()), request.model, settings.model);
+    models = await withRedis(ctx, () => ctx.models.models());
+    route = routeRequest(models, request.model, settings.model);
   } catch (error) {
     ctx.log(`redis unavailable at command time: ${(error as Error).message}`, { guildId });
     refusals.inc({ reason: "redis_unavailable" });
@@ -266,6 +270,33 @@ export async function enqueueGeneration(
   }
   if ("refusal" in admission) return answerPrivately(interaction, admission.refusal);
   const { priority } = admission;
+  // Where only the interaction can answer, the result must arrive in its window, or not be queued.
+  const deadline = answersOnlyThroughInteraction(interaction)
+    ? interaction.createdTimestamp + ctx.config.queue.replyWindowMs
+    : undefined;
+  let windowWarning: string | undefined;
+  if (deadline !== undefined) {
+    const verdict = await withRedis(ctx, () =>
+      workAhead(queue, priority, ctx.config.queue.maxTotal, ctx.config.defaults.maxTokens),
+    ).then(
+      ahead =>
+        judgeWindow({
+          ahead,
+          ownTokens: request.maxTokens * (request.sweep?.length ?? 1),
+          speed: queueSpeed(models, route.queue),
+          interactionAt: interaction.createdTimestamp,
+          deadline,
+          now: Date.now(),
+        }),
+      () => ({ fits: true }) as const, // Redis will be asked again below, and answer for itself
+    );
+    if ("refusal" in verdict) {
+      refusals.inc({ reason: "reply_window" });
+      await giveBack(ctx, guildId, userId, jobId);
+      return answerPrivately(interaction, verdict.refusal);
+    }
+    if ("warning" in verdict) windowWarning = verdict.warning;
+  }
 
   try {
     await interaction.deferReply();
@@ -284,17 +315,28 @@ export async function enqueueGeneration(
     userId,
     ...request,
     ...(route.model !== undefined && { model: route.model }),
+    ...(deadline !== undefined && { deadline }),
+    // A sweep is always plain (cards.ts says why).
+    ...(settings.layout === "cards" && !request.sweep && { layout: "cards" as const }),
     allowBytes: settings.allowBytes,
   };
+  // On a card from its first words: the deferred reply becomes a card at once, as Discord
+  // documents, rather than a message with content later (which a card may not have).
+  const say = (text: string) =>
+    job.layout === "cards"
+      ? { components: noticeMessage(text, "cards").components, flags: MessageFlags.IsComponentsV2 as const }
+      : { content: text };
   // The reply says "queued" before the job exists: a fast worker's result must not be
   // overwritten by a late "queued" edit. If Discord fails here, the worker's edits still come.
   const position = await withRedis(ctx, () => placeInQueue(queue, priority)).catch(() => 1);
   const place = position === 1 ? "next in the queue" : `#${position} in the queue`;
   await interaction
     .editReply({
-      content: request.sweep
-        ? `Queued a sweep over T = ${request.sweep.join(", ")} (seed ${request.seed}): ${place}.`
-        : `Queued at ${requestHeading(request)} (seed ${request.seed}): ${place}.`,
+      ...say(
+        request.sweep
+          ? `Queued a sweep over T = ${request.sweep.join(", ")} (seed ${request.seed}): ${place}.`
+          : `Queued at ${requestHeading(request)} (seed ${request.seed}): ${place}.`,
+      ),
       allowedMentions: NO_MENTIONS,
     })
     .catch((error: Error) => ctx.log(`could not show the queue position: ${error.message}`, { jobId, guildId }));
@@ -305,6 +347,11 @@ export async function enqueueGeneration(
     if (await queue.getJob(jobId).catch(() => undefined)) return;
     ctx.log(`enqueue failed: ${(error as Error).message}`, { jobId, guildId });
     await giveBack(ctx, guildId, userId, jobId);
-    await interaction.editReply({ content: QUEUE_UNAVAILABLE, allowedMentions: NO_MENTIONS });
+    await interaction.editReply({ ...say(QUEUE_UNAVAILABLE), allowedMentions: NO_MENTIONS });
+    return;
   }
+  if (windowWarning)
+    await interaction
+      .followUp({ content: windowWarning, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS })
+      .catch((error: Error) => ctx.log(`could not warn of the reply window: ${error.message}`, { jobId, guildId }));
 }

@@ -72,6 +72,7 @@ export async function answerOrphanedJobs(ctx: BotContext, rest: REST): Promise<n
                 job.name === SCORE_JOB
                   ? `Sorry, no worker serves ${model} any more: scoring that message waited ${seconds} s and was dropped. Try again later.`
                   : `Sorry, no worker serves ${model} any more: this generation waited ${seconds} s and was dropped. Try again later, or pick another model (/weird-models).`,
+                delivery.layout,
               ),
             )
       ).catch((error: Error) =>

@@ -3,7 +3,8 @@
 // clicks overlap, a follow-up edit (one in flight per message, re-reading the count) ends
 // the burst on the exact count. Then the hall of fame is brought up to date, never holding
 // up the vote.
-import type { ButtonInteraction } from "discord.js";
+import { MessageFlags, type ButtonInteraction } from "discord.js";
+import { hasVoteButton, resultBody, withVoteCounts } from "../discord/cards.js";
 import { NO_MENTIONS, resultButtons, sweepButtons } from "../discord/format.js";
 import { comparisonButtons } from "../discord/compareMessages.js";
 import type { OutputRecord } from "../store/outputs.js";
@@ -25,7 +26,7 @@ export async function handleVote(interaction: ButtonInteraction, ctx: BotContext
       ctx.refreshes.schedule(labelKey, async () => {
         const count = await ctx.outputs.voteCount(output.id);
         await interaction.editReply({
-          components: await buttonsFor(ctx, output, count),
+          ...(await votedMessage(ctx, interaction, output, count)),
           allowedMentions: NO_MENTIONS,
         });
       });
@@ -41,12 +42,41 @@ async function vote(interaction: ButtonInteraction, ctx: BotContext, output: Out
     return false;
   }
   await interaction.update({
-    components: await buttonsFor(ctx, output, decision.count),
+    ...(await votedMessage(ctx, interaction, output, decision.count)),
     allowedMentions: NO_MENTIONS,
   });
   const rest = interaction.client.rest;
   ctx.refreshes.schedule(`hall:${output.id}`, () => updateHallOfFame(ctx, rest, output.id));
   return true;
+}
+
+/**
+ * The message as it is with this count on its vote buttons: a card stays the card it is (its
+ * layout is the message's own). A message without this output's vote button (made before
+ * results kept it there) gets the buttons a result has.
+ */
+async function votedMessage(ctx: BotContext, interaction: ButtonInteraction, output: OutputRecord, count: number) {
+  const current = interaction.message.components.map(component => component.toJSON());
+  if (!hasVoteButton(current, output.id)) return { components: await buttonsFor(ctx, output, count) };
+  // A result's card is drawn again from its record, its full text attached again when cut:
+  // Discord gives the card's file back as a CDN url, which it refuses in a file component.
+  if (interaction.message.flags.has(MessageFlags.IsComponentsV2) && !output.sweepRows) {
+    const { components, attachment } = resultBody(output, "cards", count);
+    return {
+      components,
+      flags: MessageFlags.IsComponentsV2 as const,
+      ...(attachment && { files: [{ attachment: Buffer.from(attachment.data), name: attachment.name }] }),
+    };
+  }
+  const ids = output.sweepRows ?? [output.id];
+  const counts = await Promise.all(
+    ids.map(id => (id === output.id ? Promise.resolve(count) : ctx.outputs.voteCount(id))),
+  );
+  const card = interaction.message.flags.has(MessageFlags.IsComponentsV2);
+  return {
+    components: withVoteCounts(current, new Map(ids.map((id, i) => [id, counts[i]!]))),
+    ...(card && { flags: MessageFlags.IsComponentsV2 as const }),
+  };
 }
 
 /** The message's buttons with this count: a result's three, or a sweep's or comparison's vote button per row. */

@@ -60,7 +60,8 @@ export type RefusalReason =
   | "no_send_permission"
   | "channel_not_allowed"
   | "outside_server_range"
-  | "model_unavailable";
+  | "model_unavailable"
+  | "reply_window";
 export const refusals = new Counter({
   name: "belowzero_refusals_total",
   help: "/weird requests (and rerolls, flips) answered without queueing, by reason",

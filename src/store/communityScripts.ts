@@ -7,7 +7,7 @@
 // the window; `trim` takes out what aged out since the last trim (its cutoff is kept per
 // period), so each output leaves each board once: O(log n) per output and period, paid by
 // whichever save or read comes next (at most 500 per period and call).
-import { LUA_SCHEMA } from "./keys.js";
+import { LUA_SCHEMA, MEMBER_OUTPUTS_KEPT } from "./keys.js";
 
 const COMMON =
   `
@@ -116,8 +116,8 @@ end
 `;
 
 /**
- * Saves an output record (expiring with the retention) and, the first time, puts it on its
- * server's boards. KEYS: record, vote set. ARGV: prefix, json, expireAt, guildId ("" in
+ * Saves an output record (expiring with the retention), keeps it on its author's own list
+ * and, the first time, puts it on its server's boards. KEYS: record, vote set. ARGV: prefix, json, expireAt, guildId ("" in
  * DMs), authorId, createdAt, temperature, now, 4 windows. The rank id and weirdness come
  * from the record itself.
  */
@@ -131,6 +131,13 @@ local output = cjson.decode(json)
 local rankId, w, model = rankIdOf(output), weirdnessOf(output), modelOf(output)
 redis.call("SET", KEYS[1], json, "PXAT", expireAt)
 redis.call("PEXPIREAT", KEYS[2], expireAt) -- votes cast before the record had the retention
+-- The author's own list, from every server and DM: what the retention keeps, the newest few hundred.
+local mine = memberOutputsKey(author)
+redis.call("ZADD", mine, createdAt, output.id)
+redis.call("ZREMRANGEBYSCORE", mine, "-inf", now - windows[4])
+redis.call("ZREMRANGEBYRANK", mine, 0, -${MEMBER_OUTPUTS_KEPT + 1})
+local newest = redis.call("ZREVRANGE", mine, 0, 0, "WITHSCORES")
+if newest[2] then redis.call("PEXPIREAT", mine, tonumber(newest[2]) + windows[4]) end
 if g == "" then return 0 end
 local cutoffs = trim(g, now, windows)
 -- Saved again (with its message id, or by a retried job): on the boards already.

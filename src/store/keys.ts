@@ -11,6 +11,9 @@ export type Period = "day" | "week" | "month" | "all";
 export const PERIODS: readonly Period[] = ["day", "week", "month", "all"];
 export type RankedBy = "votes" | "weirdness";
 
+/** How many of a member's newest outputs their own list (memberOutputs) keeps, within the retention. */
+export const MEMBER_OUTPUTS_KEPT = 500;
+
 /** The generation queue's BullMQ name: its keys are `<prefix>:weird:…`, written by BullMQ. */
 export const QUEUE_NAME = "weird";
 
@@ -35,6 +38,10 @@ export class RedisKeys {
   }
   voteClick(outputId: string, memberId: string): string {
     return `${this.prefix}:vote-click:${outputId}:${memberId}`;
+  }
+  /** A member's own outputs, everywhere (/weird-mine): zset, output id → createdAt. */
+  memberOutputs(memberId: string): string {
+    return `${this.prefix}:member:${memberId}:outputs`;
   }
   /** A SCAN pattern for every output record (glob-escaped: the prefix's braces are literal). */
   get outputPattern(): string {
@@ -104,6 +111,10 @@ export class RedisKeys {
   /** A server's queued and running jobs; in direct messages per member, so DM users do not share one. */
   pending(guildId: string | null, userId: string): string {
     return `${this.prefix}:pending:${guildId ?? `dm-${userId}`}`;
+  }
+  /** "How weird is this?" has a cooldown of its own, so a score never holds back a generation. */
+  scoreCooldown(guildId: string | null, userId: string): string {
+    return `${this.prefix}:score-cooldown:${guildId ?? "dm"}:${userId}`;
   }
   get pendingAll(): string {
     return `${this.prefix}:pending-all`;
@@ -198,6 +209,7 @@ local function madeKey(g) return ${luaKey(g => marks.made(g), "g")} end
 local function tempsKey(g) return ${luaKey(g => marks.temps(g), "g")} end
 local function playersKey(g) return ${luaKey(g => marks.players(g), "g")} end
 local function totalsKey(g) return ${luaKey(g => marks.totals(g), "g")} end
+local function memberOutputsKey(m) return ${luaKey(m => marks.memberOutputs(m), "m")} end
 local function board(g, member, period, by)
   if member then return ${luaKey((g, p, b, m) => marks.board(g, p as Period, b as RankedBy, m), "g", "period", "by", "member")} end
   return ${luaKey((g, p, b) => marks.board(g, p as Period, b as RankedBy), "g", "period", "by")}

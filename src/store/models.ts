@@ -36,6 +36,8 @@ export interface WorkerEntry extends ModelInfo {
   queue: string;
   /** Recent tokens per second (its last generations'), or null before the first. */
   tokensPerSecond: number | null;
+  /** Jobs it runs at once (WORKER_CONCURRENCY); absent from workers that predate it (then 1). */
+  concurrency?: number;
   seenAt: number;
   expiresAt: number;
 }

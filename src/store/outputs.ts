@@ -44,6 +44,9 @@ export interface OutputRecord {
   sweepRows?: string[];
   /** For a comparison's parts: every part's output id, in the order of the message's buttons. */
   compareRows?: string[];
+  /** Its token count and why it stopped, so its message can be rebuilt as shown; absent on older outputs. */
+  tokenCount?: number;
+  stopReason?: string;
 }
 
 export const DAY_MS = 24 * 3600 * 1000;
@@ -128,6 +131,31 @@ export class OutputStore {
     if (code === 1) return { outcome: "expired" };
     if (code === 2) return { outcome: "refused-self", count };
     return { outcome: added === 1 ? "voted" : "unvoted", count };
+  }
+
+  /**
+   * A page of the member's own outputs, newest first (/weird-mine), with their vote counts, and
+   * how many they have on record. Entries past the retention are dropped first.
+   */
+  async mine(
+    memberId: string,
+    offset: number,
+    count: number,
+    now = Date.now(),
+  ): Promise<{ total: number; page: Array<{ output: OutputRecord; votes: number }> }> {
+    const key = this.keys.memberOutputs(memberId);
+    const replies = await this.redis
+      .multi()
+      .zremrangebyscore(key, "-inf", now - this.retentionMs)
+      .zcard(key)
+      .zrevrange(key, offset, offset + count - 1)
+      .exec();
+    const [, [, total], [, ids]] = replies as [unknown, [unknown, number], [unknown, string[]]];
+    const records = await this.getMany(ids);
+    const votes = await Promise.all(ids.map(id => this.voteCount(id)));
+    // A record can be gone before its entry (trimmed off a board ahead of the list): skipped.
+    const page = records.flatMap((output, i) => (output ? [{ output, votes: votes[i]! }] : []));
+    return { total, page };
   }
 
   async voteCount(outputId: string): Promise<number> {

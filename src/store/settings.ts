@@ -30,9 +30,15 @@ export interface ServerSettings {
   allowBytes: boolean;
   /** The vocabulary a /weird samples from when the member names none (see engine/vocabulary.ts). */
   vocab: Vocabulary;
+  /** How this server's results look: cards (Components V2) or plain messages (the job carries it). */
+  layout: ResultLayout;
   /** The model a /weird uses when the member names none (null: the shared queue's, else the first live), and the models members may pick (empty: any). */
   model: ServerModels;
 }
+
+/** Results as cards (Components V2, discord/cards.ts) or plain messages: a server's choice. */
+export type ResultLayout = "cards" | "plain";
+export const RESULT_LAYOUTS: readonly ResultLayout[] = ["cards", "plain"];
 
 export interface ServerModels {
   default: string | null;
@@ -53,6 +59,7 @@ export const SETTING_FIELDS = {
   policy: "allowBytes",
   vocab: "vocab",
   model: "model",
+  layout: "layout",
 } as const satisfies Record<string, keyof ServerSettings>;
 
 export type SettingName = keyof typeof SETTING_FIELDS;
@@ -87,7 +94,7 @@ export interface OperatorSettings {
 }
 
 export function operatorSettings(
-  config: Pick<BotConfig, "defaults" | "limits" | "queue" | "allowBytes">,
+  config: Pick<BotConfig, "defaults" | "limits" | "queue" | "allowBytes" | "layout">,
 ): OperatorSettings {
   const { defaults, limits, queue } = config;
   const cooldownSeconds = queue.cooldownMs / 1000;
@@ -102,6 +109,7 @@ export function operatorSettings(
       allowBytes: config.allowBytes,
       vocab: DEFAULT_VOCABULARY,
       model: { default: null, allowed: [] },
+      layout: config.layout,
     },
     limits: {
       maxAbsTemperature: limits.maxAbsTemperature,
@@ -180,6 +188,10 @@ export function settingProblem(change: SettingChange, limits: OperatorLimits): s
       return typeof change.value === "boolean" ? undefined : "The value must be true or false.";
     case "vocab":
       return isVocabulary(change.value) ? undefined : `The vocabulary must be one of ${VOCABULARIES.join(", ")}.`;
+    case "layout":
+      return RESULT_LAYOUTS.includes(change.value)
+        ? undefined
+        : `The layout must be one of ${RESULT_LAYOUTS.join(", ")}.`;
     case "model": {
       const { default: model, allowed } = change.value;
       const isId = (id: unknown) => typeof id === "string" && MODEL_ID_PATTERN.test(id);

@@ -35,6 +35,9 @@ export interface QueueCaps {
   maxTotal: number;
 }
 
+/** Generations and scores ("How weird is this?") have cooldowns of their own. */
+export type CooldownKind = "generation" | "score";
+
 const CLEAR_OWN = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
 
 export class Throttle {
@@ -54,9 +57,15 @@ export class Throttle {
    * Starts the member's cooldown here for the request `jobId`; returns 0 if they may go, else
    * the milliseconds left.
    */
-  async startCooldown(guildId: string | null, userId: string, jobId: string, cooldownMs: number): Promise<number> {
+  async startCooldown(
+    guildId: string | null,
+    userId: string,
+    jobId: string,
+    cooldownMs: number,
+    kind: CooldownKind = "generation",
+  ): Promise<number> {
     if (cooldownMs <= 0) return 0;
-    const key = this.keys.cooldown(guildId, userId);
+    const key = this.cooldownKey(kind, guildId, userId);
     if ((await this.redis.set(key, jobId, "PX", cooldownMs, "NX")) === "OK") return 0;
     return Math.max(1, await this.redis.pttl(key));
   }
@@ -65,8 +74,17 @@ export class Throttle {
    * Ends the cooldown that request `jobId` started, and no other: when Redis timed out, the
    * request may never have started one, and the cooldown there is an earlier request's.
    */
-  async clearCooldown(guildId: string | null, userId: string, jobId: string): Promise<void> {
-    await this.redis.eval(CLEAR_OWN, 1, this.keys.cooldown(guildId, userId), jobId);
+  async clearCooldown(
+    guildId: string | null,
+    userId: string,
+    jobId: string,
+    kind: CooldownKind = "generation",
+  ): Promise<void> {
+    await this.redis.eval(CLEAR_OWN, 1, this.cooldownKey(kind, guildId, userId), jobId);
+  }
+
+  private cooldownKey(kind: CooldownKind, guildId: string | null, userId: string): string {
+    return kind === "score" ? this.keys.scoreCooldown(guildId, userId) : this.keys.cooldown(guildId, userId);
   }
 
   /** Takes a place in the queue for this job, unless its server's or the global cap is reached. */

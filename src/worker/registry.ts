@@ -55,6 +55,8 @@ export function startHeartbeat(
   registry: ModelRegistry,
   engine: Engine,
   alias: string | undefined,
+  /** Jobs it runs at once: the bot's deadline estimate counts them. */
+  concurrency: number,
   onError: (error: Error) => void,
 ): Heartbeat {
   const info = modelInfo(engine, alias);
@@ -69,7 +71,7 @@ export function startHeartbeat(
   const beat = (): Promise<void> => {
     if (stopped) return Promise.resolve();
     inFlight ??= registry
-      .heartbeat({ ...info, workerId, queue, tokensPerSecond: speed.get() })
+      .heartbeat({ ...info, workerId, queue, concurrency, tokensPerSecond: speed.get() })
       .finally(() => (inFlight = undefined));
     return inFlight;
   };

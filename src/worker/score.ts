@@ -9,8 +9,7 @@ import type { Engine } from "../engine/engine.js";
 import { formatWeirdness, meanSurprisal } from "../engine/weirdness.js";
 import { tokenPieces } from "../engine/detokenizer.js";
 import { NO_MENTIONS, safeInline } from "../discord/format.js";
-import { parseScoreJob } from "../job.js";
-import { INTERACTION_TOKEN_LIFETIME_MS } from "./reply.js";
+import { INTERACTION_TOKEN_LIFETIME_MS, parseScoreJob } from "../job.js";
 
 /** How many of the most surprising tokens the answer names. */
 const TOP_TOKENS = 3;

@@ -6,16 +6,11 @@ import type { Redis } from "ioredis";
 import type { WorkerSettings } from "../config.js";
 import { tokenPieces } from "../engine/detokenizer.js";
 import type { Engine, GenerationResult } from "../engine/engine.js";
-import { InvalidRequestError } from "../engine/request.js";
+import { betaOf, InvalidRequestError } from "../engine/request.js";
 import { renderSweepChart } from "../chart/sweepChart.js";
-import {
-  noticeMessage,
-  progressMessage,
-  resultMessage,
-  safeInline,
-  sweepMessage,
-  type MessageBody,
-} from "../discord/format.js";
+import { noticeMessage, progressMessage, safeInline, sweepMessage, type MessageBody } from "../discord/format.js";
+import type { ResultLayout } from "../store/settings.js";
+import { progressCard, resultBody } from "../discord/cards.js";
 import {
   generationSeconds,
   observeWorker,
@@ -25,12 +20,12 @@ import {
 } from "../observability/metrics.js";
 import type { Throttle } from "../store/throttle.js";
 import type { OutputRecord, OutputStore } from "../store/outputs.js";
-import { comparisonPartOf, parseJob, readDelivery, SCORE_JOB, type WeirdJob } from "../job.js";
+import { comparisonPartOf, parseJob, readDelivery, SCORE_JOB, stopGeneratingBy, type WeirdJob } from "../job.js";
 import { ModelRegistry } from "../store/models.js";
 import { oncePerOutage } from "../store/redis.js";
 import type { Log, LogFields } from "../observability/log.js";
 import { isPermanentDiscordError } from "../discord/errors.js";
-import { ReplyTarget } from "./reply.js";
+import { ReplyTarget, ReplyWindowClosed } from "./reply.js";
 import { startHeartbeat, type Heartbeat } from "./registry.js";
 import { processScoreJob } from "./score.js";
 import { updatePart, type ComparisonDeps } from "./comparison.js";
@@ -76,8 +71,9 @@ class StreamingEdits {
     if (this.inFlight || Date.now() - this.lastEdit < this.intervalMs) return;
     this.lastEdit = Date.now();
     this.onEdit(this.tokens);
+    const progress = layoutOf(this.job) === "cards" ? progressCard : progressMessage;
     this.inFlight = this.reply
-      .show(progressMessage(this.job, this.text, this.tokens))
+      .show(progress(this.job, this.text, this.tokens))
       .catch(this.onError)
       .finally(() => {
         this.inFlight = undefined;
@@ -98,7 +94,7 @@ async function generate(
   request: WeirdJob,
   reply: ReplyTarget,
   deps: WorkerDeps,
-  signal: AbortSignal,
+  signals: JobSignals,
   serving: Serving | undefined,
 ): Promise<GenerationResult> {
   let edited = false;
@@ -113,10 +109,9 @@ async function generate(
     },
     error => deps.log?.(`job ${job.id}: streaming edit failed: ${(error as Error).message}`, jobFields(job)),
   );
+  const promptLength = signals.deadline ? deps.engine.promptTokens(request.prompt).length : 0;
   try {
     const started = performance.now();
-    // A comparison's message is shared by several workers: it shows each part once done, not streaming.
-    const onText = request.compare ? undefined : (chunk: string, tokens: number) => edits.add(chunk, tokens);
     const result = await deps.engine.generate(
       {
         prompt: request.prompt,
@@ -127,9 +122,23 @@ async function generate(
         seed: request.seed,
         ...(request.allowBytes !== undefined && { tokenPolicy: { allowBytes: request.allowBytes } }),
       },
-      { signal, ...(onText && { onText }) },
+      {
+        signal: signals.stop,
+        onText: (chunk, tokens) => {
+          // A comparison's message is shared by several workers: it shows each part once done, not streaming.
+          if (!request.compare) edits.add(chunk, tokens);
+          const { deadline } = signals;
+          if (
+            deadline &&
+            scoringWouldMiss(deadline.stopBy, promptLength + tokens, deps.engine.scoringTokensPerSecond, Date.now())
+          )
+            deadline.stopNow();
+        },
+      },
     );
-    if (result.stopReason === "aborted") throw new Error("the worker is shutting down; the job will be retried");
+    // Stopped by its deadline, the text so far is the result; stopped by shutdown, it is retried.
+    if (result.stopReason === "aborted" && signals.shutdown.aborted)
+      throw new Error("the worker is shutting down; the job will be retried");
     const sign = signOf(request.temperature);
     generationSeconds.observe({ sign }, (performance.now() - started) / 1000);
     tokensPerSecond.observe({ sign }, result.tokensPerSecond);
@@ -141,8 +150,53 @@ async function generate(
   }
 }
 
-/** What became of a job: its output, or the reason the engine refused it (told privately). */
-export type JobResult = { outputId: string; refused?: string };
+/**
+ * What became of a job: its output, or the reason it was not generated (told to the member);
+ * undelivered when its reply window closed first (the output is kept, for /weird-mine).
+ */
+export type JobResult = { outputId: string; refused?: string; undelivered?: boolean };
+
+/** Why generation stops early: the worker shutting down, or (either, or) the job's deadline. */
+interface JobSignals {
+  shutdown: AbortSignal;
+  stop: AbortSignal;
+  /** For a job with a deadline: when generation must stop, and a way to stop it sooner. */
+  deadline?: { stopBy: number; stopNow: () => void };
+}
+
+export const TOO_LATE_TO_START =
+  "Sorry, this waited in the queue too long to arrive within the 15 minutes Discord gives me here (I'm not a member of this server or group chat, so I can only answer your command), so nothing was generated. Please try again, perhaps with fewer tokens.";
+
+/** The shutdown signal, and for a job with a deadline one that also fires when it must stop generating. */
+function jobSignals(request: WeirdJob, shutdown: AbortSignal): JobSignals {
+  if (request.deadline === undefined) return { shutdown, stop: shutdown };
+  const stopBy = stopGeneratingBy(request.interactionAt, request.deadline);
+  const timeLeft = Math.max(0, Math.ceil(stopBy - Date.now()));
+  const sooner = new AbortController();
+  return {
+    shutdown,
+    stop: AbortSignal.any([shutdown, AbortSignal.timeout(timeLeft), sooner.signal]),
+    deadline: {
+      stopBy,
+      stopNow: () => sooner.abort(new DOMException("scoring would miss the deadline", "TimeoutError")),
+    },
+  };
+}
+
+/**
+ * Whether scoring what is generated so far (prompt and output, one evaluation at T = 1) would
+ * run past the time generation must stop by, at the engine's measured scoring speed: the
+ * margin before the deadline is for delivery, and a long context's scoring can outgrow it.
+ */
+export function scoringWouldMiss(
+  stopBy: number,
+  tokens: number,
+  scoringTokensPerSecond: number | undefined,
+  now: number,
+): boolean {
+  if (scoringTokensPerSecond === undefined || scoringTokensPerSecond <= 0) return false;
+  return now + (tokens / scoringTokensPerSecond) * 1000 >= stopBy;
+}
 
 export async function processJob(
   job: Job,
@@ -174,11 +228,42 @@ export async function processJob(
   const reply = new ReplyTarget(deps.rest, request, `bz${outputId}`.slice(0, 25));
   // A comparison's part: its state goes into the comparison's one message (src/worker/comparison.ts).
   const comparison = request.compare && { part: request.compare, deps: comparisonDeps(deps) };
+  // Generated before a crash or a lost answer from Discord, perhaps already shown: show it as
+  // it was made (showing is idempotent), never generate it again or call it too late.
+  const made = earlier && (await recordsOf(earlier, deps));
+  if (made) {
+    const body = comparison
+      ? undefined
+      : request.sweep
+        ? await sweepBody(request, made, deps)
+        : resultBody(made[0]!, layoutOf(request), await deps.outputs.voteCount(outputId));
+    return deliver(job, request, made, body, reply, deps);
+  }
+  // A job that can only answer through its token, started too late to: nothing to generate.
+  // Told privately, as the bot's own refusal at enqueue is: the public "Queued" reply goes.
+  const tooLate = async (): Promise<JobResult> => {
+    await deps.throttle.freePlace(outputId);
+    await reply.refusePrivately(noticeMessage(TOO_LATE_TO_START)).catch(error => tellFailed(error, job, deps));
+    return { outputId, refused: "its deadline had passed before it could start" };
+  };
+  if (request.deadline !== undefined && Date.now() >= stopGeneratingBy(request.interactionAt, request.deadline))
+    return tooLate();
   if (comparison) await updatePart(comparison.deps, comparison.part, { state: "running" }, request);
+  const signals = jobSignals(request, signal);
   const results: GenerationResult[] = [];
   try {
-    for (const temperature of request.sweep ?? [request.temperature])
-      results.push(await generate(job, { ...request, temperature }, reply, deps, signal, serving));
+    for (const temperature of request.sweep ?? [request.temperature]) {
+      // Past its deadline, a sweep shows the rows it has (the first always runs).
+      if (results.length > 0 && signals.stop.aborted) break;
+      try {
+        results.push(await generate(job, { ...request, temperature }, reply, deps, signals, serving));
+      } catch (error) {
+        // The deadline (not shutdown) fired while the row waited for a context: the rows made
+        // are the result, and with none it is simply too late.
+        if (!signals.stop.aborted || signals.shutdown.aborted) throw error;
+        break;
+      }
+    }
   } catch (error) {
     // The bot cannot tokenize (it has no model), so a prompt too long for this worker's
     // context is found only here: tell the member privately, never in the channel.
@@ -191,12 +276,14 @@ export async function processJob(
         { state: "failed", reason: `can't be generated: ${error.message}` },
         request,
       );
-    else await reply.refusePrivately(noticeMessage(`Sorry, that can't be generated: ${safeInline(error.message)}`));
+    else
+      await reply
+        .refusePrivately(noticeMessage(`Sorry, that can't be generated: ${safeInline(error.message)}`))
+        .catch(error => tellFailed(error, job, deps));
     return { outputId, refused: error.message };
   }
-  // Recorded before they are shown, so the buttons work from the first click; the message id
-  // is filled in once Discord has it, and marks the result as delivered. A retried job keeps
-  // its first creation time: that is where the output sits on the leaderboards.
+  if (results.length === 0) return tooLate();
+  // A retried job keeps its first creation time: that is where the output sits on the leaderboards.
   const records: OutputRecord[] = results.map((result, i) => ({
     id: rowIds[i]!,
     guildId: request.guildId,
@@ -213,7 +300,7 @@ export async function processJob(
     createdAt: earlier?.createdAt ?? Date.now(),
     // The weirdness score the leaderboards rank by (none for an empty output).
     ...(result.surprisal !== null && { surprisal: result.surprisal }),
-    ...(request.sweep && { sweepRows: rowIds }),
+    ...(request.sweep && { sweepRows: rowIds.slice(0, results.length) }),
     ...(request.compare && { compareRows: comparisonRows(request.compare) }),
     ...(result.schedule && { schedule: result.schedule }),
     ...(result.vocab !== "any" && { vocab: result.vocab }),
@@ -222,71 +309,97 @@ export async function processJob(
       tokenTexts: tokenPieces(deps.engine.model, deps.engine.promptTokens(request.prompt), result.tokens),
       tokenSurprisals: result.surprisals.map(s => Number(s.toFixed(3))),
     }),
+    tokenCount: result.tokens.length,
+    // The worker's own abort (shutdown) never gets here: a result stopped early met its deadline.
+    stopReason: result.stopReason === "aborted" ? "deadline" : result.stopReason,
   }));
+  const body = comparison
+    ? undefined
+    : request.sweep
+      ? await sweepBody(request, records, deps)
+      : resultBody(records[0]!, layoutOf(request), 0);
+  // Recorded before they are shown, so the buttons work from the first click (and a retry
+  // finds them); the message id is filled in once Discord has it, and marks them delivered.
   await Promise.all(records.map(record => deps.outputs.save(record)));
+  return deliver(job, request, records, body, reply, deps);
+}
+
+/** Every row of an output saved before a retry, or undefined when a row is missing (killed mid-save). */
+async function recordsOf(first: OutputRecord, deps: WorkerDeps): Promise<OutputRecord[] | undefined> {
+  if (!first.sweepRows) return [first];
+  const rows = await deps.outputs.getMany(first.sweepRows);
+  return rows.every(row => row !== undefined) ? rows : undefined;
+}
+
+/** Shows the saved outputs' message and marks them delivered with its id. */
+async function deliver(
+  job: Job,
+  request: WeirdJob,
+  records: OutputRecord[],
+  /** Undefined for a comparison's part, which is shown in the comparison's message. */
+  body: MessageBody | undefined,
+  reply: ReplyTarget,
+  deps: WorkerDeps,
+): Promise<JobResult> {
+  const outputId = job.id!;
   let message;
   try {
-    if (comparison) {
+    if (request.compare) {
       // Undefined: done already (a retry after a crash), or the comparison expired; either way delivered.
-      message = (await updatePart(comparison.deps, comparison.part, { state: "done" }, request)) ?? { id: "shown" };
-    } else
-      message = await reply.show(
-        request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!),
-      );
+      message = (await updatePart(comparisonDeps(deps), request.compare, { state: "done" }, request)) ?? {
+        id: "shown",
+      };
+    } else message = await reply.show(body!);
   } catch (error) {
+    if (error instanceof ReplyWindowClosed) {
+      // Nowhere left to show it; the member finds it with /weird-mine.
+      await deps.throttle.freePlace(outputId);
+      deps.log?.(`job ${job.id}: its reply window closed before the result; kept for /weird-mine`, jobFields(job));
+      return { outputId, undelivered: true };
+    }
     if (isPermanentDiscordError(error))
       throw new UnrecoverableError(`Discord refused the result (${error.status} ${error.message})`);
     throw error;
   }
   await Promise.all(records.map(record => deps.outputs.save({ ...record, messageId: message.id })));
   await deps.throttle.freePlace(outputId);
-  const tokens = results.reduce((n, result) => n + result.tokens.length, 0);
-  await job.updateProgress({ tokens, of: request.maxTokens * results.length, done: true });
+  const tokens = records.reduce((n, record) => n + (record.tokenCount ?? 0), 0);
+  await job.updateProgress({ tokens, of: request.maxTokens * records.length, done: true });
   return { outputId };
 }
 
-function resultBody(record: OutputRecord, result: GenerationResult): MessageBody {
-  return resultMessage({
-    outputId: record.id,
-    prompt: record.prompt,
-    temperature: record.temperature,
-    seed: record.seed,
-    model: result.model,
-    text: result.text,
-    tokenCount: result.tokens.length,
-    stopReason: result.stopReason,
-    votes: 0,
-    surprisal: result.surprisal,
-    ...(record.schedule && { schedule: record.schedule }),
-    ...(record.vocab && { vocab: record.vocab }),
-    ...(record.source && { source: record.source }),
-  });
+/** The job's layout: a card when the bot queued it as one (never a sweep, see cards.ts). */
+function layoutOf(request: WeirdJob): ResultLayout {
+  return request.layout === "cards" && !request.sweep ? "cards" : "plain";
 }
 
 /** The sweep's table and chart; without the chart if it cannot be drawn (the table says it all). */
-async function sweepBody(
-  request: WeirdJob,
-  records: OutputRecord[],
-  results: GenerationResult[],
-  deps: WorkerDeps,
-): Promise<MessageBody> {
-  const chart = await renderSweepChart(results, { title: "weirdness against β = 1/T" }).catch((error: Error) => {
+async function sweepBody(request: WeirdJob, records: OutputRecord[], deps: WorkerDeps): Promise<MessageBody> {
+  const points = records.map(record => ({
+    temperature: record.temperature,
+    beta: betaOf(record.temperature),
+    surprisal: record.surprisal ?? null,
+  }));
+  const chart = await renderSweepChart(points, { title: "weirdness against β = 1/T" }).catch((error: Error) => {
     deps.log?.(`sweep chart not drawn: ${error.message}`);
     return undefined;
   });
+  const votes = await Promise.all(records.map(record => deps.outputs.voteCount(record.id)));
   return sweepMessage({
     prompt: request.prompt,
     seed: request.seed,
-    model: results[0]!.model,
+    model: records[0]!.model,
     maxTokens: request.maxTokens,
     rows: records.map((record, i) => ({
       outputId: record.id,
       temperature: record.temperature,
       text: record.text,
-      surprisal: results[i]!.surprisal,
-      votes: 0,
+      surprisal: record.surprisal ?? null,
+      votes: votes[i]!,
     })),
     ...(chart && { chart }),
+    // Stopped by its deadline: fewer rows than asked, or a last row stopped early.
+    cutShort: records.length < (request.sweep?.length ?? 1) || records.some(r => r.stopReason === "deadline"),
   });
 }
 
@@ -317,20 +430,20 @@ async function onFinalFailure(job: Job, error: Error, deps: WorkerDeps): Promise
   try {
     // A comparison's part fails within the comparison's message; the other parts stand.
     const part = comparisonPartOf((job.data as { compare?: unknown } | undefined)?.compare);
+    const delivery = readDelivery(job.data);
     if (part)
-      await updatePart(
-        comparisonDeps(deps),
-        part,
-        { state: "failed", reason: `failed: ${error.message}` },
-        readDelivery(job.data),
-      );
+      await updatePart(comparisonDeps(deps), part, { state: "failed", reason: `failed: ${error.message}` }, delivery);
     else
-      await new ReplyTarget(deps.rest, readDelivery(job.data), `bzf${job.id}`.slice(0, 25)).show(
-        noticeMessage(`Sorry, this generation failed: ${safeInline(error.message)}`),
+      await new ReplyTarget(deps.rest, delivery, `bzf${job.id}`.slice(0, 25)).show(
+        noticeMessage(`Sorry, this generation failed: ${safeInline(error.message)}`, delivery.layout),
       );
   } catch (notifyError) {
-    deps.log?.(`job ${job.id}: could not tell the member: ${(notifyError as Error).message}`, jobFields(job));
+    tellFailed(notifyError, job, deps);
   }
+}
+
+function tellFailed(error: unknown, job: Job, deps: WorkerDeps): void {
+  deps.log?.(`job ${job.id}: could not tell the member: ${(error as Error).message}`, jobFields(job));
 }
 
 export function createWorker(deps: WorkerDeps): {
@@ -345,6 +458,7 @@ export function createWorker(deps: WorkerDeps): {
     new ModelRegistry(deps.connection, deps.prefix),
     deps.engine,
     deps.settings.modelId,
+    deps.concurrency,
     error => sayBeatError(`model registry: ${error.message}`),
   );
   void heartbeat.beat().catch((error: Error) => sayBeatError(`model registry: ${error.message}`));
@@ -360,6 +474,7 @@ export function createWorker(deps: WorkerDeps): {
       try {
         if (job.name === SCORE_JOB) {
           await processScoreJob(job, deps.engine, deps.rest);
+          await deps.throttle.freePlace(job.id!);
           return { outputId: job.id! };
         }
         return await processJob(job, deps, abort.signal, serving);
@@ -383,7 +498,10 @@ export function createWorker(deps: WorkerDeps): {
   );
   observeWorker(worker);
   worker.on("completed", (job, outcome: JobResult) =>
-    deps.log?.(`job ${job.id} ${outcome.refused ? "refused" : "completed"}`, jobFields(job)),
+    deps.log?.(
+      `job ${job.id} ${outcome.refused ? "refused" : outcome.undelivered ? "completed, undelivered" : "completed"}`,
+      jobFields(job),
+    ),
   );
   worker.on("failed", (job, error) => {
     if (!job) return;

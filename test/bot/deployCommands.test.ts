@@ -51,6 +51,7 @@ describe("deploy-commands", () => {
       "weirdest-members",
       "weird-stats",
       "weird-models",
+      "weird-mine",
       "Continue below zero",
       "How weird is this?",
     ]);
@@ -65,6 +66,7 @@ describe("deploy-commands", () => {
       "weird-compare",
       "weird-sweep",
       "weird-help",
+      "weird-mine",
       "Continue below zero",
       "How weird is this?",
     ])

@@ -15,7 +15,7 @@ import { commands } from "../../src/interactions/commands.js";
 import { channelsText } from "../../src/discord/settingsMessages.js";
 import type { BotConfig } from "../../src/config.js";
 import type { Engine } from "../../src/engine/engine.js";
-import { parseJob } from "../../src/job.js";
+import { parseJob, type WeirdJob } from "../../src/job.js";
 import { RedisKeys } from "../../src/store/keys.js";
 import type { SettingsChangeRecord } from "../../src/store/settings.js";
 import { loadTestEngine } from "../helpers/engine.js";
@@ -156,6 +156,7 @@ describe("/weird-config definition", () => {
       policy: ["allow_bytes"],
       vocab: ["default"],
       model: ["default", "allowed?"],
+      layout: ["style"],
       reset: ["setting?"],
     });
   });
@@ -185,6 +186,25 @@ describe("/weird-config", () => {
     expect(text).toContain("**policy**: no raw byte tokens below zero *(default)*");
     expect(text).toContain("**vocab**: any: every token (members may pick a script with /weird vocab:) *(default)*");
     expect(text).toContain("Last change: none");
+  });
+
+  it("layout: a server chooses plain messages over cards; its jobs carry the choice, reset brings cards back", async () => {
+    const b = await bot({ ...botConfig(discord.url, prefix), layout: "cards" });
+    expect(await config(b, "show")).toContain("**layout**: cards: results as Discord's cards");
+    expect(await config(b, "layout", { style: "plain" })).toBe(
+      "Layout: plain: results as plain messages, for clients or bridges that cannot show cards.",
+    );
+    const queued = async (prompt: string) => {
+      b.inject(slashWeird({ prompt }));
+      await expect.poll(async () => (await b.ctx.queue.getJobs(["prioritized", "waiting"])).length).toBeGreaterThan(0);
+      const jobs = await b.ctx.queue.getJobs(["prioritized", "waiting"]);
+      const job = jobs.find(j => (j.data as WeirdJob).prompt === prompt)!;
+      await job.remove();
+      return job.data as WeirdJob;
+    };
+    expect((await queued("Once upon a time")).layout).toBeUndefined();
+    await config(b, "reset", { setting: "layout" });
+    expect((await queued("Once upon a time, again")).layout).toBe("cards");
   });
 
   it("temperature: sets the default and range, logs the change, and show names who changed it", async () => {

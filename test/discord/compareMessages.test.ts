@@ -23,7 +23,7 @@ const view = (parts: ComparisonPartView[], prompt = "Once upon a time"): Compari
 });
 
 const buttons = (body: ReturnType<typeof comparisonMessage>) =>
-  body.components.flatMap(row => row.components as Array<{ label?: string; custom_id?: string }>);
+  body.components.flatMap(row => (row as { components: Array<{ label?: string; custom_id?: string }> }).components);
 
 describe("comparison messages", () => {
   it("show each part where it stands, and a vote button only for the finished ones", () => {
@@ -70,7 +70,7 @@ describe("comparison messages", () => {
       expect(body.content).toMatch(/\*Texts cut to fit; the full texts are attached\.\*$/);
       expect(String(body.attachment?.data)).toContain(hostile);
       // Five buttons to a row, and labels within Discord's 80 characters.
-      expect(body.components.map(row => row.components.length)).toEqual([5, 1]);
+      expect(body.components.map(row => (row as { components: unknown[] }).components.length)).toEqual([5, 1]);
       for (const button of buttons(body)) expect(button.label!.length).toBeLessThanOrEqual(80);
     }
   });

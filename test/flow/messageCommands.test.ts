@@ -10,6 +10,7 @@ import { type RecordedRequest } from "../helpers/fakeDiscord.js";
 import {
   APPLICATION_ID,
   botConfig,
+  callbackOf,
   CHANNEL_ID,
   GUILD_ID,
   inDirectMessages,
@@ -137,9 +138,12 @@ describe("How weird is this?", () => {
     flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
     const plain = messageCommand(HOW_WEIRD, { content: "Once upon a time, there was a little girl." });
-    const odd = messageCommand(HOW_WEIRD, {
-      content: "girl little a was there, time a upon Once <@800000000000000009>",
-    });
+    // Another member: one member's second score would wait for its cooldown.
+    const odd = messageCommand(
+      HOW_WEIRD,
+      { content: "girl little a was there, time a upon Once <@800000000000000009>" },
+      { userId: "800000000000000002" },
+    );
     flow.bot.inject(plain);
     flow.bot.inject(odd);
     const scoreOf = async (raw: { token: string }) => {
@@ -161,6 +165,59 @@ describe("How weird is this?", () => {
     expect(weirdness(a)).toBeGreaterThan(0);
     expect(weirdness(b)).toBeGreaterThan(weirdness(a));
     expect(String(b.body?.content)).toMatch(/Most surprising: “.+” \(\d+\.\d\)/);
+  });
+
+  it("holds a burst back: one score per member every few seconds, and the server's queue cap", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { maxPerGuild: 5 }));
+    const privateAnswer = async (raw: { id: string; token: string }) => {
+      const reply = await flow.discord.waitFor(r => callbackOf(raw).test(r.path));
+      return reply.body as { type: number; data?: { content?: string; flags?: number } };
+    };
+    // One member, four clicks at once: one is scored, three told to wait, nothing else queued.
+    const one = Array.from({ length: 4 }, () =>
+      messageCommand(HOW_WEIRD, { content: "Once upon a time" }, { userId: "800000000000000301" }),
+    );
+    one.forEach(raw => flow.bot!.inject(raw));
+    const answers = await Promise.all(one.map(privateAnswer));
+    expect(answers.filter(a => a.type === 5)).toHaveLength(1);
+    const waits = answers.filter(a => a.type === 4);
+    expect(waits).toHaveLength(3);
+    for (const wait of waits) {
+      expect(wait.data?.flags).toBe(MessageFlags.Ephemeral);
+      expect(wait.data?.content).toMatch(/^Easy there: you can score another message in [1-5] s\.$/);
+    }
+    await expect.poll(() => flow.bot!.ctx.queue.count()).toBe(1);
+
+    // Seven members at once: the server's cap (5 places, the first score's included) holds.
+    const many = Array.from({ length: 7 }, (_, i) =>
+      messageCommand(HOW_WEIRD, { content: "Once upon a time" }, { userId: `80000000000000040${i}` }),
+    );
+    many.forEach(raw => flow.bot!.inject(raw));
+    const more = await Promise.all(many.map(privateAnswer));
+    expect(more.filter(a => a.type === 5)).toHaveLength(4);
+    const full = more.filter(a => a.type === 4);
+    expect(full.map(a => a.data?.content)).toEqual(
+      Array(3).fill(
+        "This server's queue is full (5 of 5 requests waiting or running), so nothing was scored. Please try again in a minute.",
+      ),
+    );
+    await expect.poll(() => flow.bot!.ctx.queue.count()).toBe(5);
+
+    // A worker answers the five, and their places are free again.
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
+    const scored = [one, many]
+      .flat()
+      .filter((_, i) => [answers, more].flat()[i]!.type === 5)
+      .map(raw =>
+        flow.discord.waitFor(
+          r =>
+            r.method === "PATCH" &&
+            originalOf(raw.token).test(r.path) &&
+            String(r.body?.content).startsWith("Weirdness"),
+        ),
+      );
+    expect(await Promise.all(scored)).toHaveLength(5);
+    await expect.poll(() => flow.bot!.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
   });
 
   it("answers an empty message privately at once, without queueing", async () => {

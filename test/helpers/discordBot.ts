@@ -56,10 +56,21 @@ export function botConfig(
 ): BotConfig {
   return {
     discord: { token: "test-token", apiUrl },
-    queue: { redisUrl, prefix, maxPerGuild: 5, maxTotal: 50, cooldownMs: 0, modelWaitMs: 120_000, ...overrides },
+    queue: {
+      redisUrl,
+      prefix,
+      maxPerGuild: 5,
+      maxTotal: 50,
+      cooldownMs: 0,
+      modelWaitMs: 120_000,
+      replyWindowMs: 870_000,
+      ...overrides,
+    },
     records: { retentionDays: 90 },
     defaults: { temperature: -0.001, maxTokens: 32 },
     allowBytes: false,
+    // The flow tests written for plain messages read their content; cards have tests of their own.
+    layout: "plain",
     limits: DEFAULT_LIMITS,
   };
 }
@@ -429,6 +440,21 @@ export function inDirectMessages<T extends ReturnType<typeof base>>(raw: T) {
   };
 }
 
+/** The same interaction in a group DM: belowzero is no member there, only the member's own install. */
+export function inGroupDm<T extends ReturnType<typeof base>>(raw: T) {
+  const { member, ...rest } = raw;
+  const channelId = "900000000000000088";
+  return {
+    ...(rest as Omit<T, "member" | "guild_id" | "authorizing_integration_owners">),
+    guild_id: undefined,
+    channel_id: channelId,
+    channel: { id: channelId, type: ChannelType.GroupDM, recipients: [member.user] },
+    user: member.user,
+    authorizing_integration_owners: { "1": member.user.id },
+    context: InteractionContextType.PrivateChannel,
+  };
+}
+
 /** A channel picked in a channel option, as Discord resolves it (no guild id; the bot's permissions there). */
 export interface PickedChannel {
   id: string;
@@ -554,6 +580,10 @@ export const originalOf = (token: string) => new RegExp(`^/webhooks/${APPLICATIO
 /** The interaction's callback (its first answer). */
 export const callbackOf = (raw: { id: string; token: string }) =>
   new RegExp(`^/interactions/${raw.id}/${raw.token}/callback$`);
-/** A result message: the only edits that carry buttons. */
-export const isFinal = (r: { body?: { components?: unknown } }) =>
-  Array.isArray(r.body?.components) && (r.body.components as unknown[]).length > 0;
+/** A result message: the only edits that carry buttons (in an action row, or inside a card). */
+export const isFinal = (r: { body?: { components?: unknown } }): boolean => {
+  type Node = { type?: number; components?: Node[]; accessory?: Node };
+  const hasButton = (n: Node): boolean =>
+    n.type === 2 || (n.components ?? []).some(hasButton) || (n.accessory !== undefined && hasButton(n.accessory));
+  return Array.isArray(r.body?.components) && (r.body.components as Node[]).some(hasButton);
+};

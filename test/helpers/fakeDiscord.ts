@@ -30,7 +30,85 @@ export interface StoredMessage {
   content: string;
   components: unknown[];
   embeds: unknown[];
+  flags: number;
+  /** Its files; a file component names one as attachment://<filename>, and Discord hands it back as this url. */
+  attachments: Array<{ id: string; filename: string; url: string }>;
   nonce?: string;
+}
+
+const COMPONENTS_V2 = 1 << 15;
+type Component = {
+  type: number;
+  content?: string;
+  components?: Component[];
+  accessory?: Component;
+  file?: { url?: string };
+};
+
+/** The file names a message has after this body: those it attaches or keeps (all kept when it names none). */
+function attachmentNames(
+  body: Record<string, unknown>,
+  files: ReadonlyArray<{ name: string }>,
+  before?: Pick<StoredMessage, "attachments">,
+): Set<string> {
+  const listed = body.attachments as Array<{ id?: string | number; filename?: string }> | undefined;
+  if (!listed) return new Set([...files.map(f => f.name), ...(before?.attachments ?? []).map(a => a.filename)]);
+  return new Set(
+    listed.flatMap(entry => {
+      const kept = before?.attachments?.find(a => a.id === String(entry.id));
+      // A new file names itself or is the upload at its index; a kept one is named by its id.
+      const name = entry.filename ?? files[Number(entry.id)]?.name ?? kept?.filename;
+      return name === undefined ? [] : [name];
+    }),
+  );
+}
+
+/**
+ * Why Discord would refuse this message body (400 Invalid Form Body), as its docs state the
+ * limits: a Components V2 message (flag 1 << 15, which stays once set) has no content or
+ * embeds, at most 40 components counting nested ones, at most 4000 characters in its text
+ * displays together, files that name an attachment of the message; a plain one has at most
+ * 2000 characters of content and only action rows of 1 to 5 components.
+ */
+export function invalidMessage(
+  body: Record<string, unknown> | undefined,
+  before?: Pick<StoredMessage, "flags"> & Partial<Pick<StoredMessage, "attachments">>,
+  files: ReadonlyArray<{ name: string }> = [],
+): string | undefined {
+  if (!body) return undefined;
+  const flags = typeof body.flags === "number" ? body.flags : undefined;
+  const wasV2 = ((before?.flags ?? 0) & COMPONENTS_V2) !== 0;
+  if (wasV2 && flags !== undefined && (flags & COMPONENTS_V2) === 0) return "IS_COMPONENTS_V2 cannot be removed";
+  const v2 = wasV2 || ((flags ?? 0) & COMPONENTS_V2) !== 0;
+  const components = (body.components as Component[] | undefined) ?? [];
+  const rowsOk = (row: Component) =>
+    row.type !== 1 || ((row.components?.length ?? 0) >= 1 && (row.components?.length ?? 0) <= 5);
+  if (!v2) {
+    if (typeof body.content === "string" && body.content.length > 2000) return "content is over 2000 characters";
+    if (components.some(c => c.type !== 1)) return "these components need the IS_COMPONENTS_V2 flag";
+    return components.every(rowsOk) ? undefined : "an action row holds 1 to 5 components";
+  }
+  if (typeof body.content === "string" && body.content !== "") return "content cannot be used with IS_COMPONENTS_V2";
+  if (Array.isArray(body.embeds) && body.embeds.length > 0) return "embeds cannot be used with IS_COMPONENTS_V2";
+  const all: Component[] = [];
+  const walk = (component: Component) => {
+    all.push(component);
+    component.components?.forEach(walk);
+    if (component.accessory) walk(component.accessory);
+  };
+  components.forEach(walk);
+  if (all.length > 40) return `${all.length} components, more than 40`;
+  const text = all.reduce((n, c) => n + (c.type === 10 ? (c.content ?? "").length : 0), 0);
+  if (text > 4000) return `${text} characters of text displays, more than 4000`;
+  if (!components.every(c => [1, 9, 10, 12, 13, 14, 17].includes(c.type))) return "not a top-level component type";
+  if (!all.every(rowsOk)) return "an action row holds 1 to 5 components";
+  // A file component takes attachment://<filename> only (Discord answers with the file's CDN url,
+  // which it does not take back), naming a file the message has after this edit.
+  const attached = attachmentNames(body, files, before?.attachments ? { attachments: before.attachments } : undefined);
+  const file = all.find(
+    c => c.type === 13 && !(c.file?.url?.startsWith("attachment://") && attached.has(c.file.url.slice(13))),
+  );
+  return file ? "a file component must name one of the message's attachments as attachment://<filename>" : undefined;
 }
 
 function parseMultipart(raw: Buffer, contentType: string): Pick<RecordedRequest, "body" | "files"> {
@@ -55,6 +133,11 @@ export class FakeDiscord {
   readonly failures: Failure[] = [];
   /** Interaction tokens Discord no longer accepts (as after 15 minutes). */
   readonly expiredTokens = new Set<string>();
+  /**
+   * Channels the bot is not a member of (a member's own install in someone else's server, a
+   * group DM): every channel route answers 403 Missing Access, as Discord does.
+   */
+  readonly channelsWithoutBot = new Set<string>();
   private readonly messages = new Map<string, StoredMessage>();
   /** Component interactions' tokens, and the message whose button was pressed. */
   private readonly tokenMessages = new Map<string, string>();
@@ -132,14 +215,44 @@ export class FakeDiscord {
     channelId: string,
     body: Record<string, unknown> | undefined,
     id = String(this.nextId++),
+    files: ReadonlyArray<{ name: string }> = [],
   ): StoredMessage {
     const before = this.messages.get(id);
+    const flags = (typeof body?.flags === "number" ? body.flags : 0) | (before?.flags ?? 0);
+    const names = body
+      ? attachmentNames(body, files, before)
+      : new Set((before?.attachments ?? []).map(a => a.filename));
+    const attachments = [...names].map(
+      filename =>
+        before?.attachments.find(a => a.filename === filename) ?? {
+          id: String(this.nextId++),
+          filename,
+          url: `https://cdn.discordapp.com/attachments/${channelId}/${id}/${filename}`,
+        },
+    );
+    // As Discord hands a card back: its file components carry the file's url, not attachment://.
+    const withUrls = (component: Component): Component => ({
+      ...component,
+      ...(component.type === 13 &&
+        component.file?.url?.startsWith("attachment://") && {
+          file: {
+            ...component.file,
+            url: attachments.find(a => a.filename === component.file!.url!.slice(13))?.url ?? component.file.url,
+          },
+        }),
+      ...(component.components && { components: component.components.map(withUrls) }),
+      ...(component.accessory && { accessory: withUrls(component.accessory) }),
+    });
     const stored: StoredMessage = {
       id,
       channel_id: channelId,
-      content: typeof body?.content === "string" ? body.content : (before?.content ?? ""),
-      components: (body?.components as unknown[]) ?? before?.components ?? [],
+      // A message made a card loses its content (a card has none).
+      content: flags & COMPONENTS_V2 ? "" : typeof body?.content === "string" ? body.content : (before?.content ?? ""),
+      components:
+        ((body?.components as Component[] | undefined)?.map(withUrls) as unknown[]) ?? before?.components ?? [],
       embeds: (body?.embeds as unknown[]) ?? before?.embeds ?? [],
+      flags,
+      attachments,
       ...(typeof body?.nonce === "string" && { nonce: body.nonce }),
     };
     this.messages.set(id, stored);
@@ -147,10 +260,40 @@ export class FakeDiscord {
   }
 
   /** Edits the message a component interaction's token refers to; false if it is gone. */
-  private editBound(token: string, body: Record<string, unknown> | undefined): StoredMessage | undefined {
+  private editBound(
+    token: string,
+    body: Record<string, unknown> | undefined,
+    files: ReadonlyArray<{ name: string }>,
+  ): StoredMessage | undefined {
     const id = this.tokenMessages.get(token)!;
     const before = this.messages.get(id);
-    return before ? this.message(before.channel_id, body, id) : undefined;
+    return before ? this.message(before.channel_id, body, id, files) : undefined;
+  }
+
+  /** Why Discord would refuse the message this request makes or edits, or undefined. */
+  private invalidRequest({ method, path, body, files }: RecordedRequest): string | undefined {
+    let match: RegExpExecArray | null;
+    if (method === "POST" && (match = /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(path))) {
+      const data = body?.data as Record<string, unknown> | undefined;
+      if (body?.type === InteractionResponseType.ChannelMessageWithSource)
+        return invalidMessage(data, undefined, files);
+      if (body?.type === InteractionResponseType.UpdateMessage)
+        return invalidMessage(data, this.messages.get(this.tokenMessages.get(match[1]!) ?? ""), files);
+      return undefined;
+    }
+    if (method === "PATCH" && (match = /^\/webhooks\/\d+\/[^/]+\/messages\/(\d+)$/.exec(path)))
+      return invalidMessage(body, this.messages.get(match[1]!), files);
+    if (method === "PATCH" && (match = /^\/webhooks\/\d+\/([^/]+)\/messages\/@original$/.exec(path)))
+      return invalidMessage(
+        body,
+        this.messages.get(this.tokenMessages.get(match[1]!) ?? `original-${match[1]}`),
+        files,
+      );
+    if (method === "POST" && /^\/webhooks\/\d+\/[^/]+$/.test(path)) return invalidMessage(body, undefined, files);
+    if (method === "POST" && /^\/channels\/\d+\/messages$/.test(path)) return invalidMessage(body, undefined, files);
+    if (method === "PATCH" && (match = /^\/channels\/\d+\/messages\/(\d+)$/.exec(path)))
+      return invalidMessage(body, this.messages.get(match[1]!), files);
+    return undefined;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -193,40 +336,57 @@ export class FakeDiscord {
     request: RecordedRequest,
     send: (status: number, json?: unknown, headers?: Record<string, string>) => void,
   ): void {
-    const { method, path, body } = request;
+    const { method, path, body, files } = request;
     let match: RegExpExecArray | null;
     const unknownMessage = () => send(404, { message: "Unknown Message", code: RESTJSONErrorCodes.UnknownMessage });
+    // Every message Discord would make or edit is checked first, as Discord does.
+    const invalid = this.invalidRequest(request);
+    if (invalid)
+      return send(400, {
+        message: `Invalid Form Body: ${invalid}`,
+        code: RESTJSONErrorCodes.InvalidFormBodyOrContentType,
+      });
     if (method === "POST" && (match = /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(path))) {
       const data = body?.data as Record<string, unknown> | undefined;
       if (body?.type === InteractionResponseType.UpdateMessage && this.tokenMessages.has(match[1]!))
-        if (!this.editBound(match[1]!, data)) return unknownMessage();
+        if (!this.editBound(match[1]!, data, files)) return unknownMessage();
       return send(204);
     }
     if ((match = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/.exec(path))) {
       if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
       if (method === "PATCH" && this.tokenMessages.has(match[2]!)) {
-        const edited = this.editBound(match[2]!, body);
+        const edited = this.editBound(match[2]!, body, files);
         return edited ? send(200, edited) : unknownMessage();
       }
-      if (method === "PATCH") return send(200, this.message("0", body, `original-${match[2]}`));
+      if (method === "PATCH") return send(200, this.message("0", body, `original-${match[2]}`, files));
       if (method === "DELETE") return send(this.messages.delete(`original-${match[2]}`) ? 204 : 404);
       return send(200, this.messages.get(`original-${match[2]}`) ?? {});
     }
+    if ((match = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/(\d+)$/.exec(path))) {
+      // A follow-up the token posted, edited through it.
+      if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
+      const existing = this.messages.get(match[3]!);
+      if (!existing) return unknownMessage();
+      if (method === "PATCH") return send(200, this.message(existing.channel_id, body, match[3], files));
+      return send(200, existing);
+    }
     if (method === "POST" && (match = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path))) {
       if (this.expiredTokens.has(match[2]!)) return send(404, { message: "Unknown Webhook", code: 10015 });
-      return send(200, this.message("0", body)); // a follow-up message
+      return send(200, this.message("0", body, undefined, files)); // a follow-up message
     }
+    if ((match = /^\/channels\/(\d+)\//.exec(path)) && this.channelsWithoutBot.has(match[1]!))
+      return send(403, { message: "Missing Access", code: RESTJSONErrorCodes.MissingAccess });
     if (method === "POST" && (match = /^\/channels\/(\d+)\/messages$/.exec(path))) {
       const nonce = body?.enforce_nonce ? String(body.nonce) : undefined;
       if (nonce && this.nonces.has(nonce)) return send(200, this.nonces.get(nonce));
-      const created = this.message(match[1]!, body);
+      const created = this.message(match[1]!, body, undefined, files);
       if (nonce) this.nonces.set(nonce, created);
       return send(200, created);
     }
     if ((match = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
       const existing = this.messages.get(match[2]!);
       if (!existing || existing.channel_id !== match[1]) return unknownMessage();
-      if (method === "PATCH") return send(200, this.message(match[1], body, match[2]));
+      if (method === "PATCH") return send(200, this.message(match[1], body, match[2], files));
       if (method === "DELETE") {
         this.messages.delete(match[2]!);
         return send(204);

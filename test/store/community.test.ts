@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CommunityStore } from "../../src/store/community.js";
 import { DAY_MS, OutputStore, type OutputRecord } from "../../src/store/outputs.js";
 import { deleteKeys, REDIS_URL, testPrefix } from "../helpers/discordBot.js";
-import { RedisKeys } from "../../src/store/keys.js";
+import { MEMBER_OUTPUTS_KEPT, RedisKeys } from "../../src/store/keys.js";
 
 const GUILD = "900000000000000002";
 const ALICE = "800000000000000001";
@@ -349,5 +349,37 @@ describe("hall of fame claims", () => {
     expect(await community.hallEntry(record.id)).toMatchObject({ state: "posted", messageId: "555", nonce: "n1" });
     expect(await community.staleHallClaims(0, T0 + 9999)).toEqual([]);
     expect(await community.claimHall(record, claim)).toBe(false);
+  });
+});
+
+describe("a member's own list (/weird-mine)", () => {
+  it("holds their outputs from every server and DM, newest first, for the retention and no longer", async () => {
+    const old = await output({ createdAt: T0 - 89 * DAY_MS });
+    const inDm = await output({ createdAt: T0 - DAY_MS, guildId: null });
+    const recent = await output({ createdAt: T0 });
+    await output({ createdAt: T0, authorId: BOB });
+    const mine = await outputs.mine(ALICE, 0, 10, T0);
+    expect(mine.total).toBe(3);
+    expect(mine.page.map(e => e.output.id)).toEqual([recent.id, inDm.id, old.id]);
+    // Saved again (its message id filled in): still one entry.
+    await outputs.save({ ...recent, messageId: "7000000000000009999" }, T0);
+    expect((await outputs.mine(ALICE, 0, 10, T0)).total).toBe(3);
+    // Two days on, the oldest is past the retention and leaves the list; the list itself
+    // expires with its newest output.
+    expect((await outputs.mine(ALICE, 0, 10, T0 + 2 * DAY_MS)).page.map(e => e.output.id)).toEqual([
+      recent.id,
+      inDm.id,
+    ]);
+    const expiresAt = await redis.call("PEXPIRETIME", new RedisKeys(prefix).memberOutputs(ALICE));
+    expect(Number(expiresAt)).toBeGreaterThanOrEqual(T0 + 90 * DAY_MS - 1000);
+    expect(Number(expiresAt)).toBeLessThanOrEqual(T0 + 90 * DAY_MS + 1000);
+  });
+
+  it(`keeps the newest ${MEMBER_OUTPUTS_KEPT}`, async () => {
+    for (let i = 0; i <= MEMBER_OUTPUTS_KEPT; i++) await output({ createdAt: T0 - (MEMBER_OUTPUTS_KEPT - i) * 1000 });
+    const mine = await outputs.mine(ALICE, MEMBER_OUTPUTS_KEPT - 1, 5, T0);
+    expect(mine.total).toBe(MEMBER_OUTPUTS_KEPT);
+    // The very first was the one let go: the last kept is the second made.
+    expect(mine.page.map(e => e.output.createdAt)).toEqual([T0 - (MEMBER_OUTPUTS_KEPT - 1) * 1000]);
   });
 });

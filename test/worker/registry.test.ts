@@ -78,7 +78,7 @@ describe("the worker's registry entry", () => {
     prefixes.push(prefix);
     const registry = new ModelRegistry(redis, prefix);
     for (let i = 0; i < 5; i++) {
-      const heartbeat = startHeartbeat(registry, engine, `tiny${i}`, error => {
+      const heartbeat = startHeartbeat(registry, engine, `tiny${i}`, 1, (error: Error) => {
         throw error;
       });
       const beating = heartbeat.beat(); // the first beat, as a worker starts, and a stop right after
