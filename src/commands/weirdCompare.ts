@@ -10,7 +10,7 @@ import {
   InvalidRequestError,
   MAX_SEED,
 } from "../engine/request.js";
-import { ANYWHERE, answerPrivately, type BotContext } from "../interactions/context.js";
+import { ANYWHERE, answerPrivately, answersOnlyThroughInteraction, type BotContext } from "../interactions/context.js";
 import { enqueueComparison, type WeirdComparison } from "../interactions/comparison.js";
 import { outsideServerRange, promptOption, settingsWhereAllowed } from "../interactions/enqueue.js";
 import { modelOption } from "../interactions/modelOption.js";
@@ -88,7 +88,12 @@ export function readComparison(
   };
 }
 
+/** Where belowzero is not a member: a comparison's parts have no deadline queueing, and no channel to fall back on. */
+export const COMPARE_NEEDS_MEMBER =
+  "Comparisons need belowzero in this server or in its DMs: here it can only answer through this command for 15 minutes, and a comparison's parts finish one by one. /weird works here.";
+
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  if (answersOnlyThroughInteraction(interaction)) return answerPrivately(interaction, COMPARE_NEEDS_MEMBER);
   const settings = await settingsWhereAllowed(interaction, ctx);
   if (!settings) return;
   let comparison: WeirdComparison;

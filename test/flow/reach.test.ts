@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { ApplicationCommandOptionType, MessageFlags } from "discord.js";
 import type { WeirdJob } from "../../src/job.js";
 import { NOT_YOURS } from "../../src/commands/weirdMine.js";
+import { COMPARE_NEEDS_MEMBER } from "../../src/commands/weirdCompare.js";
 import type { OutputRecord } from "../../src/store/outputs.js";
 import { stopGeneratingBy } from "../../src/job.js";
 import { QUEUE_NAME } from "../../src/store/keys.js";
@@ -170,6 +171,26 @@ describe("where belowzero is not a member", () => {
     expect(await flow.bot.redis.zcard(`${flow.prefix}:pending-all`)).toBe(2);
     // The refusal started no cooldown either: the member may try again at once.
     expect(await flow.bot.redis.exists(`${flow.prefix}:cooldown:${GUILD_ID}:800000000000000103`)).toBe(0);
+  });
+
+  it("refuses a comparison privately in a user install and a group DM, queueing nothing", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    const compare = (userId: string) =>
+      slashCommand("weird-compare", { userId }, [
+        { name: "prompt", type: ApplicationCommandOptionType.String, value: "Once upon a time" },
+        { name: "temp", type: ApplicationCommandOptionType.Number, value: -1 },
+        { name: "temp2", type: ApplicationCommandOptionType.Number, value: 1 },
+      ]);
+    for (const raw of [userInstalled(compare("800000000000000111")), inGroupDm(compare("800000000000000112"))]) {
+      flow.bot.inject(raw);
+      const refusal = await flow.discord.waitFor(r => callbackOf(raw).test(r.path));
+      expect(refusal.body).toMatchObject({
+        type: 4,
+        data: { content: COMPARE_NEEDS_MEMBER, flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } },
+      });
+    }
+    expect(await flow.bot.ctx.queue.count()).toBe(0);
+    expect(await flow.bot.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
   });
 
   it("does not start a job whose window closed while it waited, and says so through the token", async () => {
