@@ -76,3 +76,21 @@ export async function updatePart(
   if (!(await deps.comparisons.mark(comparison.id, comparison.part, state))) return undefined;
   return showComparison(deps, comparison.id, to);
 }
+
+/**
+ * Marks a part done and shows it. A part done already (its edit failed, or its worker died
+ * before the edit, and the job is retried) is shown all the same: showing is idempotent.
+ * Returns the message, or undefined when the comparison is gone.
+ */
+export async function showPartDone(
+  deps: ComparisonDeps,
+  comparison: { id: string; part: number },
+  to: Delivery,
+): Promise<APIMessage | undefined> {
+  return (await updatePart(deps, comparison, { state: "done" }, to)) ?? showComparison(deps, comparison.id, to);
+}
+
+/** Whether the part is done already: its result is saved and needs showing, not generating again. */
+export async function partIsDone(deps: ComparisonDeps, comparison: { id: string; part: number }): Promise<boolean> {
+  return (await deps.comparisons.get(comparison.id))?.states[comparison.part]?.state === "done";
+}

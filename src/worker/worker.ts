@@ -33,7 +33,7 @@ import { isPermanentDiscordError } from "../discord/errors.js";
 import { ReplyTarget } from "./reply.js";
 import { startHeartbeat, type Heartbeat } from "./registry.js";
 import { processScoreJob } from "./score.js";
-import { updatePart, type ComparisonDeps } from "./comparison.js";
+import { partIsDone, showPartDone, updatePart, type ComparisonDeps } from "./comparison.js";
 import { ComparisonStore, partOutputId } from "../store/comparisons.js";
 
 export interface WorkerDeps {
@@ -174,6 +174,16 @@ export async function processJob(
   const reply = new ReplyTarget(deps.rest, request, `bz${outputId}`.slice(0, 25));
   // A comparison's part: its state goes into the comparison's one message (src/worker/comparison.ts).
   const comparison = request.compare && { part: request.compare, deps: comparisonDeps(deps) };
+  // Saved and marked done, then its edit failed (or its worker died first): show it, never generate it again.
+  if (comparison && earlier && (await partIsDone(comparison.deps, comparison.part)))
+    return deliver(
+      job,
+      [earlier],
+      () => showPartDone(comparison.deps, comparison.part, request),
+      deps,
+      earlier.tokenTexts?.length ?? 0,
+      request.maxTokens,
+    );
   if (comparison) await updatePart(comparison.deps, comparison.part, { state: "running" }, request);
   const results: GenerationResult[] = [];
   try {
@@ -224,25 +234,46 @@ export async function processJob(
     }),
   }));
   await Promise.all(records.map(record => deps.outputs.save(record)));
+  const tokens = results.reduce((n, result) => n + result.tokens.length, 0);
+  return deliver(
+    job,
+    records,
+    async () =>
+      comparison
+        ? showPartDone(comparison.deps, comparison.part, request)
+        : reply.show(
+            request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!),
+          ),
+    deps,
+    tokens,
+    request.maxTokens * results.length,
+  );
+}
+
+/**
+ * Shows saved results and records the message they are in, which marks them delivered.
+ * No message (the comparison expired) records none: a made-up id would become a broken link.
+ */
+async function deliver(
+  job: Job,
+  records: OutputRecord[],
+  show: () => Promise<{ id: string } | undefined>,
+  deps: WorkerDeps,
+  tokens: number,
+  of = tokens,
+): Promise<JobResult> {
   let message;
   try {
-    if (comparison) {
-      // Undefined: done already (a retry after a crash), or the comparison expired; either way delivered.
-      message = (await updatePart(comparison.deps, comparison.part, { state: "done" }, request)) ?? { id: "shown" };
-    } else
-      message = await reply.show(
-        request.sweep ? await sweepBody(request, records, results, deps) : resultBody(records[0]!, results[0]!),
-      );
+    message = await show();
   } catch (error) {
     if (isPermanentDiscordError(error))
       throw new UnrecoverableError(`Discord refused the result (${error.status} ${error.message})`);
     throw error;
   }
-  await Promise.all(records.map(record => deps.outputs.save({ ...record, messageId: message.id })));
-  await deps.throttle.freePlace(outputId);
-  const tokens = results.reduce((n, result) => n + result.tokens.length, 0);
-  await job.updateProgress({ tokens, of: request.maxTokens * results.length, done: true });
-  return { outputId };
+  if (message) await Promise.all(records.map(record => deps.outputs.save({ ...record, messageId: message.id })));
+  await deps.throttle.freePlace(job.id!);
+  await job.updateProgress({ tokens, of, done: true });
+  return { outputId: job.id! };
 }
 
 function resultBody(record: OutputRecord, result: GenerationResult): MessageBody {

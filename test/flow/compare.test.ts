@@ -265,6 +265,34 @@ describe("/weird-compare", () => {
     }
   }, 60_000);
 
+  it("shows a part whose result was saved but whose edit failed when its job is retried, under the message's real id", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
+    await live("tiny");
+    const compare = slashCompare({ prompt: "Once upon a time", temp: 1, temp2: -1, model1: "tiny", max_tokens: 6 });
+    const firstDone = (r: { method: string; path: string; body?: Record<string, unknown> }) =>
+      r.method === "PATCH" &&
+      originalOf(compare.token).test(r.path) &&
+      /T = 1 · β = 1 · weirdness/.test(String(r.body?.content)) &&
+      !/T = -1 · β = -1 · weirdness/.test(String(r.body?.content));
+    // The first part is saved and marked done, then Discord fails its edit (and discord.js's 3 retries).
+    const failure = { match: firstDone, status: 500, times: 4 };
+    flow.discord.failures.push(failure);
+    flow.bot.inject(compare);
+    const settled = await settledReply(compare.token, 2);
+    const ids = buttonsOf(settled.components).map(b => b.custom_id.replace(/^vote:/, ""));
+    // The retry shows the part and records the message it is in, never a made-up id.
+    for (let i = 0; i < 200 && (await flow.bot.ctx.outputs.get(ids[0]!))?.messageId === ""; i++)
+      await new Promise(resolve => setTimeout(resolve, 50));
+    await idle();
+    const final = flow.discord.messageById(`original-${compare.token}`)!;
+    const records = await flow.bot.ctx.outputs.getMany(ids);
+    expect(records.map(r => r?.messageId)).toEqual([final.id, final.id]);
+    expect(failure.times).toBe(0); // the first attempt's edit did fail
+    expect(buttonsOf(final.components).map(b => b.label)).toEqual(["tiny · T = 1 · 0", "tiny · T = -1 · 0"]);
+    expect(await flow.bot.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
+  }, 60_000);
+
   it("answers a model that does not exist, one with no worker, and options that compare nothing, privately, queueing nothing", async () => {
     flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
