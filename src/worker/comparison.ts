@@ -66,15 +66,22 @@ export async function showComparison(deps: ComparisonDeps, id: string, to: Deliv
 /**
  * Sets a part's state and shows the message. Returns the message, or undefined when nothing
  * changed (the comparison is gone, or the part was done already) and nothing was shown.
+ * With showFailed, a failed edit goes there instead of being thrown: the state is saved
+ * either way, and whoever edits next shows it.
  */
 export async function updatePart(
   deps: ComparisonDeps,
   comparison: { id: string; part: number },
   state: PartState,
   to: Delivery,
+  showFailed?: (error: Error) => void,
 ): Promise<APIMessage | undefined> {
   if (!(await deps.comparisons.mark(comparison.id, comparison.part, state))) return undefined;
-  return showComparison(deps, comparison.id, to);
+  if (!showFailed) return showComparison(deps, comparison.id, to);
+  return showComparison(deps, comparison.id, to).catch((error: Error) => {
+    showFailed(error);
+    return undefined;
+  });
 }
 
 /**

@@ -184,7 +184,11 @@ export async function processJob(
       earlier.tokenTexts?.length ?? 0,
       request.maxTokens,
     );
-  if (comparison) await updatePart(comparison.deps, comparison.part, { state: "running" }, request);
+  // Only news: a failed edit (Discord down, the token or access gone) must not stop the part from running.
+  if (comparison)
+    await updatePart(comparison.deps, comparison.part, { state: "running" }, request, error =>
+      deps.log?.(`comparison not shown as running: ${error.message}`, jobFields(job)),
+    );
   const results: GenerationResult[] = [];
   try {
     for (const temperature of request.sweep ?? [request.temperature])
@@ -194,12 +198,14 @@ export async function processJob(
     // context is found only here: tell the member privately, never in the channel.
     if (!(error instanceof InvalidRequestError)) throw error;
     await deps.throttle.freePlace(outputId);
+    // The state is saved even when its edit fails; the next edit shows it.
     if (comparison)
       await updatePart(
         comparison.deps,
         comparison.part,
         { state: "failed", reason: `can't be generated: ${error.message}` },
         request,
+        showError => deps.log?.(`comparison not shown as failed: ${showError.message}`, jobFields(job)),
       );
     else await reply.refusePrivately(noticeMessage(`Sorry, that can't be generated: ${safeInline(error.message)}`));
     return { outputId, refused: error.message };

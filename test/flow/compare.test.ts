@@ -293,6 +293,27 @@ describe("/weird-compare", () => {
     expect(await flow.bot.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
   }, 60_000);
 
+  it("runs a part whose 'generating…' edit Discord refuses", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
+    await live("tiny");
+    const compare = slashCompare({ prompt: "Once upon a time", temp: 1, temp2: -1, model1: "tiny", max_tokens: 6 });
+    const runningOnly = (r: { method: string; path: string; body?: Record<string, unknown> }) =>
+      r.method === "PATCH" &&
+      originalOf(compare.token).test(r.path) &&
+      String(r.body?.content).includes("generating…") &&
+      !/· weirdness \d/.test(String(r.body?.content));
+    // Every edit that only says a part started is refused (as once the token or access is gone).
+    const failure = { match: runningOnly, status: 403, body: { code: 50001, message: "Missing Access" }, times: 100 };
+    flow.discord.failures.push(failure);
+    flow.bot.inject(compare);
+    const settled = await settledReply(compare.token, 2, 20_000);
+    expect(failure.times).toBeLessThan(100);
+    expect(buttonsOf(settled.components).map(b => b.label)).toEqual(["tiny · T = 1 · 0", "tiny · T = -1 · 0"]);
+    await idle();
+    expect(await flow.bot.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
+  }, 60_000);
+
   it("answers a model that does not exist, one with no worker, and options that compare nothing, privately, queueing nothing", async () => {
     flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
