@@ -4,9 +4,11 @@
 // the burst on the exact count. Then the hall of fame is brought up to date, never holding
 // up the vote.
 import type { ButtonInteraction } from "discord.js";
-import { NO_MENTIONS, resultButtons, sweepButtons } from "../discord/format.js";
+import { NO_MENTIONS, resultButtons, sweepButtons, type MessageBody } from "../discord/format.js";
 import { comparisonButtons } from "../discord/compareMessages.js";
+import { partOfOutput } from "../store/comparisons.js";
 import type { OutputRecord } from "../store/outputs.js";
+import { comparisonComponents, showComparison } from "../worker/comparison.js";
 import { BOTS_CANNOT_VOTE, castVote } from "../game/votes.js";
 import { answerPrivately, type BotContext } from "./context.js";
 import { updateHallOfFame } from "./hallOfFame.js";
@@ -24,10 +26,9 @@ export async function handleVote(interaction: ButtonInteraction, ctx: BotContext
     if (end() && updated) {
       ctx.refreshes.schedule(labelKey, async () => {
         const count = await ctx.outputs.voteCount(output.id);
-        await interaction.editReply({
-          components: await buttonsFor(ctx, output, count),
-          allowedMentions: NO_MENTIONS,
-        });
+        await showButtons(interaction, ctx, output, count, components =>
+          interaction.editReply({ components, allowedMentions: NO_MENTIONS }),
+        );
       });
     }
   }
@@ -40,13 +41,48 @@ async function vote(interaction: ButtonInteraction, ctx: BotContext, output: Out
     await answerPrivately(interaction, decision.answer);
     return false;
   }
-  await interaction.update({
-    components: await buttonsFor(ctx, output, decision.count),
-    allowedMentions: NO_MENTIONS,
-  });
+  await showButtons(interaction, ctx, output, decision.count, components =>
+    interaction.update({ components, allowedMentions: NO_MENTIONS }),
+  );
   const rest = interaction.client.rest;
   ctx.refreshes.schedule(`hall:${output.id}`, () => updateHallOfFame(ctx, rest, output.id));
   return true;
+}
+
+type Components = MessageBody["components"];
+
+/**
+ * Edits the message's buttons. A comparison's come from its saved state (done parts only), and
+ * a part that changed while they were on their way is shown again in full, as workers do: a
+ * part finishing during the vote must not lose its button to the vote's older view.
+ */
+async function showButtons(
+  interaction: ButtonInteraction,
+  ctx: BotContext,
+  output: OutputRecord,
+  count: number,
+  edit: (components: Components) => Promise<unknown>,
+): Promise<void> {
+  const part = output.compareRows && partOfOutput(output.id);
+  const comparison = part ? await ctx.comparisons.get(part.id) : undefined;
+  if (!comparison) {
+    await edit(await buttonsFor(ctx, output, count));
+    return;
+  }
+  await edit(await comparisonComponents(ctx.outputs, comparison));
+  if (comparison.messageId === undefined || (await ctx.comparisons.version(comparison.id)) === comparison.version)
+    return;
+  // Through this click's token, which edits the message the button is on (no channel access needed).
+  const deps = { comparisons: ctx.comparisons, outputs: ctx.outputs, rest: interaction.client.rest };
+  const to = {
+    applicationId: interaction.applicationId,
+    interactionToken: interaction.token,
+    interactionAt: interaction.createdTimestamp,
+    channelId: interaction.channelId,
+  };
+  await showComparison(deps, comparison.id, to).catch((error: Error) =>
+    ctx.log(`comparison not shown again after a vote: ${error.message}`, { guildId: interaction.guildId }),
+  );
 }
 
 /** The message's buttons with this count: a result's three, or a sweep's or comparison's vote button per row. */
@@ -63,7 +99,7 @@ async function buttonsFor(ctx: BotContext, output: OutputRecord, count: number) 
   );
 }
 
-/** A comparison's buttons: one per part that has an output (a part still running, or failed, has none). */
+/** An expired comparison's buttons: one per part that has an output (a part that never ran has none). */
 async function comparisonButtonsFor(ctx: BotContext, output: OutputRecord, count: number) {
   const ids = output.compareRows!;
   const records = await ctx.outputs.getMany(ids);

@@ -8,6 +8,7 @@ import type { APIMessage } from "discord.js";
 import { comparisonMessage, type ComparisonView } from "../discord/compareMessages.js";
 import type { Comparison, ComparisonStore, PartState } from "../store/comparisons.js";
 import type { OutputStore } from "../store/outputs.js";
+import type { MessageBody } from "../discord/format.js";
 import { ReplyTarget, type Delivery } from "./reply.js";
 
 export interface ComparisonDeps {
@@ -46,6 +47,14 @@ async function viewOf(comparison: Comparison, outputs: OutputStore): Promise<Com
       };
     }),
   };
+}
+
+/** The buttons the message has with the comparison as saved: one per done part, with its votes now. */
+export async function comparisonComponents(
+  outputs: OutputStore,
+  comparison: Comparison,
+): Promise<MessageBody["components"]> {
+  return comparisonMessage(await viewOf(comparison, outputs)).components;
 }
 
 /** Shows the comparison as it stands now; returns the message (undefined when the comparison is gone). */

@@ -242,6 +242,44 @@ describe("/weird-compare", () => {
     }
   }, 60_000);
 
+  it("keeps a part's button that finished while a vote's update was on its way", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
+    const second = startWorker(spm, flow.discord.url, flow.prefix, { modelId: "spm" });
+    try {
+      await live("tiny", "spm");
+      await second.worker.pause();
+      const compare = slashCompare({
+        prompt: "Once upon a time",
+        temp: 1,
+        model1: "tiny",
+        model2: "spm",
+        max_tokens: 8,
+      });
+      flow.bot.inject(compare);
+      const first = await settledReply(compare.token, 1);
+      const [tinyId] = buttonsOf(first.components).map(b => b.custom_id.replace(/^vote:/, ""));
+      const press = buttonPress(`vote:${tinyId}`, { userId: "800000000000000009", messageId: first.id });
+      flow.discord.bindToken(press.token, first.id);
+      // The vote's update (read while spm was still waiting) reaches Discord after spm's result.
+      flow.discord.failures.push({ match: r => callbackOf(press).test(r.path), status: 200, delayMs: 4000, times: 1 });
+      flow.bot.inject(press);
+      const held = await flow.discord.waitFor(r => callbackOf(press).test(r.path));
+      await second.worker.resume();
+      const both = await flow.discord.waitFor(
+        r => r.method === "PATCH" && String(r.body?.content).match(/· weirdness \d/g)?.length === 2,
+        30_000,
+      );
+      expect(both.at).toBeLessThan(held.at + 4000);
+      await new Promise(resolve => setTimeout(resolve, held.at + 6000 - Date.now()));
+      await idle();
+      const final = flow.discord.messageById(first.id)!;
+      expect(buttonsOf(final.components).map(b => b.label)).toEqual(["tiny · T = 1 · 1", "spm · T = 1 · 0"]);
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+
   it("compares one model at two temperatures", async () => {
     flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
