@@ -399,7 +399,7 @@ describe("/weird-compare", () => {
     expect(answer.body).toMatchObject({
       data: {
         content:
-          "This server's queue is full (1 of 1 generations waiting or running). Please try again in a minute. (A comparison of 2 takes 2 places.)",
+          "This server's queue is full (0 of 1 generations waiting or running). Please try again in a minute. (A comparison of 2 takes 2 places.)",
         flags: MessageFlags.Ephemeral,
       },
     });
