@@ -53,10 +53,12 @@ const BUTTON_LABEL_LIMIT = 80;
 /** A reason or label is ours or a model id, but never allowed to crowd out the texts. */
 const REASON_LIMIT = 200;
 const CUT_NOTE = "*Texts cut to fit; the full texts are attached.*";
+/** What each finished text keeps at least before failed parts' reasons are cut for room. */
+const MIN_TEXT_SHARE = 100;
 
 const fence = (text: string) => "```\n" + (text === "" ? " " : text) + "\n```";
 
-function partHeading(part: ComparisonPartView): string {
+function partHeading(part: ComparisonPartView, reasonLimit = REASON_LIMIT): string {
   const name = `**${truncateEscaped(safeInline(part.label), 100)}** · ${formatTemperature(part.temperature)}`;
   switch (part.state.state) {
     case "waiting":
@@ -64,16 +66,34 @@ function partHeading(part: ComparisonPartView): string {
     case "running":
       return `${name} · generating…`;
     case "failed":
-      return `${name} · ${truncateEscaped(safeInline(part.state.reason), REASON_LIMIT)}`;
+      return `${name} · ${truncateEscaped(safeInline(part.state.reason), reasonLimit)}`;
     case "done":
       return `${name} · weirdness ${formatWeirdness(part.surprisal)}${part.tokenCount === undefined ? "" : ` · ${part.tokenCount} tokens`}`;
   }
 }
 
+/**
+ * Every part's heading within `room` (each followed by a newline): failed parts' reasons are
+ * cut to an equal share when all of them in full would not fit, so no heading is ever lost.
+ */
+function headingsWithin(parts: ComparisonPartView[], room: number): string[] {
+  const full = parts.map(part => partHeading(part));
+  if (full.reduce((n, h) => n + h.length + 1, 0) <= room) return full;
+  // A reason cut to nothing is its "…" alone, counted here.
+  const bare = parts.reduce((n, part) => n + partHeading(part, 0).length + 1, 0);
+  const failed = parts.filter(p => p.state.state === "failed").length;
+  const share = Math.max(0, Math.floor((room - bare) / Math.max(1, failed)));
+  return parts.map(part => partHeading(part, share));
+}
+
 export function comparisonMessage(view: ComparisonView): MessageBody {
   const header = `**Compare** · ${view.parts.length} results · ${view.maxTokens} tokens each${view.vocab ? ` · vocab ${view.vocab}` : ""} · seed ${view.seed} · weirdness in nats/token\n${quotePrompt(view.prompt)}`;
-  const headings = view.parts.map(partHeading);
   const done = view.parts.filter(p => p.state.state === "done");
+  // Headings come before texts: what is left for them after each text's fence, a little of its
+  // text and the cut note.
+  const headingRoom =
+    MESSAGE_LIMIT - header.length - CUT_NOTE.length - 1 - done.length * (fence("").length + 1 + MIN_TEXT_SHARE);
+  const headings = headingsWithin(view.parts, headingRoom);
   const texts = view.parts.map(p => (p.state.state === "done" ? codeBlockText(p.text ?? "") : undefined));
   const whole = (shown: Array<string | undefined>) =>
     [header, ...headings.map((h, i) => (shown[i] === undefined ? h : `${h}\n${fence(shown[i])}`))].join("\n");
@@ -86,7 +106,8 @@ export function comparisonMessage(view: ComparisonView): MessageBody {
     content = `${whole(texts.map(t => (t === undefined ? undefined : truncate(t, share))))}\n${CUT_NOTE}`;
     cut = true;
   }
-  // Whatever happened above, never past the limit (long labels and reasons are capped, so this is a last guard).
+  // Never past the limit. Unreachable while labels and the prompt are capped and reasons budgeted
+  // above; it would cut through a heading or a fence.
   if (content.length > MESSAGE_LIMIT) content = cutText(content, MESSAGE_LIMIT - 1) + "…";
   return {
     content,

@@ -1,7 +1,8 @@
 // How a comparison enters the queue: every part routed to its model first (a model with no
 // worker is answered privately before anything is taken), then one cooldown and a queue place
-// per part (each is a generation on some worker), one public deferred reply that the parts'
-// results fill in, and a job per part on its model's queue.
+// per part (each is a generation on some worker), all taken or none under one Redis deadline;
+// then one public deferred reply that the parts' results fill in, and a job per part on its
+// model's queue.
 import { randomUUID } from "node:crypto";
 import type { ChatInputCommandInteraction } from "discord.js";
 import type { WeirdJob, WeirdRequest } from "../job.js";
@@ -13,7 +14,7 @@ import { withRedis } from "../store/redis.js";
 import type { ServerSettings } from "../store/settings.js";
 import { showComparison, updatePart } from "../worker/comparison.js";
 import { answerPrivately, QUEUE_UNAVAILABLE, type BotContext } from "./context.js";
-import { claimQueuePlace, giveBack, JOB_OPTIONS, startCooldown } from "./enqueue.js";
+import { claimQueuePlaces, giveBack, JOB_OPTIONS, startCooldown } from "./enqueue.js";
 
 /** What a comparison asks for: the shared request, and each part's model (absent: the server's) and temperature. */
 export interface WeirdComparison extends Omit<WeirdRequest, "model" | "temperature" | "sweep"> {
@@ -44,28 +45,30 @@ export async function enqueueComparison(
     if (cooldownTaken) await giveBack(ctx, guildId, userId, id);
   };
   try {
-    const models = await withRedis(ctx, () => ctx.models.models());
-    const routes = asked.map(part => routeRequest(models, part.model, settings.model));
-    const refused = routes.find(route => "refusal" in route);
-    if (refused && "refusal" in refused) {
-      refusals.inc({ reason: "model_unavailable" });
-      return answerPrivately(interaction, refused.refusal);
-    }
-    const cooldown = await withRedis(ctx, () => startCooldown(ctx, userId, guildId, id, settings.cooldownSeconds));
-    if (cooldown) return answerPrivately(interaction, cooldown.refusal);
-    cooldownTaken = true;
-    for (let i = 0; i < asked.length; i++) {
-      const place = await withRedis(ctx, () => claimQueuePlace(ctx, userId, guildId, partOutputId(id, i)));
-      if ("refusal" in place) {
-        await undo();
-        return answerPrivately(
-          interaction,
-          `${place.refusal} (A comparison of ${asked.length} takes ${asked.length} places.)`,
-        );
+    // One deadline for the whole admission, well inside Discord's 3 s to acknowledge.
+    const admitted = await withRedis(ctx, async () => {
+      const models = await ctx.models.models();
+      const routes = asked.map(part => routeRequest(models, part.model, settings.model));
+      const refused = routes.find(route => "refusal" in route);
+      if (refused && "refusal" in refused) {
+        refusals.inc({ reason: "model_unavailable" });
+        return { refusal: refused.refusal };
       }
-      taken.push(partOutputId(id, i));
-      priorities.push(place.priority);
-    }
+      const cooldown = await startCooldown(ctx, userId, guildId, id, settings.cooldownSeconds);
+      if (cooldown) return cooldown;
+      cooldownTaken = true;
+      const ids = asked.map((_, i) => partOutputId(id, i));
+      const places = await claimQueuePlaces(ctx, userId, guildId, ids);
+      if ("refusal" in places) {
+        await undo();
+        return { refusal: `${places.refusal} (A comparison of ${asked.length} takes ${asked.length} places.)` };
+      }
+      taken.push(...ids);
+      return { models, routes, priorities: places.priorities };
+    });
+    if ("refusal" in admitted) return answerPrivately(interaction, admitted.refusal);
+    const { models, routes } = admitted;
+    priorities.push(...admitted.priorities);
     jobs = asked.map((part, i) => {
       const route = routes[i] as { queue: string; model?: string };
       return {

@@ -78,9 +78,20 @@ export async function claimQueuePlace(
   guildId: string | null,
   jobId: string,
 ): Promise<{ refusal: string } | { priority: number }> {
+  const place = await claimQueuePlaces(ctx, userId, guildId, [jobId]);
+  return "refusal" in place ? place : { priority: place.priorities[0]! };
+}
+
+/** Takes a place for every job, or none: their priorities, or a refusal to show when they would not all fit. */
+export async function claimQueuePlaces(
+  ctx: BotContext,
+  userId: string,
+  guildId: string | null,
+  jobIds: string[],
+): Promise<{ refusal: string } | { priorities: number[] }> {
   const { queue: settings } = ctx.config;
-  const place = await ctx.throttle.claimPlace(guildId, userId, jobId, settings);
-  if (place.ok) return { priority: Math.min(place.count, MAX_PRIORITY) };
+  const place = await ctx.throttle.claimPlaces(guildId, userId, jobIds, settings);
+  if (place.ok) return { priorities: jobIds.map((_, i) => Math.min(place.count + i, MAX_PRIORITY)) };
   return place.full === "everything"
     ? refuse(
         "queue_full",

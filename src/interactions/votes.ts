@@ -5,9 +5,11 @@
 // up the vote.
 import { MessageFlags, type ButtonInteraction } from "discord.js";
 import { hasVoteButton, resultBody, withVoteCounts } from "../discord/cards.js";
-import { NO_MENTIONS, resultButtons, sweepButtons } from "../discord/format.js";
+import { NO_MENTIONS, resultButtons, sweepButtons, type MessageBody } from "../discord/format.js";
 import { comparisonButtons } from "../discord/compareMessages.js";
+import { partOfOutput } from "../store/comparisons.js";
 import type { OutputRecord } from "../store/outputs.js";
+import { comparisonComponents, showComparison } from "../worker/comparison.js";
 import { BOTS_CANNOT_VOTE, castVote } from "../game/votes.js";
 import { answerPrivately, type BotContext } from "./context.js";
 import { updateHallOfFame } from "./hallOfFame.js";
@@ -25,10 +27,9 @@ export async function handleVote(interaction: ButtonInteraction, ctx: BotContext
     if (end() && updated) {
       ctx.refreshes.schedule(labelKey, async () => {
         const count = await ctx.outputs.voteCount(output.id);
-        await interaction.editReply({
-          ...(await votedMessage(ctx, interaction, output, count)),
-          allowedMentions: NO_MENTIONS,
-        });
+        await showVoted(interaction, ctx, output, count, message =>
+          interaction.editReply({ ...message, allowedMentions: NO_MENTIONS }),
+        );
       });
     }
   }
@@ -41,13 +42,53 @@ async function vote(interaction: ButtonInteraction, ctx: BotContext, output: Out
     await answerPrivately(interaction, decision.answer);
     return false;
   }
-  await interaction.update({
-    ...(await votedMessage(ctx, interaction, output, decision.count)),
-    allowedMentions: NO_MENTIONS,
-  });
+  await showVoted(interaction, ctx, output, decision.count, message =>
+    interaction.update({ ...message, allowedMentions: NO_MENTIONS }),
+  );
   const rest = interaction.client.rest;
   ctx.refreshes.schedule(`hall:${output.id}`, () => updateHallOfFame(ctx, rest, output.id));
   return true;
+}
+
+/** What a vote edits: the message's components, a card's flag, a cut card's full text again. */
+type VotedMessage = {
+  components: MessageBody["components"];
+  flags?: MessageFlags.IsComponentsV2;
+  files?: Array<{ attachment: Buffer; name: string }>;
+};
+
+/**
+ * Edits the message with the vote's count (see votedMessage). A comparison's come from its saved state (done parts only), and
+ * a part that changed while they were on their way is shown again in full, as workers do: a
+ * part finishing during the vote must not lose its button to the vote's older view.
+ */
+async function showVoted(
+  interaction: ButtonInteraction,
+  ctx: BotContext,
+  output: OutputRecord,
+  count: number,
+  edit: (message: VotedMessage) => Promise<unknown>,
+): Promise<void> {
+  const part = output.compareRows && partOfOutput(output.id);
+  const comparison = part ? await ctx.comparisons.get(part.id) : undefined;
+  if (!comparison) {
+    await edit(await votedMessage(ctx, interaction, output, count));
+    return;
+  }
+  await edit({ components: await comparisonComponents(ctx.outputs, comparison) });
+  if (comparison.messageId === undefined || (await ctx.comparisons.version(comparison.id)) === comparison.version)
+    return;
+  // Through this click's token, which edits the message the button is on (no channel access needed).
+  const deps = { comparisons: ctx.comparisons, outputs: ctx.outputs, rest: interaction.client.rest };
+  const to = {
+    applicationId: interaction.applicationId,
+    interactionToken: interaction.token,
+    interactionAt: interaction.createdTimestamp,
+    channelId: interaction.channelId,
+  };
+  await showComparison(deps, comparison.id, to).catch((error: Error) =>
+    ctx.log(`comparison not shown again after a vote: ${error.message}`, { guildId: interaction.guildId }),
+  );
 }
 
 /**
@@ -55,7 +96,12 @@ async function vote(interaction: ButtonInteraction, ctx: BotContext, output: Out
  * layout is the message's own). A message without this output's vote button (made before
  * results kept it there) gets the buttons a result has.
  */
-async function votedMessage(ctx: BotContext, interaction: ButtonInteraction, output: OutputRecord, count: number) {
+async function votedMessage(
+  ctx: BotContext,
+  interaction: ButtonInteraction,
+  output: OutputRecord,
+  count: number,
+): Promise<VotedMessage> {
   const current = interaction.message.components.map(component => component.toJSON());
   if (!hasVoteButton(current, output.id)) return { components: await buttonsFor(ctx, output, count) };
   // A result's card is drawn again from its record, its full text attached again when cut:
@@ -93,7 +139,7 @@ async function buttonsFor(ctx: BotContext, output: OutputRecord, count: number) 
   );
 }
 
-/** A comparison's buttons: one per part that has an output (a part still running, or failed, has none). */
+/** An expired comparison's buttons: one per part that has an output (a part that never ran has none). */
 async function comparisonButtonsFor(ctx: BotContext, output: OutputRecord, count: number) {
   const ids = output.compareRows!;
   const records = await ctx.outputs.getMany(ids);

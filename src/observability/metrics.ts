@@ -90,30 +90,36 @@ export function observeWorker(worker: Worker): void {
 }
 
 /**
- * Each model's queue depth, live workers and recent speed, for the bot's /metrics: read at
- * scrape time from the registry (one HGETALL) and BullMQ (one count per queue), so every
- * bot process reports the same numbers. Model ids are [A-Za-z0-9._-], safe as label values.
+ * Each queue's depth, the models each queue serves, and each model's live workers, for the
+ * bot's /metrics: read at scrape time from the registry (one HGETALL) and BullMQ (one count
+ * per queue), so every bot process reports the same numbers. Depth is per queue, not per
+ * model: models left on the shared queue would each report its whole depth, and sums would
+ * count its jobs once per model. Model ids are [A-Za-z0-9._-], safe as label values.
  */
 export async function modelQueueMetrics(
   registry: Pick<ModelRegistry, "models">,
   queues: Pick<Queues, "get">,
 ): Promise<string> {
   const models = await registry.models();
+  const names = [...new Set(models.map(model => model.queue))];
   const depths = await Promise.all(
-    models.map(model => queues.get(model.queue).getJobCounts("waiting", "prioritized", "active", "delayed")),
+    names.map(name => queues.get(name).getJobCounts("waiting", "prioritized", "active", "delayed")),
   );
   const lines = [
-    "# HELP belowzero_model_queue_jobs Jobs on each model's queue: waiting (prioritized included), active, delayed",
-    "# TYPE belowzero_model_queue_jobs gauge",
-    ...models.flatMap((model, i) => {
+    "# HELP belowzero_queue_jobs Jobs on each model queue: waiting (prioritized included), active, delayed",
+    "# TYPE belowzero_queue_jobs gauge",
+    ...names.flatMap((name, i) => {
       const counts = depths[i]!;
-      const labels = (state: string) => `{model="${model.id}",queue="${model.queue}",state="${state}"}`;
+      const labels = (state: string) => `{queue="${name}",state="${state}"}`;
       return [
-        `belowzero_model_queue_jobs${labels("waiting")} ${(counts.waiting ?? 0) + (counts.prioritized ?? 0)}`,
-        `belowzero_model_queue_jobs${labels("active")} ${counts.active ?? 0}`,
-        `belowzero_model_queue_jobs${labels("delayed")} ${counts.delayed ?? 0}`,
+        `belowzero_queue_jobs${labels("waiting")} ${(counts.waiting ?? 0) + (counts.prioritized ?? 0)}`,
+        `belowzero_queue_jobs${labels("active")} ${counts.active ?? 0}`,
+        `belowzero_queue_jobs${labels("delayed")} ${counts.delayed ?? 0}`,
       ];
     }),
+    "# HELP belowzero_model_queue The queue each known model is served from (always 1)",
+    "# TYPE belowzero_model_queue gauge",
+    ...models.map(model => `belowzero_model_queue{model="${model.id}",queue="${model.queue}"} 1`),
     "# HELP belowzero_model_workers Live workers of each model (heartbeat not yet expired)",
     "# TYPE belowzero_model_workers gauge",
     ...models.map(model => `belowzero_model_workers{model="${model.id}"} ${model.live.length}`),

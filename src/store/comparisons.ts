@@ -46,6 +46,12 @@ export function partOutputId(comparisonId: string, part: number): string {
   return `${comparisonId}-${part}`;
 }
 
+/** The comparison and part an output id names (undefined for one that is no part's). */
+export function partOfOutput(outputId: string): { id: string; part: number } | undefined {
+  const match = /^(.+)-(\d+)$/.exec(outputId);
+  return match ? { id: match[1]!, part: Number(match[2]) } : undefined;
+}
+
 // Sets a part's state and bumps the version, unless the comparison is gone or the part is
 // already done (a late "failed" from a lost worker must not hide a result that arrived).
 // Returns the new version, -1 when the comparison is gone, -2 when the part was done.

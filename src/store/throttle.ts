@@ -7,23 +7,26 @@ import { RedisKeys } from "./keys.js";
 /** A place older than this is a leftover of a lost job and no longer counts. */
 const PLACE_TTL_MS = 60 * 60 * 1000;
 
-// Checks both caps and takes a place in both in one step, so requests arriving together
-// cannot all slip under a cap. It also remembers which group the job counts against, so the
-// place can be freed knowing only the job id (a malformed job's payload may say nothing
-// else). Returns 0 when admitted, 1 when the server is full, 2 when everything is full;
-// then the count found.
+// Checks both caps and takes a place in both for every job (KEYS[3..] their place keys,
+// ARGV[5..] their ids) in one step, all or none, so requests arriving together cannot all
+// slip under a cap. It also remembers which group each job counts against, so the place can
+// be freed knowing only the job id (a malformed job's payload may say nothing else). Returns
+// 0 when admitted, 1 when the server is full, 2 when everything is full; then the count found.
 const CLAIM = `
-local now, ttl, jobId = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local maxGroup, maxTotal = tonumber(ARGV[4]), tonumber(ARGV[5])
+local now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local maxGroup, maxTotal = tonumber(ARGV[3]), tonumber(ARGV[4])
+local n = #KEYS - 2
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now - ttl)
 redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", now - ttl)
 local total = redis.call("ZCARD", KEYS[2])
-if total >= maxTotal then return {2, total} end
+if total + n > maxTotal then return {2, total} end
 local group = redis.call("ZCARD", KEYS[1])
-if group >= maxGroup then return {1, group} end
-redis.call("ZADD", KEYS[1], now, jobId)
-redis.call("ZADD", KEYS[2], now, jobId)
-redis.call("SET", KEYS[3], KEYS[1], "PX", ttl)
+if group + n > maxGroup then return {1, group} end
+for i = 1, n do
+  redis.call("ZADD", KEYS[1], now, ARGV[4 + i])
+  redis.call("ZADD", KEYS[2], now, ARGV[4 + i])
+  redis.call("SET", KEYS[2 + i], KEYS[1], "PX", ttl)
+end
 return {0, group + 1}
 `;
 
@@ -95,16 +98,30 @@ export class Throttle {
     caps: QueueCaps,
     now = Date.now(),
   ): Promise<Admission> {
-    const keys = [this.keys.pending(guildId, userId), this.keys.pendingAll, this.keys.place(jobId)];
+    return this.claimPlaces(guildId, userId, [jobId], caps, now);
+  }
+
+  /**
+   * Takes a place for every job, or for none when they would not all fit under both caps.
+   * When admitted, count is the group's jobs with the first of these included.
+   */
+  async claimPlaces(
+    guildId: string | null,
+    userId: string,
+    jobIds: string[],
+    caps: QueueCaps,
+    now = Date.now(),
+  ): Promise<Admission> {
+    const keys = [this.keys.pending(guildId, userId), this.keys.pendingAll, ...jobIds.map(id => this.keys.place(id))];
     const [code, count] = (await this.redis.eval(
       CLAIM,
       keys.length,
       ...keys,
       now,
       PLACE_TTL_MS,
-      jobId,
       caps.maxPerGuild,
       caps.maxTotal,
+      ...jobIds,
     )) as [number, number];
     return code === 0 ? { ok: true, count } : { ok: false, full: code === 1 ? "server" : "everything", count };
   }

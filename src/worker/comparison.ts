@@ -8,6 +8,7 @@ import type { APIMessage } from "discord.js";
 import { comparisonMessage, type ComparisonView } from "../discord/compareMessages.js";
 import type { Comparison, ComparisonStore, PartState } from "../store/comparisons.js";
 import type { OutputStore } from "../store/outputs.js";
+import type { MessageBody } from "../discord/format.js";
 import { ReplyTarget, type Delivery } from "./reply.js";
 
 export interface ComparisonDeps {
@@ -48,6 +49,14 @@ async function viewOf(comparison: Comparison, outputs: OutputStore): Promise<Com
   };
 }
 
+/** The buttons the message has with the comparison as saved: one per done part, with its votes now. */
+export async function comparisonComponents(
+  outputs: OutputStore,
+  comparison: Comparison,
+): Promise<MessageBody["components"]> {
+  return comparisonMessage(await viewOf(comparison, outputs)).components;
+}
+
 /** Shows the comparison as it stands now; returns the message (undefined when the comparison is gone). */
 export async function showComparison(deps: ComparisonDeps, id: string, to: Delivery): Promise<APIMessage | undefined> {
   let message: APIMessage | undefined;
@@ -66,13 +75,38 @@ export async function showComparison(deps: ComparisonDeps, id: string, to: Deliv
 /**
  * Sets a part's state and shows the message. Returns the message, or undefined when nothing
  * changed (the comparison is gone, or the part was done already) and nothing was shown.
+ * With showFailed, a failed edit goes there instead of being thrown: the state is saved
+ * either way, and whoever edits next shows it.
  */
 export async function updatePart(
   deps: ComparisonDeps,
   comparison: { id: string; part: number },
   state: PartState,
   to: Delivery,
+  showFailed?: (error: Error) => void,
 ): Promise<APIMessage | undefined> {
   if (!(await deps.comparisons.mark(comparison.id, comparison.part, state))) return undefined;
-  return showComparison(deps, comparison.id, to);
+  if (!showFailed) return showComparison(deps, comparison.id, to);
+  return showComparison(deps, comparison.id, to).catch((error: Error) => {
+    showFailed(error);
+    return undefined;
+  });
+}
+
+/**
+ * Marks a part done and shows it. A part done already (its edit failed, or its worker died
+ * before the edit, and the job is retried) is shown all the same: showing is idempotent.
+ * Returns the message, or undefined when the comparison is gone.
+ */
+export async function showPartDone(
+  deps: ComparisonDeps,
+  comparison: { id: string; part: number },
+  to: Delivery,
+): Promise<APIMessage | undefined> {
+  return (await updatePart(deps, comparison, { state: "done" }, to)) ?? showComparison(deps, comparison.id, to);
+}
+
+/** Whether the part is done already: its result is saved and needs showing, not generating again. */
+export async function partIsDone(deps: ComparisonDeps, comparison: { id: string; part: number }): Promise<boolean> {
+  return (await deps.comparisons.get(comparison.id))?.states[comparison.part]?.state === "done";
 }

@@ -28,7 +28,7 @@ import { isPermanentDiscordError } from "../discord/errors.js";
 import { ReplyTarget, ReplyWindowClosed } from "./reply.js";
 import { startHeartbeat, type Heartbeat } from "./registry.js";
 import { processScoreJob } from "./score.js";
-import { updatePart, type ComparisonDeps } from "./comparison.js";
+import { partIsDone, showPartDone, updatePart, type ComparisonDeps } from "./comparison.js";
 import { ComparisonStore, partOutputId } from "../store/comparisons.js";
 
 export interface WorkerDeps {
@@ -229,16 +229,19 @@ export async function processJob(
   // A comparison's part: its state goes into the comparison's one message (src/worker/comparison.ts).
   const comparison = request.compare && { part: request.compare, deps: comparisonDeps(deps) };
   // Generated before a crash or a lost answer from Discord, perhaps already shown: show it as
-  // it was made (showing is idempotent), never generate it again or call it too late.
+  // it was made (showing is idempotent; a comparison's part is marked done if it was not yet),
+  // never generate it again or call it too late.
   const made = earlier && (await recordsOf(earlier, deps));
-  if (made) {
-    const body = comparison
-      ? undefined
-      : request.sweep
-        ? await sweepBody(request, made, deps)
-        : resultBody(made[0]!, layoutOf(request), await deps.outputs.voteCount(outputId));
-    return deliver(job, request, made, body, reply, deps);
-  }
+  if (made)
+    return deliver(job, request, made, deps, async () =>
+      comparison
+        ? showPartDone(comparison.deps, comparison.part, request)
+        : reply.show(
+            request.sweep
+              ? await sweepBody(request, made, deps)
+              : resultBody(made[0]!, layoutOf(request), await deps.outputs.voteCount(outputId)),
+          ),
+    );
   // A job that can only answer through its token, started too late to: nothing to generate.
   // Told privately, as the bot's own refusal at enqueue is: the public "Queued" reply goes.
   const tooLate = async (): Promise<JobResult> => {
@@ -248,7 +251,11 @@ export async function processJob(
   };
   if (request.deadline !== undefined && Date.now() >= stopGeneratingBy(request.interactionAt, request.deadline))
     return tooLate();
-  if (comparison) await updatePart(comparison.deps, comparison.part, { state: "running" }, request);
+  // Only news: a failed edit (Discord down, the token or access gone) must not stop the part from running.
+  if (comparison)
+    await updatePart(comparison.deps, comparison.part, { state: "running" }, request, error =>
+      deps.log?.(`comparison not shown as running: ${error.message}`, jobFields(job)),
+    );
   const signals = jobSignals(request, signal);
   const results: GenerationResult[] = [];
   try {
@@ -269,12 +276,14 @@ export async function processJob(
     // context is found only here: tell the member privately, never in the channel.
     if (!(error instanceof InvalidRequestError)) throw error;
     await deps.throttle.freePlace(outputId);
+    // The state is saved even when its edit fails; the next edit shows it.
     if (comparison)
       await updatePart(
         comparison.deps,
         comparison.part,
         { state: "failed", reason: `can't be generated: ${error.message}` },
         request,
+        showError => deps.log?.(`comparison not shown as failed: ${showError.message}`, jobFields(job)),
       );
     else
       await reply
@@ -321,7 +330,9 @@ export async function processJob(
   // Recorded before they are shown, so the buttons work from the first click (and a retry
   // finds them); the message id is filled in once Discord has it, and marks them delivered.
   await Promise.all(records.map(record => deps.outputs.save(record)));
-  return deliver(job, request, records, body, reply, deps);
+  return deliver(job, request, records, deps, () =>
+    comparison ? showPartDone(comparison.deps, comparison.part, request) : reply.show(body!),
+  );
 }
 
 /** Every row of an output saved before a retry, or undefined when a row is missing (killed mid-save). */
@@ -331,25 +342,21 @@ async function recordsOf(first: OutputRecord, deps: WorkerDeps): Promise<OutputR
   return rows.every(row => row !== undefined) ? rows : undefined;
 }
 
-/** Shows the saved outputs' message and marks them delivered with its id. */
+/**
+ * Shows saved results and records the message they are in, which marks them delivered.
+ * No message (the comparison expired) records none: a made-up id would become a broken link.
+ */
 async function deliver(
   job: Job,
   request: WeirdJob,
   records: OutputRecord[],
-  /** Undefined for a comparison's part, which is shown in the comparison's message. */
-  body: MessageBody | undefined,
-  reply: ReplyTarget,
   deps: WorkerDeps,
+  show: () => Promise<{ id: string } | undefined>,
 ): Promise<JobResult> {
   const outputId = job.id!;
   let message;
   try {
-    if (request.compare) {
-      // Undefined: done already (a retry after a crash), or the comparison expired; either way delivered.
-      message = (await updatePart(comparisonDeps(deps), request.compare, { state: "done" }, request)) ?? {
-        id: "shown",
-      };
-    } else message = await reply.show(body!);
+    message = await show();
   } catch (error) {
     if (error instanceof ReplyWindowClosed) {
       // Nowhere left to show it; the member finds it with /weird-mine.
@@ -361,9 +368,9 @@ async function deliver(
       throw new UnrecoverableError(`Discord refused the result (${error.status} ${error.message})`);
     throw error;
   }
-  await Promise.all(records.map(record => deps.outputs.save({ ...record, messageId: message.id })));
+  if (message) await Promise.all(records.map(record => deps.outputs.save({ ...record, messageId: message.id })));
   await deps.throttle.freePlace(outputId);
-  const tokens = records.reduce((n, record) => n + (record.tokenCount ?? 0), 0);
+  const tokens = records.reduce((n, record) => n + (record.tokenCount ?? record.tokenTexts?.length ?? 0), 0);
   await job.updateProgress({ tokens, of: request.maxTokens * records.length, done: true });
   return { outputId };
 }

@@ -75,6 +75,30 @@ describe("comparison messages", () => {
     }
   });
 
+  it("keep every part's heading, with fences paired, when long labels and reasons crowd the message", () => {
+    const failed = (i: number): ComparisonPartView => ({
+      label: `${"*".repeat(63)}${i}`,
+      temperature: -0.001 * (i + 1),
+      outputId: `c-${i}`,
+      state: { state: "failed", reason: "*_`|".repeat(200) },
+    });
+    const hostile = "```@everyone **x** ".repeat(300);
+    for (const parts of [
+      Array.from({ length: MAX_COMPARISON_PARTS }, (_, i) => failed(i)),
+      Array.from({ length: MAX_COMPARISON_PARTS }, (_, i) => (i % 2 ? done(i, hostile, "m".repeat(64)) : failed(i))),
+    ])
+      for (const prompt of ["*".repeat(3000), "a"]) {
+        const { content } = comparisonMessage(view(parts, prompt));
+        expect(content.length).toBeLessThanOrEqual(MESSAGE_LIMIT);
+        // Each heading on its own line, the last one included, and every text inside its own code block.
+        expect(content.match(/^\*\*.+\*\* · T = -0\.00\d/gm)).toHaveLength(MAX_COMPARISON_PARTS);
+        const doneParts = parts.filter(p => p.state.state === "done").length;
+        expect(content.match(/```/g)?.length ?? 0).toBe(2 * doneParts);
+        // Each failed part keeps the start of its reason.
+        expect(content.match(/ · β = [-\d.]+ · \\\*\\_/g)).toHaveLength(MAX_COMPARISON_PARTS - doneParts);
+      }
+  });
+
   it("give each cut text an equal share of the room", () => {
     const body = comparisonMessage(view([done(0, "a".repeat(3000)), done(1, "b".repeat(3000))]));
     const a = /a+…/.exec(body.content)![0].length;

@@ -242,6 +242,44 @@ describe("/weird-compare", () => {
     }
   }, 60_000);
 
+  it("keeps a part's button that finished while a vote's update was on its way", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
+    const second = startWorker(spm, flow.discord.url, flow.prefix, { modelId: "spm" });
+    try {
+      await live("tiny", "spm");
+      await second.worker.pause();
+      const compare = slashCompare({
+        prompt: "Once upon a time",
+        temp: 1,
+        model1: "tiny",
+        model2: "spm",
+        max_tokens: 8,
+      });
+      flow.bot.inject(compare);
+      const first = await settledReply(compare.token, 1);
+      const [tinyId] = buttonsOf(first.components).map(b => b.custom_id.replace(/^vote:/, ""));
+      const press = buttonPress(`vote:${tinyId}`, { userId: "800000000000000009", messageId: first.id });
+      flow.discord.bindToken(press.token, first.id);
+      // The vote's update (read while spm was still waiting) reaches Discord after spm's result.
+      flow.discord.failures.push({ match: r => callbackOf(press).test(r.path), status: 200, delayMs: 4000, times: 1 });
+      flow.bot.inject(press);
+      const held = await flow.discord.waitFor(r => callbackOf(press).test(r.path));
+      await second.worker.resume();
+      const both = await flow.discord.waitFor(
+        r => r.method === "PATCH" && String(r.body?.content).match(/· weirdness \d/g)?.length === 2,
+        30_000,
+      );
+      expect(both.at).toBeLessThan(held.at + 4000);
+      await new Promise(resolve => setTimeout(resolve, held.at + 6000 - Date.now()));
+      await idle();
+      const final = flow.discord.messageById(first.id)!;
+      expect(buttonsOf(final.components).map(b => b.label)).toEqual(["tiny · T = 1 · 1", "spm · T = 1 · 0"]);
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+
   it("compares one model at two temperatures", async () => {
     flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
@@ -263,6 +301,55 @@ describe("/weird-compare", () => {
       const direct = await flow.engine.generate({ prompt: "Once upon a time", temperature, maxTokens: 6, seed: 11 });
       expect(records[i]!.text).toBe(direct.text);
     }
+  }, 60_000);
+
+  it("shows a part whose result was saved but whose edit failed when its job is retried, under the message's real id", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
+    await live("tiny");
+    const compare = slashCompare({ prompt: "Once upon a time", temp: 1, temp2: -1, model1: "tiny", max_tokens: 6 });
+    const firstDone = (r: { method: string; path: string; body?: Record<string, unknown> }) =>
+      r.method === "PATCH" &&
+      originalOf(compare.token).test(r.path) &&
+      /T = 1 · β = 1 · weirdness/.test(String(r.body?.content)) &&
+      !/T = -1 · β = -1 · weirdness/.test(String(r.body?.content));
+    // The first part is saved and marked done, then Discord fails its edit (and discord.js's 3 retries).
+    const failure = { match: firstDone, status: 500, times: 4 };
+    flow.discord.failures.push(failure);
+    flow.bot.inject(compare);
+    const settled = await settledReply(compare.token, 2);
+    const ids = buttonsOf(settled.components).map(b => b.custom_id.replace(/^vote:/, ""));
+    // The retry shows the part and records the message it is in, never a made-up id.
+    for (let i = 0; i < 200 && (await flow.bot.ctx.outputs.get(ids[0]!))?.messageId === ""; i++)
+      await new Promise(resolve => setTimeout(resolve, 50));
+    await idle();
+    const final = flow.discord.messageById(`original-${compare.token}`)!;
+    const records = await flow.bot.ctx.outputs.getMany(ids);
+    expect(records.map(r => r?.messageId)).toEqual([final.id, final.id]);
+    expect(failure.times).toBe(0); // the first attempt's edit did fail
+    expect(buttonsOf(final.components).map(b => b.label)).toEqual(["tiny · T = 1 · 0", "tiny · T = -1 · 0"]);
+    expect(await flow.bot.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
+  }, 60_000);
+
+  it("runs a part whose 'generating…' edit Discord refuses", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix, { modelId: "tiny" });
+    await live("tiny");
+    const compare = slashCompare({ prompt: "Once upon a time", temp: 1, temp2: -1, model1: "tiny", max_tokens: 6 });
+    const runningOnly = (r: { method: string; path: string; body?: Record<string, unknown> }) =>
+      r.method === "PATCH" &&
+      originalOf(compare.token).test(r.path) &&
+      String(r.body?.content).includes("generating…") &&
+      !/· weirdness \d/.test(String(r.body?.content));
+    // Every edit that only says a part started is refused (as once the token or access is gone).
+    const failure = { match: runningOnly, status: 403, body: { code: 50001, message: "Missing Access" }, times: 100 };
+    flow.discord.failures.push(failure);
+    flow.bot.inject(compare);
+    const settled = await settledReply(compare.token, 2, 20_000);
+    expect(failure.times).toBeLessThan(100);
+    expect(buttonsOf(settled.components).map(b => b.label)).toEqual(["tiny · T = 1 · 0", "tiny · T = -1 · 0"]);
+    await idle();
+    expect(await flow.bot.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
   }, 60_000);
 
   it("answers a model that does not exist, one with no worker, and options that compare nothing, privately, queueing nothing", async () => {
@@ -312,7 +399,7 @@ describe("/weird-compare", () => {
     expect(answer.body).toMatchObject({
       data: {
         content:
-          "This server's queue is full (1 of 1 generations waiting or running). Please try again in a minute. (A comparison of 2 takes 2 places.)",
+          "This server's queue is full (0 of 1 generations waiting or running). Please try again in a minute. (A comparison of 2 takes 2 places.)",
         flags: MessageFlags.Ephemeral,
       },
     });

@@ -93,25 +93,38 @@ describe("/metrics", () => {
 });
 
 describe("per-model queue metrics", () => {
-  it("give each model's waiting, active and delayed jobs and its live workers, from the registry and BullMQ", async () => {
+  it("give each queue's waiting, active and delayed jobs once, the models each serves, and each model's live workers", async () => {
     // A second model whose worker is gone: its entry stays known, its queue holds two jobs.
     const registry = new ModelRegistry(bot.redis, prefix);
     const info = { file: "idle.gguf", sizeBytes: 1, type: "llama", vocabularySize: 32000, contextSize: 256 };
     await registry.heartbeat({ ...info, id: "idle", workerId: "gone-1", queue: "weird-idle", tokensPerSecond: null });
     await registry.remove("gone-1");
+    // A third model on the shared queue beside the served one: the queue's jobs must not count twice.
+    await registry.heartbeat({ ...info, id: "shared2", workerId: "gone-2", queue: "weird", tokensPerSecond: null });
+    await registry.remove("gone-2");
     const idle = bot.ctx.queues.get("weird-idle");
     await idle.add("weird", { n: 1 }, { priority: 1 });
     await idle.add("weird", { n: 2 }, { delay: 60_000 });
+    const shared = bot.ctx.queues.get("weird");
+    await shared.add("weird", { n: 3 }, { delay: 60_000, jobId: "metrics-shared" });
     await worker.heartbeat.beat();
     const text = await (await get("/metrics")).text();
     const served = worker.heartbeat.info.id;
-    expect(sample(text, `belowzero_model_queue_jobs{model="idle",queue="weird-idle",state="waiting"}`)).toBe(1);
-    expect(sample(text, `belowzero_model_queue_jobs{model="idle",queue="weird-idle",state="delayed"}`)).toBe(1);
-    expect(sample(text, `belowzero_model_queue_jobs{model="idle",queue="weird-idle",state="active"}`)).toBe(0);
+    expect(sample(text, `belowzero_queue_jobs{queue="weird-idle",state="waiting"}`)).toBe(1);
+    expect(sample(text, `belowzero_queue_jobs{queue="weird-idle",state="delayed"}`)).toBe(1);
+    expect(sample(text, `belowzero_queue_jobs{queue="weird-idle",state="active"}`)).toBe(0);
+    expect(sample(text, `belowzero_queue_jobs{queue="weird",state="waiting"}`)).toBe(0);
+    expect(sample(text, `belowzero_queue_jobs{queue="weird",state="delayed"}`)).toBe(1);
+    // One series per queue and state, so sums over queues are the jobs there are.
+    const delayed = text.split("\n").filter(l => /^belowzero_queue_jobs\{.*state="delayed"\}/.test(l));
+    expect(delayed.reduce((n, l) => n + Number(l.split(" ").at(-1)), 0)).toBe(2);
+    expect(sample(text, `belowzero_model_queue{model="idle",queue="weird-idle"}`)).toBe(1);
+    expect(sample(text, `belowzero_model_queue{model="${served}",queue="weird"}`)).toBe(1);
+    expect(sample(text, `belowzero_model_queue{model="shared2",queue="weird"}`)).toBe(1);
     expect(sample(text, `belowzero_model_workers{model="idle"}`)).toBe(0);
     expect(sample(text, `belowzero_model_workers{model="${served}"}`)).toBe(1);
-    expect(sample(text, `belowzero_model_queue_jobs{model="${served}",queue="weird",state="waiting"}`)).toBe(0);
     await idle.obliterate({ force: true });
+    await shared.remove("metrics-shared");
   });
 });
 
