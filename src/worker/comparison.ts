@@ -105,8 +105,3 @@ export async function showPartDone(
 ): Promise<APIMessage | undefined> {
   return (await updatePart(deps, comparison, { state: "done" }, to)) ?? showComparison(deps, comparison.id, to);
 }
-
-/** Whether the part is done already: its result is saved and needs showing, not generating again. */
-export async function partIsDone(deps: ComparisonDeps, comparison: { id: string; part: number }): Promise<boolean> {
-  return (await deps.comparisons.get(comparison.id))?.states[comparison.part]?.state === "done";
-}

@@ -28,7 +28,7 @@ import { isPermanentDiscordError } from "../discord/errors.js";
 import { ReplyTarget, ReplyWindowClosed } from "./reply.js";
 import { startHeartbeat, type Heartbeat } from "./registry.js";
 import { processScoreJob } from "./score.js";
-import { partIsDone, showPartDone, updatePart, type ComparisonDeps } from "./comparison.js";
+import { showPartDone, updatePart, type ComparisonDeps } from "./comparison.js";
 import { ComparisonStore, partOutputId } from "../store/comparisons.js";
 
 export interface WorkerDeps {
