@@ -32,7 +32,7 @@ describe("deploy-commands", () => {
         },
       },
     );
-    expect(stdout.trim()).toBe("Registered 11 commands in server 900000000000000002.");
+    expect(stdout.trim()).toBe("Registered 12 commands in server 900000000000000002.");
     const [put] = discord.find("PUT", /^\/applications\/900000000000000001\/guilds\/900000000000000002\/commands$/);
     const body = put!.body as unknown as Array<{
       name: string;
