@@ -30,7 +30,7 @@ for tool in cmake g++ git patch; do
   command -v "$tool" >/dev/null || { echo "$tool not found: install cmake, g++, git and patch (Debian: apt-get install cmake g++ make git patch)" >&2; exit 1; }
 done
 # Custom options would make node-llama-cpp look for the build under another name.
-if env | grep -q '^NODE_LLAMA_CPP_CMAKE_OPTION_'; then
+if [ -n "$(compgen -e NODE_LLAMA_CPP_CMAKE_OPTION_)" ]; then
   echo "Unset the NODE_LLAMA_CPP_CMAKE_OPTION_* variables first: this build uses node-llama-cpp's defaults" >&2
   exit 1
 fi
@@ -44,7 +44,8 @@ build="node_modules/node-llama-cpp/llama/localBuilds/linux-$(node -p process.arc
 library=$(find "$build" -name 'libggml-cpu.so' | head -n 1)
 [ -n "$library" ] || { echo "no libggml-cpu.so under $build" >&2; exit 1; }
 # ggml turns OpenMP off silently when the compiler lacks it: then this build is no better.
-if command -v ldd >/dev/null && ! ldd "$library" | grep -q libgomp; then
+# (ldd's whole output first: with pipefail, `ldd | grep -q` fails when grep's early exit cuts ldd off.)
+if command -v ldd >/dev/null && [[ "$(ldd "$library")" != *libgomp* ]]; then
   echo "$library is not linked to OpenMP (libgomp): is the compiler's OpenMP support installed?" >&2
   exit 1
 fi
