@@ -10,6 +10,7 @@ import { EnvReader, type Env } from "./environment.js";
 import type { LogLevel } from "./observability/log.js";
 import type { ResultLayout } from "./store/settings.js";
 import { clusterUrl, isClusterUrl } from "./store/redisUrl.js";
+import { MODEL_ID_PATTERN } from "./store/models.js";
 
 export { ConfigError, deprecationWarnings, EnvReader } from "./environment.js";
 
@@ -118,12 +119,66 @@ export interface BotConfig {
   /** RESULT_LAYOUT: cards or plain messages (the job carries it to the worker). */
   layout: ResultLayout;
 }
+/** A model a worker serves: its GGUF path or URI, and its id (MODEL_ID) when it has one. */
+export interface ServedModel {
+  model: string;
+  id?: string;
+}
+
 export interface WorkerConfig {
   discord: DiscordSettings;
   queue: QueueSettings;
   records: RecordSettings;
-  worker: WorkerSettings;
-  engine: EngineOptions;
+  /** The worker's settings; each model's id (MODEL_ID) is in `models`. */
+  worker: Omit<WorkerSettings, "modelId">;
+  /** The llama.cpp settings every model gets. */
+  engine: Omit<EngineOptions, "model">;
+  /** What it serves: MODEL (with MODEL_ID), or each entry of MODELS. */
+  models: ServedModel[];
+  /** MODELS_AT_ONCE, when set: how many of the models generate at the same time. */
+  modelsAtOnce?: number;
+  /** What the worker logs as warnings at start: settings it reads but does not use. */
+  warnings: string[];
+}
+
+/**
+ * MODELS: `id=path` entries separated by commas, every id given (each model has its own queue)
+ * and unique. Returns the models, or what is wrong.
+ */
+export function parseServedModels(raw: string): ServedModel[] | string {
+  const models: ServedModel[] = [];
+  for (const entry of raw.split(",").map(entry => entry.trim())) {
+    // An id cannot hold "=", so the first one ends it (a URL's query may hold more).
+    const at = entry.indexOf("=");
+    const id = entry.slice(0, Math.max(0, at)).trim();
+    const model = entry.slice(at + 1).trim();
+    if (at < 0 || model === "") return `each entry must be id=path (as in tiny=models/tiny.gguf), got "${entry}"`;
+    if (!MODEL_ID_PATTERN.test(id))
+      return `"${id}" is not a model id (1 to 64 letters, digits, dots, dashes or underscores)`;
+    if (models.some(other => other.id === id)) return `the id "${id}" is given twice`;
+    if (models.some(other => other.model === model)) return `${model} is given twice`;
+    models.push({ id, model });
+  }
+  return models;
+}
+
+function readServedModels(reader: EnvReader, model: string | undefined, warnings: string[]): ServedModel[] {
+  const list = reader.get("MODELS");
+  const modelId = reader.get("MODEL_ID");
+  if (list === undefined) {
+    if (!model) reader.problems.push("MODEL is required (a GGUF path or a model URI such as hf:user/repo/file.gguf)");
+    return [{ model: model ?? "", ...(modelId !== undefined && { id: modelId }) }];
+  }
+  // An id beside the list is a mistake; a MODEL is not always one (docker-compose.yml sets it).
+  if (modelId !== undefined)
+    reader.problems.push("MODELS names every model with its id: leave MODEL_ID unset beside it");
+  if (model !== undefined) warnings.push(`MODEL (${model}) is not used: MODELS names the models this worker serves`);
+  const models = parseServedModels(list);
+  if (typeof models === "string") {
+    reader.problems.push(`MODELS: ${models}`);
+    return [];
+  }
+  return models;
 }
 
 function readDiscord(reader: EnvReader): DiscordSettings {
@@ -192,7 +247,9 @@ export function loadBotConfig(env: Env = process.env): BotConfig {
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const reader = new EnvReader(env);
   const { model, ...engine } = readEngineOptions(reader, env);
-  if (!model) reader.problems.push("MODEL is required (a GGUF path or a model URI such as hf:user/repo/file.gguf)");
+  const warnings: string[] = [];
+  const models = readServedModels(reader, model, warnings);
+  const modelsAtOnce = reader.get("MODELS_AT_ONCE");
   const config: WorkerConfig = {
     discord: readDiscord(reader),
     queue: readQueue(reader),
@@ -201,9 +258,11 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       lockDurationMs: reader.get("WORKER_LOCK_SECONDS") * 1000,
       stalledIntervalMs: reader.get("WORKER_STALLED_CHECK_SECONDS") * 1000,
       editIntervalMs: reader.get("STREAM_EDIT_INTERVAL_MS"),
-      ...(reader.get("MODEL_ID") !== undefined && { modelId: reader.get("MODEL_ID") }),
     },
-    engine: { ...engine, model: model ?? "" },
+    engine,
+    models,
+    ...(modelsAtOnce !== undefined && { modelsAtOnce }),
+    warnings,
   };
   reader.check();
   return config;

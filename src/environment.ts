@@ -165,6 +165,22 @@ export const ENVIRONMENT = {
     pattern: [MODEL_ID_PATTERN, "must be 1 to 64 letters, digits, dots, dashes or underscores"],
     advanced: true,
   }),
+  MODELS: text({
+    section: "model",
+    meaning:
+      "several models served by one worker process, each on its own queue, as id=path entries separated by commas (instead of MODEL and MODEL_ID); the worker refuses to start if together they need more memory than it has",
+    example: "tiny=models/stories260K.gguf,tinyllama=hf:user/repo/tinyllama.Q8_0.gguf",
+    advanced: true,
+  }),
+  MODELS_AT_ONCE: integer({
+    section: "model",
+    min: 1,
+    max: 64,
+    meaning:
+      "of a worker's MODELS, how many generate at the same time (the others' jobs wait their turn, in order); each running model has its own contexts and threads",
+    shownDefault: "as many as fit the cores: ⌊(cores − 1) / (threads × contexts per model)⌋, at least 1",
+    advanced: true,
+  }),
   MODELS_DIR: text({ section: "model", default: "models", meaning: "where model URIs are downloaded (once)" }),
   BELOWZERO_CACHE_DIR: text({
     section: "model",

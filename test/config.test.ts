@@ -27,6 +27,64 @@ describe("configuration", () => {
     ]);
   });
 
+  it("reads one model (MODEL, MODEL_ID) or several (MODELS), each with its own id", () => {
+    const base = { DISCORD_TOKEN: "t" };
+    expect(loadWorkerConfig({ ...base, MODEL: "m.gguf" }).models).toEqual([{ model: "m.gguf" }]);
+    expect(loadWorkerConfig({ ...base, MODEL: "m.gguf", MODEL_ID: "m" }).models).toEqual([
+      { model: "m.gguf", id: "m" },
+    ]);
+    const several = loadWorkerConfig({
+      ...base,
+      MODELS: " tiny = models/a.gguf , big=https://example.com/b.gguf?download=1&x=y",
+      MODELS_AT_ONCE: "2",
+    });
+    expect(several.models).toEqual([
+      { id: "tiny", model: "models/a.gguf" },
+      { id: "big", model: "https://example.com/b.gguf?download=1&x=y" },
+    ]);
+    expect(several.modelsAtOnce).toBe(2);
+    expect(loadWorkerConfig({ ...base, MODELS: "solo=a.gguf" }).models).toEqual([{ id: "solo", model: "a.gguf" }]);
+  });
+
+  it("refuses a MODELS list it cannot serve, naming what is wrong", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadWorkerConfig({ DISCORD_TOKEN: "t", ...env });
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems({ MODELS: "a.gguf" })).toEqual([
+      'MODELS: each entry must be id=path (as in tiny=models/tiny.gguf), got "a.gguf"',
+    ]);
+    expect(problems({ MODELS: "a=x.gguf,," })).toEqual([
+      'MODELS: each entry must be id=path (as in tiny=models/tiny.gguf), got ""',
+    ]);
+    expect(problems({ MODELS: "a=" })).toEqual([
+      'MODELS: each entry must be id=path (as in tiny=models/tiny.gguf), got "a="',
+    ]);
+    expect(problems({ MODELS: "=x.gguf" })).toEqual([
+      'MODELS: "" is not a model id (1 to 64 letters, digits, dots, dashes or underscores)',
+    ]);
+    expect(problems({ MODELS: "my model=x.gguf" })).toEqual([
+      'MODELS: "my model" is not a model id (1 to 64 letters, digits, dots, dashes or underscores)',
+    ]);
+    expect(problems({ MODELS: "a=x.gguf,a=y.gguf" })).toEqual(['MODELS: the id "a" is given twice']);
+    expect(problems({ MODELS: "a=x.gguf,b=x.gguf" })).toEqual(["MODELS: x.gguf is given twice"]);
+    expect(problems({ MODELS: "a=x.gguf", MODEL_ID: "y" })).toEqual([
+      "MODELS names every model with its id: leave MODEL_ID unset beside it",
+    ]);
+    // docker-compose.yml always sets MODEL: beside MODELS it is not used, and said so.
+    const both = loadWorkerConfig({ DISCORD_TOKEN: "t", MODELS: "a=x.gguf", MODEL: "/models/y.gguf" });
+    expect(both.models).toEqual([{ id: "a", model: "x.gguf" }]);
+    expect(both.warnings).toEqual(["MODEL (/models/y.gguf) is not used: MODELS names the models this worker serves"]);
+    expect(loadWorkerConfig({ DISCORD_TOKEN: "t", MODEL: "y.gguf" }).warnings).toEqual([]);
+    expect(problems({ MODELS: "a=x.gguf,b=y.gguf", MODELS_AT_ONCE: "0" })).toEqual([
+      'MODELS_AT_ONCE must be a whole number from 1 to 64, got "0"',
+    ]);
+  });
+
   it("checks the /weird defaults against the request limits", () => {
     expect(() => loadBotConfig({ DISCORD_TOKEN: "t", DEFAULT_MAX_TOKENS: "1000", DEFAULT_TEMPERATURE: "200" })).toThrow(
       /DEFAULT_TEMPERATURE: Temperature must be between -100 and 100, got 200\.[\s\S]*DEFAULT_MAX_TOKENS: Max tokens must be a whole number from 1 to 512, got 1000\./,

@@ -153,6 +153,16 @@ function tokenStream(
   };
 }
 
+/** llama.cpp's backend as every engine loads it; share one between the engines of a process. */
+export function openLlama(gpu: GpuSetting = "auto"): Promise<Llama> {
+  return getLlama({
+    gpu,
+    logLevel: LlamaLogLevel.error,
+    build: "never",
+    maxThreads: 0, // each context has its fixed number of threads
+  });
+}
+
 export class Engine {
   readonly modelName: string;
   readonly contextSize: number;
@@ -166,6 +176,8 @@ export class Engine {
 
   private constructor(
     private readonly llama: Llama,
+    /** Whether dispose() disposes the Llama too: not when the caller shares one between engines. */
+    private readonly ownsLlama: boolean,
     /** The model as it is; it samples T ≥ 0 and is used for tokenizing. */
     readonly model: LlamaModel,
     /** Samples T < 0: the model itself (sampler route, and adapter route in a second context) or the sign-flipped copy. */
@@ -196,17 +208,23 @@ export class Engine {
     this.tokenPolicy = { ...DEFAULT_TOKEN_POLICY, ...options.tokenPolicy };
   }
 
-  static async load(options: EngineOptions): Promise<Engine> {
+  /**
+   * Loads the model and proves its negation. Several engines in one process (a worker serving
+   * several models) share one Llama, `shared` from openLlama(): llama.cpp's backend is loaded
+   * once per process, disposing any Llama frees it for all, and node-llama-cpp fits each
+   * model's GPU layers to the memory the models before it left.
+   */
+  static async load(options: EngineOptions, shared?: Llama): Promise<Engine> {
     const modelPath = await resolveModel(options.model, options.modelsDir ?? "models");
     readGguf(modelPath); // a bad file gets the GGUF reader's clear error, not llama.cpp's
     const negationOptions = { ...DEFAULT_NEGATION, ...options.negation };
-    const llama = await getLlama({
-      gpu: options.gpu ?? "auto",
-      logLevel: LlamaLogLevel.error,
-      build: "never",
-      maxThreads: 0, // each context has its fixed number of threads
-    });
-    const load = (path: string) => llama.loadModel({ modelPath: path, gpuLayers: options.gpuLayers ?? "auto" });
+    const llama = shared ?? (await openLlama(options.gpu));
+    const loaded: LlamaModel[] = [];
+    const load = async (path: string) => {
+      const model = await llama.loadModel({ modelPath: path, gpuLayers: options.gpuLayers ?? "auto" });
+      loaded.push(model);
+      return model;
+    };
     let engine: Engine | undefined;
     try {
       let model: LlamaModel | undefined;
@@ -231,11 +249,14 @@ export class Engine {
       }
       model ??= await load(negation.modelPath);
       const negatedModel = negation.route === "copy" ? await load(negation.negatedModelPath) : model;
-      engine = new Engine(llama, model, negatedModel, negation, options);
+      engine = new Engine(llama, shared === undefined, model, negatedModel, negation, options);
       await engine.verifyNegation();
       return engine;
     } catch (error) {
-      await (engine ? engine.dispose() : llama.dispose()); // the Llama disposes its models
+      if (engine) await engine.dispose();
+      else if (shared)
+        await Promise.all(loaded.map(model => model.dispose())); // the other engines keep it
+      else await llama.dispose(); // the Llama disposes its models
       throw error;
     }
   }
@@ -446,12 +467,12 @@ export class Engine {
     return describeBackend(this.llama, this.model);
   }
 
-  /** Disposes what load() made: the contexts, the models and the Llama. */
+  /** Disposes what load() made: the contexts, the models and the Llama (unless it was shared). */
   async dispose(): Promise<void> {
     await this.pool.dispose();
     await this.model.dispose();
     if (this.negatedModel !== this.model) await this.negatedModel.dispose();
-    await this.llama.dispose();
+    if (this.ownsLlama) await this.llama.dispose();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

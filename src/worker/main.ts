@@ -1,9 +1,20 @@
-// npm run start:worker — one process per GPU: loads the model once, then serves the queue.
+// npm run start:worker — one process per GPU: loads its model (or MODELS) once, then serves each one's queue.
 import { Queue } from "bullmq";
 import { config as loadDotenv } from "dotenv";
-import { deprecationWarnings, loadOperationsSettings, loadWorkerConfig } from "../config.js";
+import {
+  deprecationWarnings,
+  loadOperationsSettings,
+  loadWorkerConfig,
+  type ServedModel,
+  type WorkerConfig,
+} from "../config.js";
 import { backendLoadError, checkBackend, formatBackend } from "../engine/backend.js";
-import { Engine } from "../engine/engine.js";
+import { availableParallelism } from "node:os";
+import { basename } from "node:path";
+import type { Llama } from "node-llama-cpp";
+import { defaultThreads, Engine, openLlama } from "../engine/engine.js";
+import { DEFAULT_CONTEXT_SIZE } from "../engine/defaults.js";
+import { resolveModel } from "../engine/modelFile.js";
 import { describeNegation } from "../engine/negation.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
@@ -13,6 +24,7 @@ import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
 import { createRest } from "./reply.js";
 import { createWorker } from "./worker.js";
+import { checkModelsFit, defaultModelsAtOnce, estimateNeeds, freeMemory, ModelGate } from "./capacity.js";
 
 loadDotenv({ quiet: true });
 let logger = createLogger({ service: "worker", secrets: [process.env.DISCORD_TOKEN ?? ""] });
@@ -22,49 +34,117 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   logger = createLogger({ service: "worker", level: operations.logLevel, secrets: [config.discord.token] });
   const log = logFunction(logger);
-  for (const warning of deprecationWarnings(process.env)) logger.warn(warning);
-  const engine = await Engine.load(config.engine).catch((error: Error) => {
+  for (const warning of [...deprecationWarnings(process.env), ...config.warnings]) logger.warn(warning);
+  // One Llama for every model: llama.cpp's backend is loaded once per process.
+  const llama = await openLlama(config.engine.gpu).catch((error: Error) => {
     throw backendLoadError(config.engine.gpu, error);
   });
-  log(
-    `loaded ${engine.modelName}; ${describeNegation(engine.negation)}; ` +
-      (engine.nativeSteps
-        ? "steps: native (one job per chunk of steps for all running generations, weirdness read in the steps)"
-        : "steps: node-llama-cpp's loop"),
-  );
-  const backend = await engine.backend();
+  // Every file is found (a URI downloaded) and checked before any is loaded: a typo in the last
+  // entry costs no load time, and models that cannot fit together are refused up front.
+  const served: Array<ServedModel & { path: string }> = [];
+  for (const entry of config.models)
+    served.push({ ...entry, path: await resolveModel(entry.model, config.engine.modelsDir ?? "models") });
+  if (served.length > 1) await checkMemory(served, config, llama, logger.warn.bind(logger));
+
+  const engines: Engine[] = [];
+  for (const model of served) {
+    const engine = await Engine.load({ ...config.engine, model: model.path }, llama).catch((error: Error) => {
+      throw backendLoadError(config.engine.gpu, error);
+    });
+    engines.push(engine);
+    log(
+      `loaded ${engine.modelName}${model.id ? ` as ${model.id}` : ""}; ${describeNegation(engine.negation)}; ` +
+        (engine.nativeSteps
+          ? "steps: native (one job per chunk of steps for all running generations, weirdness read in the steps)"
+          : "steps: node-llama-cpp's loop"),
+    );
+  }
+  const backend = await engines[0]!.backend();
   log(formatBackend(backend));
   checkBackend(config.engine.gpu, backend);
+
+  const threads = config.engine.threads ?? defaultThreads();
+  const contexts = Math.max(...engines.map(engine => (engine.negation.route === "sampler" ? 1 : 2)));
+  const atOnce = config.modelsAtOnce ?? defaultModelsAtOnce(threads, contexts);
+  const gate = engines.length > 1 ? new ModelGate(atOnce) : undefined;
+  if (gate)
+    log(
+      `${engines.length} models, at most ${atOnce} generating at once (${contexts} context${contexts > 1 ? "s" : ""} of ${threads} thread${threads > 1 ? "s" : ""} each, ${availableParallelism()} cores; MODELS_AT_ONCE)`,
+    );
+
   const connection = workerConnection(config.queue.redisUrl, message => logger.warn(message));
-  const { worker, shutdown, heartbeat } = createWorker({
-    engine,
-    rest: createRest(config.discord.token, config.discord.apiUrl),
-    connection,
-    prefix: config.queue.prefix,
-    concurrency: config.engine.concurrency ?? 1,
-    settings: config.worker,
-    outputs: new OutputStore(connection, config.queue.prefix, config.records.retentionDays * DAY_MS),
-    throttle: new Throttle(connection, config.queue.prefix),
-    log,
+  const rest = createRest(config.discord.token, config.discord.apiUrl);
+  const outputs = new OutputStore(connection, config.queue.prefix, config.records.retentionDays * DAY_MS);
+  const throttle = new Throttle(connection, config.queue.prefix);
+  const workers = served.map((model, i) => {
+    const running = createWorker({
+      engine: engines[i]!,
+      rest,
+      connection,
+      prefix: config.queue.prefix,
+      concurrency: config.engine.concurrency ?? 1,
+      settings: { ...config.worker, ...(model.id !== undefined && { modelId: model.id }) },
+      outputs,
+      throttle,
+      log,
+      ...(gate && { gate }),
+    });
+    const { heartbeat } = running;
+    log(`serving ${heartbeat.info.id} from the queue ${heartbeat.queue} as ${heartbeat.workerId}`);
+    return running;
   });
-  log(`serving ${heartbeat.info.id} from the queue ${heartbeat.queue} as ${heartbeat.workerId}`);
 
   const port = operations.metricsPort;
   if (port > 0) {
-    // A queue handle only for BullMQ's metrics (depth by state, completed and failed counts).
-    const queue = new Queue(heartbeat.queue, { connection, prefix: config.queue.prefix });
+    // Queue handles only for BullMQ's metrics (depth by state, completed and failed counts).
     const sayError = oncePerOutage(connection, message => logger.warn(message));
-    queue.on("error", error => sayError(`queue: ${error.message}`));
-    const health = () => ({ redis: connection.status === "ready", worker: worker.isRunning() });
-    await startObservabilityServer(port, health, [() => queue.exportPrometheusMetrics()]);
+    const queues = workers.map(({ heartbeat }) => {
+      const queue = new Queue(heartbeat.queue, { connection, prefix: config.queue.prefix });
+      queue.on("error", error => sayError(`queue: ${error.message}`));
+      return queue;
+    });
+    const health = () => ({
+      redis: connection.status === "ready",
+      worker: workers.every(({ worker }) => worker.isRunning()),
+    });
+    await startObservabilityServer(
+      port,
+      health,
+      queues.map(queue => () => queue.exportPrometheusMetrics()),
+    );
   }
 
   // Running jobs finish (or are handed back to the queue) before the process exits.
   onShutdown(log, async () => {
-    await shutdown();
-    await engine.dispose();
+    await Promise.all(workers.map(({ shutdown }) => shutdown()));
+    for (const engine of engines) await engine.dispose();
+    await llama.dispose();
     connection.disconnect();
   });
+}
+
+/**
+ * Several models in one process: refuses (on the CPU) models that together need more RAM than
+ * is free. On a GPU it only warns: node-llama-cpp keeps on the CPU the layers that do not fit.
+ */
+async function checkMemory(
+  served: Array<ServedModel & { path: string }>,
+  config: WorkerConfig,
+  llama: Llama,
+  warn: (message: string) => void,
+): Promise<void> {
+  const needs = await estimateNeeds(
+    served.map(model => ({ id: model.id ?? basename(model.path), path: model.path })),
+    llama,
+    { size: config.engine.contextSize ?? DEFAULT_CONTEXT_SIZE, sequences: config.engine.concurrency ?? 1 },
+  );
+  const free = await freeMemory(llama);
+  try {
+    checkModelsFit(needs, free);
+  } catch (error) {
+    if (free.where === "RAM") throw error;
+    warn(`${(error as Error).message} On the GPU the layers that do not fit run on the CPU, slower.`);
+  }
 }
 
 main().catch((error: Error) => {

@@ -30,6 +30,7 @@ import { startHeartbeat, type Heartbeat } from "./registry.js";
 import { processScoreJob } from "./score.js";
 import { showPartDone, updatePart, type ComparisonDeps } from "./comparison.js";
 import { ComparisonStore, partOutputId } from "../store/comparisons.js";
+import type { ModelGate } from "./capacity.js";
 
 export interface WorkerDeps {
   engine: Engine;
@@ -42,6 +43,8 @@ export interface WorkerDeps {
   throttle: Throttle;
   /** Job lines carry the job and server ids as fields. */
   log?: Log;
+  /** Where one process serves several models: how many of them generate at once (capacity.ts). */
+  gate?: ModelGate;
 }
 
 /** The ids every job line carries; read defensively, as a malformed payload may lack them. */
@@ -478,13 +481,17 @@ export function createWorker(deps: WorkerDeps): {
   const worker = new Worker(
     heartbeat.queue,
     async (job: Job, token?: string) => {
-      try {
+      const work = async (): Promise<JobResult> => {
         if (job.name === SCORE_JOB) {
           await processScoreJob(job, deps.engine, deps.rest);
           await deps.throttle.freePlace(job.id!);
           return { outputId: job.id! };
         }
-        return await processJob(job, deps, abort.signal, serving);
+        return processJob(job, deps, abort.signal, serving);
+      };
+      try {
+        // A deadline is checked when the job's turn comes: too late by then, it is refused, not run.
+        return await (deps.gate ? deps.gate.run(serving.id, work, abort.signal) : work());
       } catch (error) {
         // Cut short by shutdown: hand the job back without using up one of its attempts.
         if (!abort.signal.aborted || !token) throw error;

@@ -1,38 +1,20 @@
 // The worker says at start which llama.cpp backend it got, and with LLAMA_GPU=cuda it
 // refuses to start rather than generate on the CPU.
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { testModelPath, temporaryFolder } from "../helpers/engine.js";
+import { spawnWorkerMain } from "../helpers/workerMain.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
 /** Runs the real worker entry point until it exits or prints a line matching `until`. */
-function runWorker(env: Record<string, string>, until: RegExp): Promise<{ output: string; code: number | null }> {
-  const child = spawn(process.execPath, ["--import", "tsx", resolve(root, "src/worker/main.ts")], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      MODEL: testModelPath(),
-      BELOWZERO_CACHE_DIR: temporaryFolder(),
-      DISCORD_TOKEN: "test-token",
-      DISCORD_API_URL: "http://127.0.0.1:9/api",
-      REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
-      LLAMA_THREADS: "1",
-      ...env,
-    },
-  });
-  let output = "";
-  return new Promise(done => {
-    const read = (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-      if (until.test(output)) child.kill("SIGTERM");
-    };
-    child.stdout.on("data", read);
-    child.stderr.on("data", read);
-    child.on("exit", code => done({ output, code }));
-  });
+async function runWorker(env: Record<string, string>, until: RegExp): Promise<{ output: string; code: number | null }> {
+  const worker = spawnWorkerMain(env);
+  await worker.waitFor(until).then(
+    () => worker.child.kill("SIGTERM"),
+    () => undefined, // it exited first: the output says why
+  );
+  return { code: await worker.exited, output: worker.output() };
 }
 
 describe("worker backend", () => {
@@ -55,7 +37,7 @@ describe("worker backend", () => {
 
   // On a machine with an NVIDIA GPU this would (rightly) start.
   it.skipIf(existsSync("/dev/nvidiactl"))("refuses LLAMA_GPU=cuda without a usable CUDA backend", async () => {
-    const { output, code } = await runWorker({ LLAMA_GPU: "cuda" }, /$^/);
+    const { output, code } = await runWorker({ LLAMA_GPU: "cuda" }, /(?!)/);
     expect(code).toBe(1);
     expect(output).toMatch(/"level":60,.*"msg":"LLAMA_GPU=cuda: .*this worker does not fall back to the CPU/);
     expect(output).not.toMatch(/backend: CPU/);

@@ -1,0 +1,120 @@
+// One worker process serving two models (MODELS): the real entry point, configured by its
+// environment alone, with the bundled stories260K and a random LLaMA with LLaMA 2's real
+// 32,000-token vocabulary, against one Redis and the bot on the fake Discord.
+import { afterEach, describe, expect, it } from "vitest";
+import { useFlow } from "../helpers/flow.js";
+import { realVocabularyModel } from "../helpers/realVocabulary.js";
+import { testModelPath } from "../helpers/engine.js";
+import { spawnWorkerMain, type WorkerMain } from "../helpers/workerMain.js";
+import { botConfig, isFinal, originalOf, slashWeird, startBot } from "../helpers/discordBot.js";
+
+const flow = useFlow();
+let worker: WorkerMain | undefined;
+afterEach(async () => {
+  worker?.child.kill("SIGKILL");
+  await worker?.exited;
+  worker = undefined;
+});
+
+const finalFor = (token: string, timeoutMs?: number) =>
+  flow.discord.waitFor(r => r.method === "PATCH" && originalOf(token).test(r.path) && isFinal(r), timeoutMs);
+
+async function startTwoModels(extra: Record<string, string> = {}): Promise<WorkerMain> {
+  const started = spawnWorkerMain({
+    MODELS: `tiny=${testModelPath()},spm=${await realVocabularyModel("llama-spm")}`,
+    MODELS_AT_ONCE: "1",
+    DISCORD_API_URL: flow.discord.url,
+    REDIS_PREFIX: flow.prefix,
+    LLAMA_GPU: "cpu",
+    LLAMA_CONTEXT_SIZE: "256",
+    ...extra,
+  });
+  worker = started;
+  await started.waitFor(/serving spm from the queue weird-spm/);
+  return started;
+}
+
+/** Waits until the bot sees these models live, and returns their live workers. */
+async function live(...ids: string[]) {
+  for (let i = 0; i < 100; i++) {
+    const models = await flow.bot!.ctx.models.models();
+    const found = ids.map(id => models.find(m => m.id === id && m.live.length > 0));
+    if (found.every(model => model !== undefined)) return found.map(model => model.live);
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
+  throw new Error(`models ${ids.join(", ")} never came up`);
+}
+
+describe("a worker serving several models", () => {
+  it("serves each model on its own queue from one process, one model generating at a time", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    const process = await startTwoModels();
+    expect(process.output()).toMatch(/"msg":"loaded stories260K\.gguf as tiny; negation: /);
+    expect(process.output()).toMatch(/"msg":"loaded [^"]+ as spm; negation: /);
+    expect(process.output()).toMatch(/"msg":"2 models, at most 1 generating at once \(\d context/);
+    const [tinyWorkers, spmWorkers] = await live("tiny", "spm");
+    // One process: its two entries share the host and pid that begin each worker id.
+    const processOf = (id: string) => id.split("-").slice(0, -1).join("-");
+    expect(tinyWorkers).toHaveLength(1);
+    expect(spmWorkers).toHaveLength(1);
+    expect(processOf(tinyWorkers![0]!.workerId)).toBe(processOf(spmWorkers![0]!.workerId));
+    expect(spmWorkers![0]!.vocabularySize).toBe(32_000);
+
+    // Several of each at once: the gate lets one model run at a time, and every job is answered.
+    const requests = [0, 1, 2, 3].map(i =>
+      slashWeird({
+        prompt: "Once upon a time",
+        temp: -0.5,
+        maxTokens: 12,
+        seed: i,
+        model: i % 2 === 0 ? "tiny" : "spm",
+        userId: `80000000000000000${i}`,
+      }),
+    );
+    for (const request of requests) flow.bot.inject(request);
+    const finals = await Promise.all(requests.map(request => finalFor(request.token, 30_000)));
+    for (const [i, final] of finals.entries())
+      expect(final.body?.content).toMatch(new RegExp(` · ${i % 2 === 0 ? "tiny" : "spm"} · seed ${i}\\n`));
+    expect(finals.every(final => (final.body?.allowed_mentions as { parse: unknown[] }).parse.length === 0)).toBe(true);
+  }, 90_000);
+
+  it("answers both models' jobs when the process dies mid-job", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { modelWaitMs: 2000 }));
+    const process = await startTwoModels({ WORKER_LOCK_SECONDS: "1" });
+    await live("tiny", "spm");
+    const running = slashWeird({ prompt: "Once upon a time", temp: -1, maxTokens: 200, model: "spm" });
+    flow.bot.inject(running);
+    await flow.discord.waitFor(
+      r => originalOf(running.token).test(r.path) && String(r.body?.content).includes("generating…"),
+    );
+    // Taken by the process, waiting at its gate for spm to finish.
+    const waiting = slashWeird({ prompt: "Once", temp: -1, maxTokens: 4, model: "tiny", userId: "800000000000000009" });
+    flow.bot.inject(waiting);
+    await flow.discord.waitFor(
+      r => originalOf(waiting.token).test(r.path) && String(r.body?.content).startsWith("Queued"),
+    );
+    process.child.kill("SIGKILL");
+    await process.exited;
+
+    const dropped = (token: string, model: string) =>
+      flow.discord.waitFor(
+        r => originalOf(token).test(r.path) && String(r.body?.content).startsWith(`Sorry, no worker serves ${model}`),
+        20_000,
+      );
+    await Promise.all([dropped(running.token, "spm"), dropped(waiting.token, "tiny")]);
+    for (const name of ["weird-spm", "weird-tiny"]) expect(await flow.bot.ctx.queues.get(name).count()).toBe(0);
+    expect(await flow.bot.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
+  }, 90_000);
+
+  it("refuses to start, before loading anything, when one of its models is missing", async () => {
+    const missing = spawnWorkerMain({
+      MODELS: `tiny=${testModelPath()},gone=/nowhere/missing.gguf`,
+      REDIS_PREFIX: flow.prefix,
+      LLAMA_GPU: "cpu",
+    });
+    worker = missing;
+    expect(await missing.exited).toBe(1);
+    expect(missing.output()).toMatch(/"level":60,.*"msg":"Model file not found: \/nowhere\/missing\.gguf/);
+    expect(missing.output()).not.toMatch(/"msg":"loaded /);
+  });
+});
