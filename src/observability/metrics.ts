@@ -130,5 +130,35 @@ export async function modelQueueMetrics(
 /** The Prometheus text of this process, and whatever the caller adds (BullMQ's queue metrics). */
 export async function metricsText(extra: Array<() => Promise<string>> = []): Promise<string> {
   const parts = await Promise.all([registry.metrics(), ...extra.map(part => part().catch(() => ""))]);
-  return `${parts.filter(Boolean).join("\n").trimEnd()}\n`;
+  return mergeExpositions(parts);
+}
+
+/**
+ * Several Prometheus texts as one: a family's HELP and TYPE once, and all its samples together
+ * (Prometheus refuses a second HELP or TYPE for a name, or a family split in two). Each of a
+ * worker's queues exports BullMQ's same families, one queue label apart.
+ */
+export function mergeExpositions(texts: string[]): string {
+  const families = new Map<string, { comments: string[]; samples: string[] }>();
+  const familyOf = (name: string) => {
+    let family = families.get(name);
+    if (!family) families.set(name, (family = { comments: [], samples: [] }));
+    return family;
+  };
+  for (const line of texts.join("\n").split("\n")) {
+    const comment = /^# (HELP|TYPE) (\S+)/.exec(line);
+    if (comment) {
+      const family = familyOf(comment[2]!);
+      if (!family.comments.some(seen => seen.startsWith(`# ${comment[1]} `))) family.comments.push(line);
+      continue;
+    }
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line);
+    if (!sample) continue; // blank lines, other comments
+    // A histogram's or summary's _bucket, _sum and _count lines belong to the family declared.
+    const name = sample[1]!;
+    const declared = [name, name.replace(/_(bucket|sum|count)$/, "")].find(candidate => families.has(candidate));
+    familyOf(declared ?? name).samples.push(line);
+  }
+  const lines = [...families.values()].flatMap(family => [...family.comments, ...family.samples]);
+  return `${lines.join("\n")}\n`;
 }

@@ -107,6 +107,7 @@ async function main(): Promise<void> {
       redis: connection.status === "ready",
       worker: workers.every(({ worker }) => worker.isRunning()),
     });
+    // One export per model's queue: metricsText merges their families into one of each.
     await startObservabilityServer(
       port,
       health,

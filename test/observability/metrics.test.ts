@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
 import { startObservabilityServer, type ObservabilityServer } from "../../src/observability/server.js";
-import { modelQueueMetrics } from "../../src/observability/metrics.js";
+import { metricsText, modelQueueMetrics } from "../../src/observability/metrics.js";
 import { ModelRegistry } from "../../src/store/models.js";
 import { loadTestEngine } from "../helpers/engine.js";
 import { FakeDiscord } from "../helpers/fakeDiscord.js";
@@ -125,6 +125,36 @@ describe("per-model queue metrics", () => {
     expect(sample(text, `belowzero_model_workers{model="${served}"}`)).toBe(1);
     await idle.obliterate({ force: true });
     await shared.remove("metrics-shared");
+  });
+});
+
+describe("several queues in one worker process", () => {
+  it("serves BullMQ's families once each, every queue's samples together, as Prometheus requires", async () => {
+    // As src/worker/main.ts serves them for a worker with MODELS: one export per model's queue.
+    const queues = ["weird-a", "weird-b"].map(name => bot.ctx.queues.get(name));
+    await queues[1]!.add("weird", { n: 1 }, { delay: 60_000 });
+    const text = await metricsText(queues.map(queue => () => queue.exportPrometheusMetrics()));
+    const lines = text.trimEnd().split("\n");
+    const helps = lines.filter(line => line.startsWith("# HELP ")).map(line => line.split(" ")[2]);
+    expect(new Set(helps).size).toBe(helps.length);
+    expect(helps).toEqual(
+      expect.arrayContaining(["bullmq_job_count", "bullmq_job_completed_total", "belowzero_jobs_total"]),
+    );
+    // Each family's lines in one run: once another family begins, it never comes back.
+    const seen: string[] = [];
+    for (const line of lines) {
+      const name = (/^# (?:HELP|TYPE) (\S+)/.exec(line)?.[1] ?? /^([a-zA-Z_:][\w:]*)/.exec(line)?.[1])!;
+      const family = [name, name.replace(/_(bucket|sum|count)$/, "")].find(n => helps.includes(n)) ?? name;
+      if (seen.at(-1) !== family) {
+        expect(seen).not.toContain(family);
+        seen.push(family);
+      }
+    }
+    expect(sample(text, `bullmq_job_count{queue="weird-a", state="delayed"}`)).toBe(0);
+    expect(sample(text, `bullmq_job_count{queue="weird-b", state="delayed"}`)).toBe(1);
+    expect(sample(text, `bullmq_job_failed_total{queue="weird-a"}`)).toBe(0);
+    expect(sample(text, `bullmq_job_failed_total{queue="weird-b"}`)).toBe(0);
+    await queues[1]!.obliterate({ force: true });
   });
 });
 
