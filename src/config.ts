@@ -250,6 +250,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const warnings: string[] = [];
   const models = readServedModels(reader, model, warnings);
   const modelsAtOnce = reader.get("MODELS_AT_ONCE");
+  if (modelsAtOnce !== undefined && models.length < 2)
+    warnings.push("MODELS_AT_ONCE is not used: this worker serves one model (MODELS names several)");
   const config: WorkerConfig = {
     discord: readDiscord(reader),
     queue: readQueue(reader),

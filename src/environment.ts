@@ -168,7 +168,7 @@ export const ENVIRONMENT = {
   MODELS: text({
     section: "model",
     meaning:
-      "several models served by one worker process, each on its own queue, as id=path entries separated by commas (instead of MODEL and MODEL_ID); the worker refuses to start if together they need more memory than it has",
+      "several models served by one worker process, each on its own queue, as id=path entries separated by commas (instead of MODEL and MODEL_ID); the worker refuses to start if together they need more RAM than is free (see docs/deploy.md)",
     example: "tiny=models/stories260K.gguf,tinyllama=hf:user/repo/tinyllama.Q8_0.gguf",
     advanced: true,
   }),

@@ -230,6 +230,26 @@ function chooseRoute(model: GgufFile, options: NegationOptions): "adapter" | "co
 }
 
 /**
+ * Bytes of weights that sampling below zero may load besides the model's own, known before
+ * anything is written or loaded: a tied model's untied output layer, and on the copy route a
+ * whole second model. "auto" counts the copy wherever it would be chosen; a patched backend
+ * then takes the sampler route, which loads nothing more, so this errs on the safe side.
+ */
+export function extraWeightBytes(modelPath: string, options: NegationOptions = DEFAULT_NEGATION): number {
+  if (options.route === "sampler") return 0;
+  const model = readGguf(modelPath);
+  const embeddings = model.tensors.get("token_embd.weight");
+  const output = model.tensors.get("output.weight");
+  const untiedExtra = output ? 0 : (embeddings?.span ?? 0);
+  const outputType = (output ?? embeddings)?.type;
+  const size = statSync(modelPath).size + untiedExtra;
+  const copy =
+    options.route === "copy" ||
+    (options.route === "auto" && outputType !== undefined && canFlipSigns(outputType) && size <= options.copyMaxBytes);
+  return untiedExtra + (copy ? size : 0);
+}
+
+/**
  * Makes sure the files for sampling below zero exist for this model, for the routes of a
  * backend without the patched sampler ("auto" chooses between them by size): the negation
  * adapter or the sign-flipped copy (and, for tied-embedding models, an untied copy first).

@@ -1,6 +1,7 @@
 // What one worker process can serve at once: whether its models fit the memory before any is
 // loaded, and how many of them generate at the same time so that llama.cpp's threads never
 // outnumber the cores (its pool spin-waits, and a thread without a core stalls every step).
+import { readFileSync } from "node:fs";
 import { availableParallelism, freemem } from "node:os";
 import { GgufInsights, readGgufFileInfo, type Llama } from "node-llama-cpp";
 
@@ -8,63 +9,90 @@ const MIB = 1024 * 1024;
 
 export interface ModelNeeds {
   id: string;
-  /** Bytes of RAM (on the CPU) or VRAM (on a GPU) the model and its contexts take, by node-llama-cpp's estimate. */
-  bytes: number;
+  /** Bytes of RAM the model and its contexts take, by node-llama-cpp's estimate. */
+  ram: number;
+  /** Bytes of VRAM (0 on the CPU). */
+  vram: number;
 }
 
-export class NotEnoughMemoryError extends Error {
-  constructor(needs: ModelNeeds[], available: number, where: "RAM" | "VRAM") {
-    const total = needs.reduce((sum, need) => sum + need.bytes, 0);
-    const each = needs.map(need => `${need.id} ${Math.ceil(need.bytes / MIB)} MiB`).join(", ");
-    super(
-      `These models need about ${Math.ceil(total / MIB)} MiB of ${where} together (${each}), but ${Math.floor(available / MIB)} MiB is free: ` +
-        `serve fewer or smaller models in this worker (MODELS), or give each its own worker.`,
-    );
-    this.name = "NotEnoughMemoryError";
-  }
+export interface FreeMemory {
+  ram: number;
+  /** Null on the CPU. */
+  vram: number | null;
 }
 
 /**
- * What each model takes once loaded with its contexts: the weights, and `contexts` contexts
- * of `sequences` sequences each (two on the adapter and copy routes, one per sign; which
- * route a model gets is known only once it is loaded, so this counts two).
+ * What each model takes once loaded with its contexts: the weights (with `extraBytes`, what
+ * its negation loads besides, see extraWeightBytes) and two contexts of `sequences` sequences
+ * (one per sign on the adapter and copy routes; which route a model gets is known only once
+ * it is loaded). Its layers go where GPU_LAYERS puts them: all ("auto", "max") or that many.
  */
 export async function estimateNeeds(
-  models: Array<{ id: string; path: string }>,
+  models: Array<{ id: string; path: string; extraBytes: number }>,
   llama: Llama,
-  context: { size: number; sequences: number; contexts?: number },
+  context: { size: number; sequences: number; gpuLayers: "auto" | "max" | number },
 ): Promise<ModelNeeds[]> {
-  const onGpu = llama.gpu !== false;
   return Promise.all(
-    models.map(async ({ id, path }) => {
+    models.map(async ({ id, path, extraBytes }) => {
       const insights = await GgufInsights.from(await readGgufFileInfo(path), llama);
-      // On a GPU every layer is counted there (node-llama-cpp keeps on the CPU what does not fit).
-      const gpuLayers = onGpu ? insights.totalLayers : 0;
+      const all = insights.totalLayers;
+      const gpuLayers =
+        llama.gpu === false ? 0 : typeof context.gpuLayers === "number" ? Math.min(context.gpuLayers, all) : all;
       const weights = await insights.estimateModelResourceRequirementsV2({ gpuLayers });
       const perContext = await insights.estimateContextResourceRequirementsV2({
         contextSize: Math.min(context.size, insights.trainContextSize ?? context.size),
         modelGpuLayers: gpuLayers,
         sequences: context.sequences,
       });
-      const contexts = context.contexts ?? 2;
-      const bytes = onGpu
-        ? weights.gpuVram + contexts * perContext.gpuVram
-        : weights.cpuRam + contexts * perContext.cpuRam;
-      return { id, bytes };
+      // The extra weights are mostly an output layer: on the GPU when the layers are.
+      const extraOnGpu = gpuLayers === all && gpuLayers > 0;
+      return {
+        id,
+        ram: weights.cpuRam + 2 * perContext.cpuRam + (extraOnGpu ? 0 : extraBytes),
+        vram: weights.gpuVram + 2 * perContext.gpuVram + (extraOnGpu ? extraBytes : 0),
+      };
     }),
   );
 }
 
-/** The memory free for models: RAM (the process's limit included, as in a container) or the GPU's. */
-export async function freeMemory(llama: Llama): Promise<{ bytes: number; where: "RAM" | "VRAM" }> {
-  if (llama.gpu !== false) return { bytes: (await llama.getVramState()).free, where: "VRAM" };
-  return { bytes: process.availableMemory?.() ?? freemem(), where: "RAM" };
+/**
+ * RAM free for models: the host's available memory (page cache counts as free), or less under
+ * a container's limit (cgroup v2), where reclaimable file cache counts as free too: the file
+ * just downloaded or read must not make its own model look too big.
+ */
+export function freeRam(): number {
+  const host = freemem();
+  try {
+    const max = readFileSync("/sys/fs/cgroup/memory.max", "utf8").trim();
+    if (max === "max") return host;
+    const current = Number(readFileSync("/sys/fs/cgroup/memory.current", "utf8"));
+    const stat = readFileSync("/sys/fs/cgroup/memory.stat", "utf8");
+    const reclaimable = Number(/^inactive_file (\d+)$/m.exec(stat)?.[1] ?? 0);
+    const limited = Number(max) - (current - reclaimable);
+    return Number.isFinite(limited) ? Math.min(host, Math.max(0, limited)) : host;
+  } catch {
+    return host; // no cgroup v2 files: not in a limited container
+  }
 }
 
-/** Refuses, before anything is loaded, models that together need more than is free. */
-export function checkModelsFit(needs: ModelNeeds[], free: { bytes: number; where: "RAM" | "VRAM" }): void {
-  const total = needs.reduce((sum, need) => sum + need.bytes, 0);
-  if (total > free.bytes) throw new NotEnoughMemoryError(needs, free.bytes, free.where);
+export async function freeMemory(llama: Llama): Promise<FreeMemory> {
+  return { ram: freeRam(), vram: llama.gpu === false ? null : (await llama.getVramState()).free };
+}
+
+/** What does not fit: RAM (the worker refuses to start) and VRAM (it warns), as sentences. */
+export function memoryShortfalls(needs: ModelNeeds[], free: FreeMemory): { ram?: string; vram?: string } {
+  const shortfall = (where: "RAM" | "VRAM", of: (need: ModelNeeds) => number, available: number) => {
+    const total = needs.reduce((sum, need) => sum + of(need), 0);
+    if (total <= available) return undefined;
+    const each = needs.map(need => `${need.id} ${Math.ceil(of(need) / MIB)} MiB`).join(", ");
+    return (
+      `These models need about ${Math.ceil(total / MIB)} MiB of ${where} together (${each}), but ${Math.floor(available / MIB)} MiB is free: ` +
+      `serve fewer or smaller models in this worker (MODELS), or give each its own worker.`
+    );
+  };
+  const ram = shortfall("RAM", need => need.ram, free.ram);
+  const vram = free.vram === null ? undefined : shortfall("VRAM", need => need.vram, free.vram);
+  return { ...(ram && { ram }), ...(vram && { vram }) };
 }
 
 /**
@@ -101,6 +129,11 @@ export class ModelGate {
   /** Models generating now, and jobs waiting for their turn (for tests and logs). */
   get state(): { running: string[]; waiting: number } {
     return { running: [...this.running.keys()], waiting: this.waiting.length };
+  }
+
+  /** Whether a job of this model would wait now, rather than start. */
+  wouldWait(model: string): boolean {
+    return this.waiting.length > 0 || !this.mayStart(model);
   }
 
   private mayStart(model: string): boolean {

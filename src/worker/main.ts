@@ -13,9 +13,9 @@ import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import type { Llama } from "node-llama-cpp";
 import { defaultThreads, Engine, openLlama } from "../engine/engine.js";
-import { DEFAULT_CONTEXT_SIZE } from "../engine/defaults.js";
+import { DEFAULT_CONTEXT_SIZE, DEFAULT_NEGATION } from "../engine/defaults.js";
+import { describeNegation, extraWeightBytes } from "../engine/negation.js";
 import { resolveModel } from "../engine/modelFile.js";
-import { describeNegation } from "../engine/negation.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
 import { DAY_MS, OutputStore } from "../store/outputs.js";
@@ -24,7 +24,7 @@ import { Throttle } from "../store/throttle.js";
 import { onShutdown } from "../shutdown.js";
 import { createRest } from "./reply.js";
 import { createWorker } from "./worker.js";
-import { checkModelsFit, defaultModelsAtOnce, estimateNeeds, freeMemory, ModelGate } from "./capacity.js";
+import { defaultModelsAtOnce, estimateNeeds, freeMemory, memoryShortfalls, ModelGate } from "./capacity.js";
 
 loadDotenv({ quiet: true });
 let logger = createLogger({ service: "worker", secrets: [process.env.DISCORD_TOKEN ?? ""] });
@@ -48,7 +48,8 @@ async function main(): Promise<void> {
 
   const engines: Engine[] = [];
   for (const model of served) {
-    const engine = await Engine.load({ ...config.engine, model: model.path }, llama).catch((error: Error) => {
+    // The configured name, not the downloaded file's: outputs and cards show it.
+    const engine = await Engine.load({ ...config.engine, model: model.model }, llama).catch((error: Error) => {
       throw backendLoadError(config.engine.gpu, error);
     });
     engines.push(engine);
@@ -58,10 +59,11 @@ async function main(): Promise<void> {
           ? "steps: native (one job per chunk of steps for all running generations, weirdness read in the steps)"
           : "steps: node-llama-cpp's loop"),
     );
+    const backend = await engine.backend();
+    log(formatBackend(backend));
+    // Checked with the first model, so a wrong backend does not cost the others' load time.
+    if (engines.length === 1) checkBackend(config.engine.gpu, backend);
   }
-  const backend = await engines[0]!.backend();
-  log(formatBackend(backend));
-  checkBackend(config.engine.gpu, backend);
 
   const threads = config.engine.threads ?? defaultThreads();
   const contexts = Math.max(...engines.map(engine => (engine.negation.route === "sampler" ? 1 : 2)));
@@ -125,8 +127,8 @@ async function main(): Promise<void> {
 }
 
 /**
- * Several models in one process: refuses (on the CPU) models that together need more RAM than
- * is free. On a GPU it only warns: node-llama-cpp keeps on the CPU the layers that do not fit.
+ * Several models in one process: refuses models that together need more RAM than is free. For
+ * VRAM it only warns: node-llama-cpp keeps on the CPU the layers that do not fit (slower).
  */
 async function checkMemory(
   served: Array<ServedModel & { path: string }>,
@@ -134,18 +136,23 @@ async function checkMemory(
   llama: Llama,
   warn: (message: string) => void,
 ): Promise<void> {
+  const negation = { ...DEFAULT_NEGATION, ...config.engine.negation };
   const needs = await estimateNeeds(
-    served.map(model => ({ id: model.id ?? basename(model.path), path: model.path })),
+    served.map(model => ({
+      id: model.id ?? basename(model.path),
+      path: model.path,
+      extraBytes: extraWeightBytes(model.path, negation),
+    })),
     llama,
-    { size: config.engine.contextSize ?? DEFAULT_CONTEXT_SIZE, sequences: config.engine.concurrency ?? 1 },
+    {
+      size: config.engine.contextSize ?? DEFAULT_CONTEXT_SIZE,
+      sequences: config.engine.concurrency ?? 1,
+      gpuLayers: config.engine.gpuLayers ?? "auto",
+    },
   );
-  const free = await freeMemory(llama);
-  try {
-    checkModelsFit(needs, free);
-  } catch (error) {
-    if (free.where === "RAM") throw error;
-    warn(`${(error as Error).message} On the GPU the layers that do not fit run on the CPU, slower.`);
-  }
+  const { ram, vram } = memoryShortfalls(needs, await freeMemory(llama));
+  if (ram) throw new Error(ram);
+  if (vram) warn(`${vram} On the GPU the layers that do not fit run on the CPU, slower.`);
 }
 
 main().catch((error: Error) => {

@@ -38,7 +38,14 @@ export async function scoreText(engine: Engine, text: string): Promise<string> {
 }
 
 /** Answers a score job on its ephemeral reply; a job whose token is gone is dropped (it was private). */
-export async function processScoreJob(job: Job, engine: Engine, rest: REST, now = Date.now()): Promise<void> {
+export async function processScoreJob(
+  job: Job,
+  engine: Engine,
+  rest: REST,
+  now = Date.now(),
+  /** Runs the scoring when its model's turn comes (a worker serving several models). */
+  takeTurn: (work: () => Promise<string>) => Promise<string> = work => work(),
+): Promise<void> {
   let request;
   try {
     request = parseScoreJob(job.data);
@@ -47,7 +54,7 @@ export async function processScoreJob(job: Job, engine: Engine, rest: REST, now 
   }
   if (now - request.interactionAt >= INTERACTION_TOKEN_LIFETIME_MS)
     throw new UnrecoverableError("its interaction token expired before it ran; nobody else may see the answer");
-  const content = await scoreText(engine, request.text);
+  const content = await takeTurn(() => scoreText(engine, request.text));
   await rest.patch(Routes.webhookMessage(request.applicationId, request.interactionToken, "@original"), {
     body: { content, allowed_mentions: NO_MENTIONS },
     auth: false,

@@ -47,6 +47,13 @@ export interface WorkerDeps {
   gate?: ModelGate;
 }
 
+/**
+ * Runs a job's engine work when its model's turn comes (at once without a gate). Only the
+ * engine waits: reading records, Discord edits and their back-off never hold up other models.
+ */
+export type TakeTurn = <T>(work: () => Promise<T>, stop: AbortSignal) => Promise<T>;
+const withoutGate: TakeTurn = work => work();
+
 /** The ids every job line carries; read defensively, as a malformed payload may lack them. */
 function jobFields(job: Job): LogFields {
   const guildId = (job.data as { guildId?: unknown } | undefined)?.guildId;
@@ -206,6 +213,7 @@ export async function processJob(
   deps: WorkerDeps,
   signal: AbortSignal,
   serving?: Serving,
+  takeTurn: TakeTurn = withoutGate,
 ): Promise<JobResult> {
   let request: WeirdJob;
   try {
@@ -266,10 +274,12 @@ export async function processJob(
       // Past its deadline, a sweep shows the rows it has (the first always runs).
       if (results.length > 0 && signals.stop.aborted) break;
       try {
-        results.push(await generate(job, { ...request, temperature }, reply, deps, signals, serving));
+        // Each row takes its own turn: a long sweep lets the other models in between its rows.
+        const row = { ...request, temperature };
+        results.push(await takeTurn(() => generate(job, row, reply, deps, signals, serving), signals.stop));
       } catch (error) {
-        // The deadline (not shutdown) fired while the row waited for a context: the rows made
-        // are the result, and with none it is simply too late.
+        // The deadline (not shutdown) fired while the row waited for its turn or a context: the
+        // rows made are the result, and with none it is simply too late.
         if (!signals.stop.aborted || signals.shutdown.aborted) throw error;
         break;
       }
@@ -456,6 +466,14 @@ function tellFailed(error: unknown, job: Job, deps: WorkerDeps): void {
   deps.log?.(`job ${job.id}: could not tell the member: ${(error as Error).message}`, jobFields(job));
 }
 
+/** Why a job waiting for its model's turn stopped waiting: the worker is shutting down. */
+class WorkerStopping extends Error {
+  constructor() {
+    super("the worker is shutting down; the job will be retried");
+    this.name = "WorkerStopping";
+  }
+}
+
 export function createWorker(deps: WorkerDeps): {
   worker: Worker;
   shutdown: () => Promise<void>;
@@ -472,6 +490,17 @@ export function createWorker(deps: WorkerDeps): {
     error => sayBeatError(`model registry: ${error.message}`),
   );
   void heartbeat.beat().catch((error: Error) => sayBeatError(`model registry: ${error.message}`));
+  // Shutdown withdraws the jobs still waiting for their model's turn at once: they have started
+  // nothing, and another process may serve them while this one finishes what it runs.
+  const withdraw = new AbortController();
+  const { gate } = deps;
+  const takeTurn: TakeTurn = gate
+    ? (work, stop) => {
+        if (gate.wouldWait(serving.id))
+          deps.log?.(`a job of ${serving.id} waits for its turn (running: ${gate.state.running.join(", ")})`);
+        return gate.run(serving.id, work, AbortSignal.any([stop, withdraw.signal]));
+      }
+    : withoutGate;
   const serving: Serving = {
     id: heartbeat.info.id,
     file: heartbeat.info.file,
@@ -481,20 +510,17 @@ export function createWorker(deps: WorkerDeps): {
   const worker = new Worker(
     heartbeat.queue,
     async (job: Job, token?: string) => {
-      const work = async (): Promise<JobResult> => {
+      try {
         if (job.name === SCORE_JOB) {
-          await processScoreJob(job, deps.engine, deps.rest);
+          await processScoreJob(job, deps.engine, deps.rest, Date.now(), work => takeTurn(work, abort.signal));
           await deps.throttle.freePlace(job.id!);
           return { outputId: job.id! };
         }
-        return processJob(job, deps, abort.signal, serving);
-      };
-      try {
-        // A deadline is checked when the job's turn comes: too late by then, it is refused, not run.
-        return await (deps.gate ? deps.gate.run(serving.id, work, abort.signal) : work());
+        return await processJob(job, deps, abort.signal, serving, takeTurn);
       } catch (error) {
-        // Cut short by shutdown: hand the job back without using up one of its attempts.
-        if (!abort.signal.aborted || !token) throw error;
+        // Cut short by shutdown, or still waiting for its turn when shutdown began: hand the job
+        // back without using up one of its attempts.
+        if (!(abort.signal.aborted || error instanceof WorkerStopping) || !token) throw error;
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
       }
@@ -540,6 +566,7 @@ export function createWorker(deps: WorkerDeps): {
 
   const shutdown = async () => {
     // Let running generations finish for up to 30 s, then abort them; their jobs are retried.
+    withdraw.abort(new WorkerStopping());
     await heartbeat.stop(); // no new jobs are routed here from now on
     const closing = worker.close();
     await Promise.race([closing, new Promise(resolve => setTimeout(resolve, 30_000).unref())]);

@@ -46,7 +46,7 @@ async function live(...ids: string[]) {
 }
 
 describe("a worker serving several models", () => {
-  it("serves each model on its own queue from one process, one model generating at a time", async () => {
+  it("serves each model on its own queue from one process, every job answered while they take turns", async () => {
     flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
     const process = await startTwoModels();
     expect(process.output()).toMatch(/"msg":"loaded stories260K\.gguf as tiny; negation: /);
@@ -78,21 +78,24 @@ describe("a worker serving several models", () => {
     expect(finals.every(final => (final.body?.allowed_mentions as { parse: unknown[] }).parse.length === 0)).toBe(true);
   }, 90_000);
 
-  it("answers both models' jobs when the process dies mid-job", async () => {
-    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { modelWaitMs: 2000 }));
-    const process = await startTwoModels({ WORKER_LOCK_SECONDS: "1" });
+  /** spm generating a long reply, and a tiny job taken by the process, waiting for its turn. */
+  async function oneRunningOneWaiting(process: WorkerMain) {
     await live("tiny", "spm");
     const running = slashWeird({ prompt: "Once upon a time", temp: -1, maxTokens: 200, model: "spm" });
-    flow.bot.inject(running);
+    flow.bot!.inject(running);
     await flow.discord.waitFor(
       r => originalOf(running.token).test(r.path) && String(r.body?.content).includes("generating…"),
     );
-    // Taken by the process, waiting at its gate for spm to finish.
     const waiting = slashWeird({ prompt: "Once", temp: -1, maxTokens: 4, model: "tiny", userId: "800000000000000009" });
-    flow.bot.inject(waiting);
-    await flow.discord.waitFor(
-      r => originalOf(waiting.token).test(r.path) && String(r.body?.content).startsWith("Queued"),
-    );
+    flow.bot!.inject(waiting);
+    await process.waitFor(/"msg":"a job of tiny waits for its turn \(running: spm\)"/, 20_000);
+    return { running, waiting };
+  }
+
+  it("answers both models' jobs when the process dies mid-job", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix, { modelWaitMs: 2000 }));
+    const process = await startTwoModels({ WORKER_LOCK_SECONDS: "1" });
+    const { running, waiting } = await oneRunningOneWaiting(process);
     process.child.kill("SIGKILL");
     await process.exited;
 
@@ -104,6 +107,34 @@ describe("a worker serving several models", () => {
     await Promise.all([dropped(running.token, "spm"), dropped(waiting.token, "tiny")]);
     for (const name of ["weird-spm", "weird-tiny"]) expect(await flow.bot.ctx.queues.get(name).count()).toBe(0);
     expect(await flow.bot.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);
+  }, 90_000);
+
+  it("on a clean stop, finishes what runs and hands back at once what waits for its turn", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    const process = await startTwoModels();
+    const { running, waiting } = await oneRunningOneWaiting(process);
+    process.child.kill("SIGTERM");
+    // The running reply is finished and delivered; the waiting job is back on its queue, untold.
+    expect((await finalFor(running.token, 30_000)).body?.content).toMatch(/ · spm · /);
+    expect(await process.exited).toBe(0);
+    const tiny = flow.bot.ctx.queues.get("weird-tiny");
+    const jobs = await tiny.getJobs(["waiting", "delayed", "prioritized"]);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]!.attemptsMade).toBe(0);
+    expect(
+      flow.discord.requests.some(r => originalOf(waiting.token).test(r.path) && /Sorry/.test(String(r.body?.content))),
+    ).toBe(false);
+
+    // A worker for tiny alone takes it up.
+    const after = spawnWorkerMain({
+      MODEL: testModelPath(),
+      MODEL_ID: "tiny",
+      DISCORD_API_URL: flow.discord.url,
+      REDIS_PREFIX: flow.prefix,
+      LLAMA_GPU: "cpu",
+    });
+    worker = after;
+    expect((await finalFor(waiting.token, 30_000)).body?.content).toMatch(/ · tiny · /);
   }, 90_000);
 
   it("refuses to start, before loading anything, when one of its models is missing", async () => {

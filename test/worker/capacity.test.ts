@@ -4,13 +4,12 @@
 import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openLlama } from "../../src/engine/engine.js";
-import {
-  checkModelsFit,
-  defaultModelsAtOnce,
-  estimateNeeds,
-  ModelGate,
-  NotEnoughMemoryError,
-} from "../../src/worker/capacity.js";
+import { statSync } from "node:fs";
+import { freemem } from "node:os";
+import { DEFAULT_NEGATION } from "../../src/engine/defaults.js";
+import { readGguf } from "../../src/engine/gguf.js";
+import { extraWeightBytes } from "../../src/engine/negation.js";
+import { defaultModelsAtOnce, estimateNeeds, freeRam, memoryShortfalls, ModelGate } from "../../src/worker/capacity.js";
 import { testModelPath } from "../helpers/engine.js";
 import { realVocabularyModel } from "../helpers/realVocabulary.js";
 
@@ -118,29 +117,56 @@ describe("memory for several models", () => {
 
   it("estimates each model with its contexts, and refuses those that do not fit together", async () => {
     const models = [
-      { id: "tiny", path: testModelPath() },
-      { id: "spm", path: spm },
+      { id: "tiny", path: testModelPath(), extraBytes: 0 },
+      { id: "spm", path: spm, extraBytes: 0 },
     ];
-    const needs = await estimateNeeds(models, llama, { size: 256, sequences: 1 });
+    const settings = { size: 256, sequences: 1, gpuLayers: "auto" as const };
+    const needs = await estimateNeeds(models, llama, settings);
     expect(needs.map(need => need.id)).toEqual(["tiny", "spm"]);
-    // The 32,000-token model's output layer alone outweighs the whole 260K model.
-    expect(needs[1]!.bytes).toBeGreaterThan(needs[0]!.bytes);
-    for (const need of needs) expect(need.bytes).toBeGreaterThan(0);
-    // More sequences (WORKER_CONCURRENCY) and a longer context need more.
-    const more = await estimateNeeds(models, llama, { size: 512, sequences: 4 });
-    for (const [i, need] of more.entries()) expect(need.bytes).toBeGreaterThan(needs[i]!.bytes);
+    // On the CPU everything is RAM; the 32,000-token output layer alone outweighs the 260K model.
+    expect(needs.map(need => need.vram)).toEqual([0, 0]);
+    expect(needs[1]!.ram).toBeGreaterThan(needs[0]!.ram);
+    expect(needs[0]!.ram).toBeGreaterThan(0);
+    // More sequences (WORKER_CONCURRENCY) and a longer context need more; so does the negation's extra.
+    const more = await estimateNeeds(models, llama, { ...settings, size: 512, sequences: 4 });
+    for (const [i, need] of more.entries()) expect(need.ram).toBeGreaterThan(needs[i]!.ram);
+    const copied = await estimateNeeds([{ ...models[1]!, extraBytes: 5 * 2 ** 20 }], llama, settings);
+    expect(copied[0]!.ram).toBe(needs[1]!.ram + 5 * 2 ** 20);
 
-    const total = needs[0]!.bytes + needs[1]!.bytes;
-    expect(() => checkModelsFit(needs, { bytes: total, where: "RAM" })).not.toThrow();
-    let refusal: unknown;
-    try {
-      checkModelsFit(needs, { bytes: total - 1, where: "RAM" });
-    } catch (error) {
-      refusal = error;
-    }
-    expect(refusal).toBeInstanceOf(NotEnoughMemoryError);
-    expect((refusal as Error).message).toMatch(
+    const total = needs[0]!.ram + needs[1]!.ram;
+    expect(memoryShortfalls(needs, { ram: total, vram: null })).toEqual({});
+    const { ram, vram } = memoryShortfalls(needs, { ram: total - 1, vram: null });
+    expect(vram).toBeUndefined();
+    expect(ram).toMatch(
       /^These models need about \d+ MiB of RAM together \(tiny \d+ MiB, spm \d+ MiB\), but \d+ MiB is free: serve fewer or smaller models in this worker \(MODELS\), or give each its own worker\.$/,
     );
+    // VRAM is only compared where there is a GPU.
+    expect(memoryShortfalls(needs, { ram: total, vram: 0 })).toEqual({});
+    expect(memoryShortfalls([{ id: "g", ram: 0, vram: 10 }], { ram: 0, vram: 9 }).vram).toMatch(
+      /of VRAM together \(g 1 MiB\)/,
+    );
+  });
+
+  it("counts what the negation loads besides the model: a second copy, a tied model's output layer", async () => {
+    const size = statSync(spm).size;
+    // Small enough for "auto" to choose the copy: a whole second model.
+    expect(extraWeightBytes(spm, { ...DEFAULT_NEGATION, route: "auto" })).toBe(size);
+    expect(extraWeightBytes(spm, { ...DEFAULT_NEGATION, route: "copy" })).toBe(size);
+    expect(extraWeightBytes(spm, { ...DEFAULT_NEGATION, route: "adapter" })).toBe(0);
+    expect(extraWeightBytes(spm, { ...DEFAULT_NEGATION, route: "auto", copyMaxBytes: size - 1 })).toBe(0);
+    expect(extraWeightBytes(spm, { ...DEFAULT_NEGATION, route: "sampler" })).toBe(0);
+    // A tied model: the adapter route loads its untied copy, bigger by the embeddings.
+    const tied = await realVocabularyModel("llama-spm", { tied: true });
+    const embeddings = readGguf(tied).tensors.get("token_embd.weight")!.span;
+    expect(extraWeightBytes(tied, { ...DEFAULT_NEGATION, route: "adapter" })).toBe(embeddings);
+    expect(extraWeightBytes(tied, { ...DEFAULT_NEGATION, route: "copy" })).toBe(
+      embeddings + statSync(tied).size + embeddings,
+    );
+  });
+
+  it("reads free RAM as at least something and at most the host's", () => {
+    const free = freeRam();
+    expect(free).toBeGreaterThan(0);
+    expect(free).toBeLessThanOrEqual(freemem());
   });
 });
