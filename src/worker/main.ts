@@ -26,6 +26,9 @@ import { createRest } from "./reply.js";
 import { createWorker } from "./worker.js";
 import { defaultModelsAtOnce, estimateNeeds, freeMemory, memoryShortfalls, ModelGate } from "./capacity.js";
 
+/** A model to serve, with the local file its path or URI resolved to. */
+type LocatedModel = ServedModel & { path: string };
+
 loadDotenv({ quiet: true });
 let logger = createLogger({ service: "worker", secrets: [process.env.DISCORD_TOKEN ?? ""] });
 
@@ -41,7 +44,7 @@ async function main(): Promise<void> {
   });
   // Every file is found (a URI downloaded) and checked before any is loaded: a typo in the last
   // entry costs no load time, and models that cannot fit together are refused up front.
-  const served: Array<ServedModel & { path: string }> = [];
+  const served: LocatedModel[] = [];
   for (const entry of config.models)
     served.push({ ...entry, path: await resolveModel(entry.model, config.engine.modelsDir ?? "models") });
   if (served.length > 1) await checkMemory(served, config, llama, logger.warn.bind(logger));
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
  * VRAM it only warns: node-llama-cpp keeps on the CPU the layers that do not fit (slower).
  */
 async function checkMemory(
-  served: Array<ServedModel & { path: string }>,
+  served: LocatedModel[],
   config: WorkerConfig,
   llama: Llama,
   warn: (message: string) => void,

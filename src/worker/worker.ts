@@ -274,9 +274,9 @@ export async function processJob(
       // Past its deadline, a sweep shows the rows it has (the first always runs).
       if (results.length > 0 && signals.stop.aborted) break;
       try {
-        // Each row takes its own turn: a long sweep lets the other models in between its rows.
+        // Each row takes its own turn, so a long sweep lets other models in between its rows; only
+        // a job that has made nothing yet is handed back when shutdown begins.
         const row = { ...request, temperature };
-        // Only a job that has made nothing yet is handed back when shutdown begins: a sweep under way finishes.
         results.push(
           await takeTurn(() => generate(job, row, reply, deps, signals, serving), signals.stop, results.length === 0),
         );
