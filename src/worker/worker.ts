@@ -569,9 +569,10 @@ export function createWorker(deps: WorkerDeps): {
 
   const shutdown = async () => {
     // Let running generations finish for up to 30 s, then abort them; their jobs are retried.
-    withdraw.abort(new WorkerStopping());
     await heartbeat.stop(); // no new jobs are routed here from now on
     const closing = worker.close();
+    // Only once it fetches no more: a job handed back now is not taken again by this worker.
+    withdraw.abort(new WorkerStopping());
     await Promise.race([closing, new Promise(resolve => setTimeout(resolve, 30_000).unref())]);
     abort.abort();
     await closing;
