@@ -583,6 +583,8 @@ describe("settings in effect", () => {
     expect(await queued(slashWeird({ prompt: "c", temp: -1.5, userId: "800000000000000603" }))).toMatch(
       /^Queued at \*\*T = -1.5 /,
     );
+    // "Queued" is said before the job is added: wait for the third.
+    await expect.poll(async () => (await b.ctx.queue.getJobs(["waiting", "prioritized"])).length).toBe(3);
     const jobs = await b.ctx.queue.getJobs(["waiting", "prioritized"]);
     expect(
       jobs

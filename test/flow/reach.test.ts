@@ -28,6 +28,7 @@ import {
   slashCommand,
   slashWeird,
   startBot,
+  firstWaitingJob,
   startWorker,
   userInstalled,
 } from "../helpers/discordBot.js";
@@ -99,11 +100,11 @@ describe("where belowzero is not a member", () => {
     flow.bot.inject(raw);
     await flow.discord.waitFor(r => originalOf(raw.token).test(r.path) && /Queued/.test(String(r.body?.content)));
     flow.discord.expiredTokens.add(raw.token); // as when Discord's 15 minutes are up
-    const [job] = await flow.bot.ctx.queue.getJobs(["waiting", "prioritized"]);
+    const job = await firstWaitingJob(flow.bot);
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
     await expect.poll(() => flow.worker!.logs.join("\n"), { timeout: 20_000 }).toMatch(/kept for \/weird-mine/);
-    expect(await job!.getState()).toBe("completed");
-    const output = await flow.bot.ctx.outputs.get(job!.id!);
+    expect(await job.getState()).toBe("completed");
+    const output = await flow.bot.ctx.outputs.get(job.id!);
     expect(output).toMatchObject({ messageId: "", prompt: "Once upon a time", authorId: raw.member.user.id });
     expect(channelRequests()).toEqual([]);
     // Its queue place is free again, and the member finds it in their own list.
@@ -129,12 +130,12 @@ describe("where belowzero is not a member", () => {
       body: { message: "Unknown Message", code: 10008 },
       times: 1000,
     });
+    const job = await firstWaitingJob(flow.bot);
     flow.worker = startWorker(flow.engine, flow.discord.url, flow.prefix);
-    const [job] = await flow.bot.ctx.queue.getJobs(["waiting", "prioritized"]);
     await expect
-      .poll(async () => (await flow.bot!.ctx.outputs.get(job!.id!))?.messageId, { timeout: 20_000 })
+      .poll(async () => (await flow.bot!.ctx.outputs.get(job.id!))?.messageId, { timeout: 20_000 })
       .toMatch(/^\d+$/);
-    const output = (await flow.bot.ctx.outputs.get(job!.id!))!;
+    const output = (await flow.bot.ctx.outputs.get(job.id!))!;
     const shown = flow.discord.messageById(output.messageId)!;
     expect(shown.content).toContain("Once upon a time");
     expect(shown.content).toContain(output.text.slice(0, 10));
@@ -199,8 +200,8 @@ describe("where belowzero is not a member", () => {
     const raw = userInstalled(slashWeird({ prompt: "Once upon a time" }));
     flow.bot.inject(raw);
     await flow.discord.waitFor(r => originalOf(raw.token).test(r.path) && /Queued/.test(String(r.body?.content)));
-    const [job] = await flow.bot.ctx.queue.getJobs(["waiting", "prioritized"]);
-    const data = job!.data as WeirdJob;
+    const job = await firstWaitingJob(flow.bot);
+    const data = job.data as WeirdJob;
     await new Promise(resolve =>
       setTimeout(resolve, stopGeneratingBy(data.interactionAt, data.deadline!) - Date.now()),
     );
@@ -209,7 +210,7 @@ describe("where belowzero is not a member", () => {
     const notice = await flow.discord.waitFor(r => followUpOf(raw.token)(r) && r.body?.content === TOO_LATE_TO_START);
     expect(notice.body).toMatchObject({ flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } });
     await flow.discord.waitFor(r => r.method === "DELETE" && originalOf(raw.token).test(r.path));
-    expect(await flow.bot.ctx.outputs.get(job!.id!)).toBeUndefined();
+    expect(await flow.bot.ctx.outputs.get(job.id!)).toBeUndefined();
     expect(flow.discord.find("PATCH", originalOf(raw.token)).filter(isFinal)).toEqual([]);
     expect(channelRequests()).toEqual([]);
     await expect.poll(() => flow.bot!.redis.zcard(`${flow.prefix}:pending-all`)).toBe(0);

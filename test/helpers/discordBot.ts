@@ -3,6 +3,7 @@
 // receive real discord.js interaction objects.
 import { randomUUID } from "node:crypto";
 import { Cluster, type Redis } from "ioredis";
+import type { Job } from "bullmq";
 import {
   ApplicationCommandOptionType,
   ApplicationCommandType,
@@ -172,6 +173,20 @@ export function startWorker(
       connection.disconnect();
     },
   };
+}
+
+/**
+ * The bot's first job waiting in its queue. The bot says "Queued" before it adds the job (so a
+ * fast worker's result is never overwritten), so a test that saw that reply polls for the job.
+ */
+export async function firstWaitingJob(bot: TestBot, timeoutMs = 5_000): Promise<Job> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const [job] = await bot.ctx.queue.getJobs(["waiting", "prioritized"]);
+    if (job) return job;
+    if (Date.now() > until) throw new Error(`no job waited in the queue within ${timeoutMs} ms`);
+    await new Promise(resolve => setTimeout(resolve, 20));
+  }
 }
 
 /** A fresh key prefix, so tests never see each other's (or production's) keys. */
