@@ -229,24 +229,41 @@ function chooseRoute(model: GgufFile, options: NegationOptions): "adapter" | "co
   return canFlipSigns(output.type) && statSync(model.path).size <= options.copyMaxBytes ? "copy" : "adapter";
 }
 
+/** What a model's negation will cost once loaded, known before anything is written or loaded. */
+export interface NegationPlan {
+  route: "sampler" | "adapter" | "copy";
+  /** Bytes of weights loaded besides the model's own. */
+  extraBytes: number;
+  /** Contexts per model: one for both signs on the sampler route, one per sign otherwise. */
+  contexts: 1 | 2;
+}
+
 /**
- * Bytes of weights that sampling below zero may load besides the model's own, known before
- * anything is written or loaded: a tied model's untied output layer, and on the copy route a
- * whole second model. "auto" counts the copy wherever it would be chosen; a patched backend
- * then takes the sampler route, which loads nothing more, so this errs on the safe side.
+ * The route a model will take and what it loads besides the model: nothing on the sampler
+ * route; otherwise a tied model's untied output layer, and then the adapter (lora_b, a byte
+ * copy of the output layer, and lora_a, an n_embd² F32 identity) or a whole second model.
+ * `patchedSampler`: the addon carries belowzero's patch, so "auto" takes the sampler route
+ * (the engine proves it at load time).
  */
-export function extraWeightBytes(modelPath: string, options: NegationOptions = DEFAULT_NEGATION): number {
-  if (options.route === "sampler") return 0;
+export function planNegation(
+  modelPath: string,
+  options: NegationOptions = DEFAULT_NEGATION,
+  patchedSampler = false,
+): NegationPlan {
+  if (options.route === "sampler" || (options.route === "auto" && patchedSampler))
+    return { route: "sampler", extraBytes: 0, contexts: 1 };
   const model = readGguf(modelPath);
   const embeddings = model.tensors.get("token_embd.weight");
-  const output = model.tensors.get("output.weight");
-  const untiedExtra = output ? 0 : (embeddings?.span ?? 0);
-  const outputType = (output ?? embeddings)?.type;
+  const output = model.tensors.get("output.weight") ?? embeddings;
+  const untiedExtra = model.tensors.has("output.weight") ? 0 : (embeddings?.span ?? 0);
   const size = statSync(modelPath).size + untiedExtra;
   const copy =
     options.route === "copy" ||
-    (options.route === "auto" && outputType !== undefined && canFlipSigns(outputType) && size <= options.copyMaxBytes);
-  return untiedExtra + (copy ? size : 0);
+    (options.route === "auto" && output !== undefined && canFlipSigns(output.type) && size <= options.copyMaxBytes);
+  if (copy) return { route: "copy", extraBytes: untiedExtra + size, contexts: 2 };
+  const embeddingLength = output?.dims[0] ?? 0;
+  const adapter = (output?.span ?? 0) + embeddingLength * embeddingLength * 4;
+  return { route: "adapter", extraBytes: untiedExtra + adapter, contexts: 2 };
 }
 
 /**

@@ -23,17 +23,16 @@ export interface FreeMemory {
 
 /**
  * What each model takes once loaded with its contexts: the weights (with `extraBytes`, what
- * its negation loads besides, see extraWeightBytes) and two contexts of `sequences` sequences
- * (one per sign on the adapter and copy routes; which route a model gets is known only once
- * it is loaded). Its layers go where GPU_LAYERS puts them: all ("auto", "max") or that many.
+ * its negation loads besides, see planNegation) and `contexts` contexts of `sequences`
+ * sequences. Its layers go where GPU_LAYERS puts them: all ("auto", "max") or that many.
  */
 export async function estimateNeeds(
-  models: Array<{ id: string; path: string; extraBytes: number }>,
+  models: Array<{ id: string; path: string; extraBytes: number; contexts: number }>,
   llama: Llama,
   context: { size: number; sequences: number; gpuLayers: "auto" | "max" | number },
 ): Promise<ModelNeeds[]> {
   return Promise.all(
-    models.map(async ({ id, path, extraBytes }) => {
+    models.map(async ({ id, path, extraBytes, contexts }) => {
       const insights = await GgufInsights.from(await readGgufFileInfo(path), llama);
       const all = insights.totalLayers;
       const gpuLayers =
@@ -48,8 +47,8 @@ export async function estimateNeeds(
       const extraOnGpu = gpuLayers === all && gpuLayers > 0;
       return {
         id,
-        ram: weights.cpuRam + 2 * perContext.cpuRam + (extraOnGpu ? 0 : extraBytes),
-        vram: weights.gpuVram + 2 * perContext.gpuVram + (extraOnGpu ? extraBytes : 0),
+        ram: weights.cpuRam + contexts * perContext.cpuRam + (extraOnGpu ? 0 : extraBytes),
+        vram: weights.gpuVram + contexts * perContext.gpuVram + (extraOnGpu ? extraBytes : 0),
       };
     }),
   );
@@ -57,22 +56,40 @@ export async function estimateNeeds(
 
 /**
  * RAM free for models: the host's available memory (page cache counts as free), or less under
- * a container's limit (cgroup v2), where reclaimable file cache counts as free too: the file
- * just downloaded or read must not make its own model look too big.
+ * a container's limit (cgroup v2, or v1's memory controller), where reclaimable file cache
+ * counts as free too: the file just downloaded or read must not make its own model look too big.
  */
-export function freeRam(): number {
-  const host = freemem();
-  try {
-    const max = readFileSync("/sys/fs/cgroup/memory.max", "utf8").trim();
-    if (max === "max") return host;
-    const current = Number(readFileSync("/sys/fs/cgroup/memory.current", "utf8"));
-    const stat = readFileSync("/sys/fs/cgroup/memory.stat", "utf8");
-    const reclaimable = Number(/^inactive_file (\d+)$/m.exec(stat)?.[1] ?? 0);
-    const limited = Number(max) - (current - reclaimable);
-    return Number.isFinite(limited) ? Math.min(host, Math.max(0, limited)) : host;
-  } catch {
-    return host; // no cgroup v2 files: not in a limited container
+export function freeRam(cgroupRoot = "/sys/fs/cgroup", host = freemem()): number {
+  const limited = containerFreeRam(cgroupRoot);
+  return limited === undefined ? host : Math.min(host, limited);
+}
+
+const CGROUP_LAYOUTS = [
+  { limit: "memory.max", usage: "memory.current", stat: "memory.stat", inactive: "inactive_file" },
+  {
+    limit: "memory/memory.limit_in_bytes",
+    usage: "memory/memory.usage_in_bytes",
+    stat: "memory/memory.stat",
+    inactive: "total_inactive_file",
+  },
+];
+
+function containerFreeRam(root: string): number | undefined {
+  for (const layout of CGROUP_LAYOUTS) {
+    let limit: string, usage: number, stat: string;
+    try {
+      limit = readFileSync(`${root}/${layout.limit}`, "utf8").trim();
+      usage = Number(readFileSync(`${root}/${layout.usage}`, "utf8"));
+      stat = readFileSync(`${root}/${layout.stat}`, "utf8");
+    } catch {
+      continue; // not this layout
+    }
+    if (limit === "max") return undefined; // v2 without a limit (v1's is a huge number, which min() handles)
+    const reclaimable = Number(new RegExp(`^${layout.inactive} (\\d+)$`, "m").exec(stat)?.[1] ?? 0);
+    const free = Number(limit) - (usage - reclaimable);
+    return Number.isFinite(free) ? Math.max(0, free) : undefined;
   }
+  return undefined;
 }
 
 export async function freeMemory(llama: Llama): Promise<FreeMemory> {

@@ -14,7 +14,8 @@ import { basename } from "node:path";
 import type { Llama } from "node-llama-cpp";
 import { defaultThreads, Engine, openLlama } from "../engine/engine.js";
 import { DEFAULT_CONTEXT_SIZE, DEFAULT_NEGATION } from "../engine/defaults.js";
-import { describeNegation, extraWeightBytes } from "../engine/negation.js";
+import { describeNegation, planNegation } from "../engine/negation.js";
+import { hasNativeSteps } from "../engine/nativeSteps.js";
 import { resolveModel } from "../engine/modelFile.js";
 import { createLogger, logFunction } from "../observability/log.js";
 import { startObservabilityServer } from "../observability/server.js";
@@ -140,11 +141,14 @@ async function checkMemory(
   warn: (message: string) => void,
 ): Promise<void> {
   const negation = { ...DEFAULT_NEGATION, ...config.engine.negation };
+  // The patch that adds the native step also makes the sampler negate: "auto" will take the
+  // sampler route (one context, nothing extra), which each engine then proves as it loads.
+  const patched = hasNativeSteps(llama);
   const needs = await estimateNeeds(
     served.map(model => ({
       id: model.id ?? basename(model.path),
       path: model.path,
-      extraBytes: extraWeightBytes(model.path, negation),
+      ...planNegation(model.path, negation, patched),
     })),
     llama,
     {

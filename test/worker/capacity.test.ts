@@ -4,11 +4,12 @@
 import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openLlama } from "../../src/engine/engine.js";
-import { statSync } from "node:fs";
-import { freemem } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { freemem, tmpdir } from "node:os";
 import { DEFAULT_NEGATION } from "../../src/engine/defaults.js";
-import { readGguf } from "../../src/engine/gguf.js";
-import { extraWeightBytes } from "../../src/engine/negation.js";
+import { readGguf, WRITE_ALIGNMENT } from "../../src/engine/gguf.js";
+import { planNegation, prepareNegation, type NegationRoute } from "../../src/engine/negation.js";
 import { defaultModelsAtOnce, estimateNeeds, freeRam, memoryShortfalls, ModelGate } from "../../src/worker/capacity.js";
 import { testModelPath } from "../helpers/engine.js";
 import { realVocabularyModel } from "../helpers/realVocabulary.js";
@@ -117,8 +118,8 @@ describe("memory for several models", () => {
 
   it("estimates each model with its contexts, and refuses those that do not fit together", async () => {
     const models = [
-      { id: "tiny", path: testModelPath(), extraBytes: 0 },
-      { id: "spm", path: spm, extraBytes: 0 },
+      { id: "tiny", path: testModelPath(), extraBytes: 0, contexts: 2 },
+      { id: "spm", path: spm, extraBytes: 0, contexts: 2 },
     ];
     const settings = { size: 256, sequences: 1, gpuLayers: "auto" as const };
     const needs = await estimateNeeds(models, llama, settings);
@@ -132,6 +133,10 @@ describe("memory for several models", () => {
     for (const [i, need] of more.entries()) expect(need.ram).toBeGreaterThan(needs[i]!.ram);
     const copied = await estimateNeeds([{ ...models[1]!, extraBytes: 5 * 2 ** 20 }], llama, settings);
     expect(copied[0]!.ram).toBe(needs[1]!.ram + 5 * 2 ** 20);
+    // The sampler route's one context costs less than a context per sign.
+    const [oneContext] = await estimateNeeds([{ ...models[1]!, contexts: 1 }], llama, settings);
+    expect(oneContext!.ram).toBeLessThan(needs[1]!.ram);
+    expect(oneContext!.ram).toBeGreaterThan(0);
 
     const total = needs[0]!.ram + needs[1]!.ram;
     expect(memoryShortfalls(needs, { ram: total, vram: null })).toEqual({});
@@ -147,26 +152,95 @@ describe("memory for several models", () => {
     );
   });
 
-  it("counts what the negation loads besides the model: a second copy, a tied model's output layer", async () => {
-    const size = statSync(spm).size;
-    // Small enough for "auto" to choose the copy: a whole second model.
-    expect(extraWeightBytes(spm, { ...DEFAULT_NEGATION, route: "auto" })).toBe(size);
-    expect(extraWeightBytes(spm, { ...DEFAULT_NEGATION, route: "copy" })).toBe(size);
-    expect(extraWeightBytes(spm, { ...DEFAULT_NEGATION, route: "adapter" })).toBe(0);
-    expect(extraWeightBytes(spm, { ...DEFAULT_NEGATION, route: "auto", copyMaxBytes: size - 1 })).toBe(0);
-    expect(extraWeightBytes(spm, { ...DEFAULT_NEGATION, route: "sampler" })).toBe(0);
-    // A tied model: the adapter route loads its untied copy, bigger by the embeddings.
-    const tied = await realVocabularyModel("llama-spm", { tied: true });
-    const embeddings = readGguf(tied).tensors.get("token_embd.weight")!.span;
-    expect(extraWeightBytes(tied, { ...DEFAULT_NEGATION, route: "adapter" })).toBe(embeddings);
-    expect(extraWeightBytes(tied, { ...DEFAULT_NEGATION, route: "copy" })).toBe(
-      embeddings + statSync(tied).size + embeddings,
-    );
+  it("plans what each route loads besides the model, as the files the engine writes show", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bz-plan-"));
+    const tensorBytes = (path: string) => [...readGguf(path).tensors.values()].reduce((sum, t) => sum + t.span, 0);
+    try {
+      for (const tied of [false, true]) {
+        const model = await realVocabularyModel("llama-spm", { tied });
+        const size = statSync(model).size;
+        const options = (route: NegationRoute, copyMaxBytes = DEFAULT_NEGATION.copyMaxBytes) => ({
+          route,
+          copyMaxBytes,
+        });
+        // A patched addon: "auto" is the sampler route, one context and nothing besides.
+        expect(planNegation(model, options("auto"), true)).toEqual({ route: "sampler", extraBytes: 0, contexts: 1 });
+        expect(planNegation(model, options("sampler"))).toEqual({ route: "sampler", extraBytes: 0, contexts: 1 });
+
+        // The adapter: what the engine loads instead of the model (its untied copy) and the adapter.
+        const adapter = await prepareNegation(model, dir, options("adapter"));
+        if (adapter.route !== "adapter") throw new Error("expected the adapter route");
+        const untiedExtra = tensorBytes(adapter.modelPath) - tensorBytes(model);
+        expect(untiedExtra).toBe(tied ? readGguf(model).tensors.get("token_embd.weight")!.span : 0);
+        const adapterPlan = planNegation(model, options("adapter"));
+        expect(adapterPlan).toMatchObject({ route: "adapter", contexts: 2 });
+        expect(Math.abs(adapterPlan.extraBytes - untiedExtra - tensorBytes(adapter.adapterPath))).toBeLessThan(
+          2 * WRITE_ALIGNMENT,
+        );
+        // "auto" takes the adapter above copyMaxBytes, without the patch.
+        expect(planNegation(model, options("auto", size + untiedExtra - 1))).toEqual(adapterPlan);
+
+        // The copy: a whole second (untied) model, which "auto" chooses for a model this small.
+        const copy = await prepareNegation(model, dir, options("copy"));
+        if (copy.route !== "copy") throw new Error("expected the copy route");
+        const copyPlan = planNegation(model, options("auto"));
+        expect(copyPlan).toMatchObject({ route: "copy", contexts: 2 });
+        expect(planNegation(model, options("copy"))).toEqual(copyPlan);
+        const loaded = untiedExtra + statSync(copy.negatedModelPath).size;
+        expect(Math.abs(copyPlan.extraBytes - loaded)).toBeLessThan(4096); // the copy's own metadata
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reads free RAM as at least something and at most the host's", () => {
     const free = freeRam();
     expect(free).toBeGreaterThan(0);
     expect(free).toBeLessThanOrEqual(freemem());
+  });
+
+  it("reads a container's limit from cgroup v2 and v1 files, with reclaimable file cache as free", () => {
+    const root = mkdtempSync(join(tmpdir(), "bz-cgroup-"));
+    const write = (files: Record<string, string>) => {
+      rmSync(root, { recursive: true, force: true });
+      for (const [name, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(root, name)), { recursive: true });
+        writeFileSync(join(root, name), text);
+      }
+    };
+    const mib = 2 ** 20;
+    const host = 4096 * mib;
+    try {
+      write({
+        "memory.max": `${1000 * mib}\n`,
+        "memory.current": `${600 * mib}\n`,
+        "memory.stat": `anon 1\ninactive_file ${100 * mib}\nactive_file 5\n`,
+      });
+      expect(freeRam(root, host)).toBe(500 * mib);
+      write({ "memory.max": "max\n", "memory.current": "1\n", "memory.stat": "inactive_file 0\n" });
+      expect(freeRam(root, host)).toBe(host);
+      write({
+        "memory/memory.limit_in_bytes": `${800 * mib}\n`,
+        "memory/memory.usage_in_bytes": `${700 * mib}\n`,
+        "memory/memory.stat": `cache 9\ninactive_file 1\ntotal_inactive_file ${50 * mib}\n`,
+      });
+      expect(freeRam(root, host)).toBe(150 * mib);
+      expect(freeRam(root, 100 * mib)).toBe(100 * mib); // the host has less free than the limit leaves
+      // v1 without a limit says so with a huge number.
+      write({
+        "memory/memory.limit_in_bytes": "9223372036854771712\n",
+        "memory/memory.usage_in_bytes": `${700 * mib}\n`,
+        "memory/memory.stat": "total_inactive_file 0\n",
+      });
+      expect(freeRam(root, host)).toBe(host);
+      // Used past the limit (file cache not yet reclaimed): nothing is free, never negative.
+      write({ "memory.max": "10\n", "memory.current": "20\n", "memory.stat": "" });
+      expect(freeRam(root, host)).toBe(0);
+      write({});
+      expect(freeRam(root, host)).toBe(host);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
