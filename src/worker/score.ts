@@ -42,19 +42,26 @@ export async function processScoreJob(
   job: Job,
   engine: Engine,
   rest: REST,
-  now = Date.now(),
   /** Runs the scoring when its model's turn comes (a worker serving several models). */
   takeTurn: (work: () => Promise<string>) => Promise<string> = work => work(),
+  now: () => number = Date.now,
 ): Promise<void> {
-  let request;
+  let request: ReturnType<typeof parseScoreJob>;
   try {
     request = parseScoreJob(job.data);
   } catch (error) {
     throw new UnrecoverableError((error as Error).message);
   }
-  if (now - request.interactionAt >= INTERACTION_TOKEN_LIFETIME_MS)
-    throw new UnrecoverableError("its interaction token expired before it ran; nobody else may see the answer");
-  const content = await takeTurn(() => scoreText(engine, request.text));
+  // Checked again once its turn comes: the token may expire while it waits.
+  const checkToken = () => {
+    if (now() - request.interactionAt >= INTERACTION_TOKEN_LIFETIME_MS)
+      throw new UnrecoverableError("its interaction token expired before it ran; nobody else may see the answer");
+  };
+  checkToken();
+  const content = await takeTurn(() => {
+    checkToken();
+    return scoreText(engine, request.text);
+  });
   await rest.patch(Routes.webhookMessage(request.applicationId, request.interactionToken, "@original"), {
     body: { content, allowed_mentions: NO_MENTIONS },
     auth: false,

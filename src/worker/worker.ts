@@ -515,7 +515,7 @@ export function createWorker(deps: WorkerDeps): {
     async (job: Job, token?: string) => {
       try {
         if (job.name === SCORE_JOB) {
-          await processScoreJob(job, deps.engine, deps.rest, Date.now(), work => takeTurn(work, abort.signal));
+          await processScoreJob(job, deps.engine, deps.rest, work => takeTurn(work, abort.signal));
           await deps.throttle.freePlace(job.id!);
           return { outputId: job.id! };
         }
