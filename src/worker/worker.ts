@@ -262,11 +262,18 @@ export async function processJob(
   };
   if (request.deadline !== undefined && Date.now() >= stopGeneratingBy(request.interactionAt, request.deadline))
     return tooLate();
-  // Only news: a failed edit (Discord down, the token or access gone) must not stop the part from running.
-  if (comparison)
-    await updatePart(comparison.deps, comparison.part, { state: "running" }, request, error =>
-      deps.log?.(`comparison not shown as running: ${error.message}`, jobFields(job)),
+  // A comparison's part shows "running" once its turn comes (until then it waits for its model's
+  // turn), without holding the turn up. Only news: a failed edit (Discord down, the token or
+  // access gone) or Redis must not stop the part from running.
+  let shownRunning: Promise<void> | undefined;
+  const showRunning = () => {
+    if (!comparison || shownRunning) return;
+    const notShown = (error: Error) => deps.log?.(`comparison not shown as running: ${error.message}`, jobFields(job));
+    shownRunning = updatePart(comparison.deps, comparison.part, { state: "running" }, request, notShown).then(
+      () => undefined,
+      notShown,
     );
+  };
   const signals = jobSignals(request, signal);
   const results: GenerationResult[] = [];
   try {
@@ -277,9 +284,11 @@ export async function processJob(
         // Each row takes its own turn, so a long sweep lets other models in between its rows; only
         // a job that has made nothing yet is handed back when shutdown begins.
         const row = { ...request, temperature };
-        results.push(
-          await takeTurn(() => generate(job, row, reply, deps, signals, serving), signals.stop, results.length === 0),
-        );
+        const start = () => {
+          showRunning();
+          return generate(job, row, reply, deps, signals, serving);
+        };
+        results.push(await takeTurn(start, signals.stop, results.length === 0));
       } catch (error) {
         // The deadline (not shutdown) fired while the row waited for its turn or a context: the
         // rows made are the result, and with none it is simply too late.
@@ -288,6 +297,7 @@ export async function processJob(
       }
     }
   } catch (error) {
+    await shownRunning; // settled before a later state is saved, so "running" never comes after it
     // The bot cannot tokenize (it has no model), so a prompt too long for this worker's
     // context is found only here: tell the member privately, never in the channel.
     if (!(error instanceof InvalidRequestError)) throw error;
@@ -307,6 +317,7 @@ export async function processJob(
         .catch(error => tellFailed(error, job, deps));
     return { outputId, refused: error.message };
   }
+  await shownRunning;
   if (results.length === 0) return tooLate();
   // A retried job keeps its first creation time: that is where the output sits on the leaderboards.
   const records: OutputRecord[] = results.map((result, i) => ({

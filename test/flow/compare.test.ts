@@ -17,9 +17,9 @@ import {
   callbackOf,
   originalOf,
   slashCommand,
+  slashCompare,
   startBot,
   startWorker,
-  type CommandOption,
 } from "../helpers/discordBot.js";
 
 const flow = useFlow();
@@ -36,22 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await spm?.dispose();
 });
-
-function slashCompare(options: Record<string, string | number>, userId?: string) {
-  const types: Record<string, ApplicationCommandOptionType> = {
-    prompt: ApplicationCommandOptionType.String,
-    temp: ApplicationCommandOptionType.Number,
-    temp2: ApplicationCommandOptionType.Number,
-    max_tokens: ApplicationCommandOptionType.Integer,
-    seed: ApplicationCommandOptionType.Integer,
-  };
-  const values: CommandOption[] = Object.entries(options).map(([name, value]) => ({
-    name,
-    type: types[name] ?? ApplicationCommandOptionType.String,
-    value,
-  }));
-  return slashCommand("weird-compare", userId ? { userId } : {}, values);
-}
 
 async function live(...ids: string[]): Promise<void> {
   for (let i = 0; i < 200; i++) {

@@ -2,11 +2,12 @@
 // environment alone, with the bundled stories260K and a random LLaMA with LLaMA 2's real
 // 32,000-token vocabulary, against one Redis and the bot on the fake Discord.
 import { afterEach, describe, expect, it } from "vitest";
+import type { WeirdJob } from "../../src/job.js";
 import { useFlow } from "../helpers/flow.js";
 import { realVocabularyModel } from "../helpers/realVocabulary.js";
 import { testModelPath } from "../helpers/engine.js";
 import { spawnWorkerMain, type WorkerMain } from "../helpers/workerMain.js";
-import { botConfig, isFinal, originalOf, slashWeird, startBot } from "../helpers/discordBot.js";
+import { botConfig, isFinal, originalOf, slashCompare, slashWeird, startBot } from "../helpers/discordBot.js";
 
 const flow = useFlow();
 let worker: WorkerMain | undefined;
@@ -135,6 +136,35 @@ describe("a worker serving several models", () => {
     });
     worker = after;
     expect((await finalFor(waiting.token, 30_000)).body?.content).toMatch(/ · tiny · /);
+  }, 90_000);
+
+  it("shows a comparison's part as waiting while its model waits for its turn, and runs it once its turn comes", async () => {
+    flow.bot = await startBot(botConfig(flow.discord.url, flow.prefix));
+    const process = await startTwoModels();
+    await live("tiny", "spm");
+    // Both parts are queued at once, so the worker takes both and one waits for the other's turn.
+    const compare = slashCompare({
+      prompt: "Once upon a time",
+      temp: -1,
+      model1: "tiny",
+      model2: "spm",
+      max_tokens: 150,
+      seed: 3,
+    });
+    flow.bot.inject(compare);
+    await process.waitFor(/"msg":"a job of (tiny|spm) waits for its turn \(running: (tiny|spm)\)"/, 20_000);
+    const [, waits] = /"msg":"a job of (tiny|spm) waits for its turn \(running: (tiny|spm)\)"/.exec(process.output())!;
+    // Its part is still "waiting" in the comparison (and so on the message) while it waits.
+    const [job] = await flow.bot.ctx.queues.get(`weird-${waits!}`).getJobs(["active"]);
+    const { id, part } = (job!.data as WeirdJob).compare!;
+    expect((await flow.bot.ctx.comparisons.get(id))!.states[part]).toEqual({ state: "waiting" });
+    const settled = await flow.discord.waitFor(
+      r =>
+        originalOf(compare.token).test(r.path) &&
+        (String(r.body?.content).match(/ · weirdness \d/g) ?? []).length === 2,
+      60_000,
+    );
+    expect(String(settled.body?.content)).toMatch(new RegExp(`\\*\\*${waits!}\\*\\* · T = -1 · β = -1 · weirdness `));
   }, 90_000);
 
   it("refuses to start, before loading anything, when one of its models is missing", async () => {

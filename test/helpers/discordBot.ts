@@ -347,6 +347,23 @@ export function slashCommand(
 }
 
 /** An autocomplete request: the member is typing `typed` into the command's option `option`. */
+/** /weird-compare with these options (model1…, prompt, temp, temp2, max_tokens, seed). */
+export function slashCompare(options: Record<string, string | number>, userId?: string) {
+  const types: Record<string, ApplicationCommandOptionType> = {
+    prompt: ApplicationCommandOptionType.String,
+    temp: ApplicationCommandOptionType.Number,
+    temp2: ApplicationCommandOptionType.Number,
+    max_tokens: ApplicationCommandOptionType.Integer,
+    seed: ApplicationCommandOptionType.Integer,
+  };
+  const values: CommandOption[] = Object.entries(options).map(([name, value]) => ({
+    name,
+    type: types[name] ?? ApplicationCommandOptionType.String,
+    value,
+  }));
+  return slashCommand("weird-compare", userId ? { userId } : {}, values);
+}
+
 export function autocomplete(command: string, option: string, typed: string, options: InteractionOptions = {}) {
   return {
     ...base(InteractionType.ApplicationCommandAutocomplete, options),
