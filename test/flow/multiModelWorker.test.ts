@@ -27,7 +27,7 @@ async function startTwoModels(extra: Record<string, string> = {}): Promise<Worke
     DISCORD_API_URL: flow.discord.url,
     REDIS_PREFIX: flow.prefix,
     LLAMA_GPU: "cpu",
-    LLAMA_CONTEXT_SIZE: "256",
+    LLAMA_CONTEXT_SIZE: "512",
     ...extra,
   });
   worker = started;
@@ -82,7 +82,8 @@ describe("a worker serving several models", () => {
   /** spm generating a long reply, and a tiny job taken by the process, waiting for its turn. */
   async function oneRunningOneWaiting(process: WorkerMain) {
     await live("tiny", "spm");
-    const running = slashWeird({ prompt: "Once upon a time", temp: -1, maxTokens: 200, model: "spm" });
+    // Long enough that it still runs when the tiny job arrives, on a loaded machine too.
+    const running = slashWeird({ prompt: "Once upon a time", temp: -1, maxTokens: 480, model: "spm" });
     flow.bot!.inject(running);
     await flow.discord.waitFor(
       r => originalOf(running.token).test(r.path) && String(r.body?.content).includes("generating…"),
