@@ -17,23 +17,23 @@ export const signOf = (temperature: number): Sign =>
 export type JobOutcome = "completed" | "refused" | "failed" | "retried" | "stalled";
 export const jobs = new Counter({
   name: "belowzero_jobs_total",
-  help: "Generation jobs by outcome: completed, refused by the engine (told privately), failed for good, failed and retried, stalled",
-  labelNames: ["outcome"] as const,
+  help: "Generation jobs by outcome (completed, refused by the engine and told privately, failed for good, failed and retried, stalled) and model",
+  labelNames: ["outcome", "model"] as const,
   registers: [registry],
 });
 
 export const generationSeconds = new Histogram({
   name: "belowzero_generation_seconds",
-  help: "Time to generate one job's text, by sign of the temperature",
-  labelNames: ["sign"] as const,
+  help: "Time to generate one job's text, by sign of the temperature and model",
+  labelNames: ["sign", "model"] as const,
   buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
   registers: [registry],
 });
 
 export const tokensPerSecond = new Histogram({
   name: "belowzero_generation_tokens_per_second",
-  help: "Generation speed of one job, by sign of the temperature",
-  labelNames: ["sign"] as const,
+  help: "Generation speed of one job, by sign of the temperature and model",
+  labelNames: ["sign", "model"] as const,
   buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
   registers: [registry],
 });
@@ -76,17 +76,17 @@ export function observeRest(rest: REST): void {
   });
 }
 
-/** Counts the worker's jobs by outcome, from BullMQ's own events. */
-export function observeWorker(worker: Worker): void {
+/** Counts the jobs of a worker serving `model` by outcome, from BullMQ's own events. */
+export function observeWorker(worker: Worker, model: string): void {
   worker.on("completed", (_job, result: { refused?: string } | undefined) =>
-    jobs.inc({ outcome: result?.refused ? "refused" : "completed" }),
+    jobs.inc({ outcome: result?.refused ? "refused" : "completed", model }),
   );
   worker.on("failed", (job: Job | undefined, error) => {
     if (!job) return;
     const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    jobs.inc({ outcome: final ? "failed" : "retried" });
+    jobs.inc({ outcome: final ? "failed" : "retried", model });
   });
-  worker.on("stalled", () => jobs.inc({ outcome: "stalled" }));
+  worker.on("stalled", () => jobs.inc({ outcome: "stalled", model }));
 }
 
 /**

@@ -149,9 +149,9 @@ async function generate(
     // Stopped by its deadline, the text so far is the result; stopped by shutdown, it is retried.
     if (result.stopReason === "aborted" && signals.shutdown.aborted)
       throw new Error("the worker is shutting down; the job will be retried");
-    const sign = signOf(request.temperature);
-    generationSeconds.observe({ sign }, (performance.now() - started) / 1000);
-    tokensPerSecond.observe({ sign }, result.tokensPerSecond);
+    const labels = { sign: signOf(request.temperature), model: serving?.id ?? deps.engine.modelName };
+    generationSeconds.observe(labels, (performance.now() - started) / 1000);
+    tokensPerSecond.observe(labels, result.tokensPerSecond);
     serving?.recordSpeed(result.tokensPerSecond);
     // Shown and kept under the model's id when it has one of its own (MODEL_ID).
     return serving?.aliased ? { ...result, model: serving.id } : result;
@@ -550,7 +550,7 @@ export function createWorker(deps: WorkerDeps): {
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     },
   );
-  observeWorker(worker);
+  observeWorker(worker, serving.id);
   worker.on("completed", (job, outcome: JobResult) =>
     deps.log?.(
       `job ${job.id} ${outcome.refused ? "refused" : outcome.undelivered ? "completed, undelivered" : "completed"}`,

@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 const get = (path: string) => fetch(`http://127.0.0.1:${server.port}${path}`);
-/** The value of one sample line of the Prometheus text, e.g. `belowzero_jobs_total{outcome="completed"}`. */
+/** The value of one sample line of the Prometheus text, e.g. `belowzero_jobs_total{outcome="completed",model="m"}`. */
 function sample(text: string, series: string): number | undefined {
   const line = text.split("\n").find(l => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
@@ -75,11 +75,14 @@ describe("/metrics", () => {
     const response = await get("/metrics");
     expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await response.text();
-    expect(sample(text, 'belowzero_jobs_total{outcome="completed"}')).toBe(2);
-    expect(sample(text, 'belowzero_generation_seconds_count{sign="negative"}')).toBe(1);
-    expect(sample(text, 'belowzero_generation_seconds_count{sign="positive"}')).toBe(1);
-    expect(sample(text, 'belowzero_generation_tokens_per_second_count{sign="negative"}')).toBe(1);
-    expect(sample(text, 'belowzero_generation_tokens_per_second_sum{sign="positive"}')).toBeGreaterThan(0);
+    // By model too (stories260K calls itself "llama"): a worker serving several tells them apart.
+    expect(sample(text, 'belowzero_jobs_total{outcome="completed",model="llama"}')).toBe(2);
+    expect(sample(text, 'belowzero_generation_seconds_count{sign="negative",model="llama"}')).toBe(1);
+    expect(sample(text, 'belowzero_generation_seconds_count{sign="positive",model="llama"}')).toBe(1);
+    expect(sample(text, 'belowzero_generation_tokens_per_second_count{sign="negative",model="llama"}')).toBe(1);
+    expect(sample(text, 'belowzero_generation_tokens_per_second_sum{sign="positive",model="llama"}')).toBeGreaterThan(
+      0,
+    );
     expect(sample(text, "belowzero_time_to_first_edit_seconds_count")).toBe(2);
     expect(sample(text, 'belowzero_refusals_total{reason="cooldown"}')).toBe(1);
     expect(sample(text, 'belowzero_refusals_total{reason="no_send_permission"}')).toBe(1);
