@@ -53,12 +53,17 @@ export function partOfOutput(outputId: string): { id: string; part: number } | u
 }
 
 // Sets a part's state and bumps the version, unless the comparison is gone or the part is
-// already done (a late "failed" from a lost worker must not hide a result that arrived).
-// Returns the new version, -1 when the comparison is gone, -2 when the part was done.
+// already done (a late "failed" from a lost worker must not hide a result that arrived), or
+// failed and this is a late "running" (failed is written only once the job has failed for good).
+// Returns the new version, -1 when the comparison is gone, -2 when the part was done or failed.
 const MARK = `
 if redis.call("EXISTS", KEYS[1]) == 0 then return -1 end
 local current = redis.call("HGET", KEYS[1], ARGV[1])
-if current and cjson.decode(current).state == "done" then return -2 end
+if current then
+  local state = cjson.decode(current).state
+  if state == "done" then return -2 end
+  if state == "failed" and cjson.decode(ARGV[2]).state == "running" then return -2 end
+end
 redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
 return redis.call("HINCRBY", KEYS[1], "version", 1)
 `;
