@@ -37,6 +37,9 @@ export async function scoreText(engine: Engine, text: string): Promise<string> {
   ].join("\n");
 }
 
+/** What a score job needs of its token's life: a few seconds to score a message and edit the reply. */
+export const SCORE_MARGIN_MS = 10_000;
+
 /** Answers a score job on its ephemeral reply; a job whose token is gone is dropped (it was private). */
 export async function processScoreJob(
   job: Job,
@@ -52,9 +55,10 @@ export async function processScoreJob(
   } catch (error) {
     throw new UnrecoverableError((error as Error).message);
   }
-  // Checked again once its turn comes: the token may expire while it waits.
+  // Checked again once its turn comes: the token may expire while it waits. With time left for
+  // the scoring and the edit, or the edit fails on a dead token after the work is done.
   const checkToken = () => {
-    if (now() - request.interactionAt >= INTERACTION_TOKEN_LIFETIME_MS)
+    if (now() - request.interactionAt >= INTERACTION_TOKEN_LIFETIME_MS - SCORE_MARGIN_MS)
       throw new UnrecoverableError("its interaction token expired before it ran; nobody else may see the answer");
   };
   checkToken();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "../../src/engine/engine.js";
 import { INTERACTION_TOKEN_LIFETIME_MS, SCORE_JOB, type ScoreJob } from "../../src/job.js";
 import { createRest } from "../../src/worker/reply.js";
-import { processScoreJob } from "../../src/worker/score.js";
+import { processScoreJob, SCORE_MARGIN_MS } from "../../src/worker/score.js";
 import { APPLICATION_ID, deleteKeys, REDIS_URL, testPrefix } from "../helpers/discordBot.js";
 import { loadTestEngine } from "../helpers/engine.js";
 import { FakeDiscord } from "../helpers/fakeDiscord.js";
@@ -53,7 +53,7 @@ describe("a score job", () => {
 
   it("is dropped, unscored and unsent, when its token runs out while it waits for its turn", async () => {
     const interactionAt = Date.now();
-    let clock = interactionAt + INTERACTION_TOKEN_LIFETIME_MS - 1000; // still valid when taken
+    let clock = interactionAt + INTERACTION_TOKEN_LIFETIME_MS - SCORE_MARGIN_MS - 1000; // in time when taken
     const job = await scoreJob("late-token", interactionAt);
     let ran = false;
     const waitedLong = async (work: () => Promise<string>) => {
