@@ -56,40 +56,69 @@ export async function estimateNeeds(
 
 /**
  * RAM free for models: the host's available memory (page cache counts as free), or less under
- * a container's limit (cgroup v2, or v1's memory controller), where reclaimable file cache
- * counts as free too: the file just downloaded or read must not make its own model look too big.
+ * a memory limit on this process's cgroup or any above it (v2, or v1's memory controller),
+ * where reclaimable file cache counts as free too: the file just downloaded or read must not
+ * make its own model look too big.
  */
-export function freeRam(cgroupRoot = "/sys/fs/cgroup", host = freemem()): number {
-  const limited = containerFreeRam(cgroupRoot);
-  return limited === undefined ? host : Math.min(host, limited);
+export function freeRam(cgroupRoot = "/sys/fs/cgroup", host = freemem(), ownCgroups = "/proc/self/cgroup"): number {
+  let free = host;
+  for (const layout of CGROUP_LAYOUTS)
+    for (const dir of cgroupDirs(cgroupRoot, layout, ownCgroups)) {
+      const limited = freeUnder(dir, layout);
+      if (limited !== undefined) free = Math.min(free, limited);
+    }
+  return free;
 }
 
-const CGROUP_LAYOUTS = [
-  { limit: "memory.max", usage: "memory.current", stat: "memory.stat", inactive: "inactive_file" },
+interface CgroupLayout {
+  /** Where the controller is mounted under the cgroup root. */
+  mount: string;
+  /** How /proc/self/cgroup names this hierarchy's line. */
+  line: RegExp;
+  limit: string;
+  usage: string;
+  inactive: string;
+}
+
+const CGROUP_LAYOUTS: CgroupLayout[] = [
+  { mount: "", line: /^0::(.*)$/m, limit: "memory.max", usage: "memory.current", inactive: "inactive_file" },
   {
-    limit: "memory/memory.limit_in_bytes",
-    usage: "memory/memory.usage_in_bytes",
-    stat: "memory/memory.stat",
+    mount: "/memory",
+    line: /^\d+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m,
+    limit: "memory.limit_in_bytes",
+    usage: "memory.usage_in_bytes",
     inactive: "total_inactive_file",
   },
 ];
 
-function containerFreeRam(root: string): number | undefined {
-  for (const layout of CGROUP_LAYOUTS) {
-    let limit: string, usage: number, stat: string;
-    try {
-      limit = readFileSync(`${root}/${layout.limit}`, "utf8").trim();
-      usage = Number(readFileSync(`${root}/${layout.usage}`, "utf8"));
-      stat = readFileSync(`${root}/${layout.stat}`, "utf8");
-    } catch {
-      continue; // not this layout
-    }
-    if (limit === "max") return undefined; // v2 without a limit (v1's is a huge number, which min() handles)
-    const reclaimable = Number(new RegExp(`^${layout.inactive} (\\d+)$`, "m").exec(stat)?.[1] ?? 0);
-    const free = Number(limit) - (usage - reclaimable);
-    return Number.isFinite(free) ? Math.max(0, free) : undefined;
+/** This process's cgroup directory in the layout and each one above it, up to the mount itself. */
+function cgroupDirs(root: string, layout: CgroupLayout, ownCgroups: string): string[] {
+  let path = "/";
+  try {
+    path = layout.line.exec(readFileSync(ownCgroups, "utf8"))?.[1] ?? "/";
+  } catch {
+    // no /proc: only the mount's own files
   }
-  return undefined;
+  const dirs: string[] = [];
+  for (let at = path; at !== "/" && at !== ""; at = at.slice(0, at.lastIndexOf("/")))
+    dirs.push(`${root}${layout.mount}${at}`);
+  return [...dirs, `${root}${layout.mount}`];
+}
+
+/** Free under this directory's limit; undefined without one (or without the files). */
+function freeUnder(dir: string, layout: CgroupLayout): number | undefined {
+  let limit: number, usage: number, stat: string;
+  try {
+    limit = Number(readFileSync(`${dir}/${layout.limit}`, "utf8").trim()); // "max" (v2 unlimited): NaN
+    usage = Number(readFileSync(`${dir}/${layout.usage}`, "utf8").trim());
+    stat = readFileSync(`${dir}/memory.stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // v1 says "unlimited" with a number near 2^63.
+  if (!Number.isFinite(limit) || !Number.isFinite(usage) || limit <= 0 || limit >= 2 ** 62) return undefined;
+  const reclaimable = Number(new RegExp(`^${layout.inactive} (\\d+)$`, "m").exec(stat)?.[1] ?? 0);
+  return Math.max(0, limit - (usage - reclaimable));
 }
 
 export async function freeMemory(llama: Llama): Promise<FreeMemory> {

@@ -202,45 +202,79 @@ describe("memory for several models", () => {
 
   it("reads a container's limit from cgroup v2 and v1 files, with reclaimable file cache as free", () => {
     const root = mkdtempSync(join(tmpdir(), "bz-cgroup-"));
-    const write = (files: Record<string, string>) => {
+    const own = join(tmpdir(), `bz-own-cgroup-${process.pid}`);
+    const write = (files: Record<string, string>, ownCgroups = "0::/\n4:memory:/\n") => {
       rmSync(root, { recursive: true, force: true });
       for (const [name, text] of Object.entries(files)) {
         mkdirSync(dirname(join(root, name)), { recursive: true });
         writeFileSync(join(root, name), text);
       }
+      writeFileSync(own, ownCgroups);
     };
     const mib = 2 ** 20;
     const host = 4096 * mib;
+    const free = (hostFree = host) => freeRam(root, hostFree, own);
     try {
       write({
         "memory.max": `${1000 * mib}\n`,
         "memory.current": `${600 * mib}\n`,
         "memory.stat": `anon 1\ninactive_file ${100 * mib}\nactive_file 5\n`,
       });
-      expect(freeRam(root, host)).toBe(500 * mib);
+      expect(free()).toBe(500 * mib);
       write({ "memory.max": "max\n", "memory.current": "1\n", "memory.stat": "inactive_file 0\n" });
-      expect(freeRam(root, host)).toBe(host);
+      expect(free()).toBe(host);
+      // v2 where the limit is on a cgroup above this process's (a systemd slice, --cgroupns=host).
+      write(
+        {
+          "memory.max": "max\n",
+          "memory.current": "1\n",
+          "memory.stat": "",
+          "a/memory.max": `${300 * mib}\n`,
+          "a/memory.current": `${100 * mib}\n`,
+          "a/memory.stat": "inactive_file 0\n",
+          "a/b/memory.max": "max\n",
+          "a/b/memory.current": `${50 * mib}\n`,
+          "a/b/memory.stat": "inactive_file 0\n",
+        },
+        "0::/a/b\n",
+      );
+      expect(free()).toBe(200 * mib);
       write({
         "memory/memory.limit_in_bytes": `${800 * mib}\n`,
         "memory/memory.usage_in_bytes": `${700 * mib}\n`,
         "memory/memory.stat": `cache 9\ninactive_file 1\ntotal_inactive_file ${50 * mib}\n`,
       });
-      expect(freeRam(root, host)).toBe(150 * mib);
-      expect(freeRam(root, 100 * mib)).toBe(100 * mib); // the host has less free than the limit leaves
-      // v1 without a limit says so with a huge number.
-      write({
+      expect(free()).toBe(150 * mib);
+      expect(free(100 * mib)).toBe(100 * mib); // the host has less free than the limit leaves
+      // v1 without a limit says so with a huge number; its own cgroup, named in /proc, may have one.
+      const unlimited = {
         "memory/memory.limit_in_bytes": "9223372036854771712\n",
         "memory/memory.usage_in_bytes": `${700 * mib}\n`,
         "memory/memory.stat": "total_inactive_file 0\n",
-      });
-      expect(freeRam(root, host)).toBe(host);
+      };
+      write(unlimited);
+      expect(free()).toBe(host);
+      write(
+        {
+          ...unlimited,
+          "memory/job/memory.limit_in_bytes": `${400 * mib}\n`,
+          "memory/job/memory.usage_in_bytes": `${100 * mib}\n`,
+          "memory/job/memory.stat": `total_inactive_file ${10 * mib}\n`,
+        },
+        "5:cpu,cpuacct:/\n4:memory:/job\n0::/\n",
+      );
+      expect(free()).toBe(310 * mib);
       // Used past the limit (file cache not yet reclaimed): nothing is free, never negative.
       write({ "memory.max": "10\n", "memory.current": "20\n", "memory.stat": "" });
-      expect(freeRam(root, host)).toBe(0);
+      expect(free()).toBe(0);
+      // A path /proc names that this mount does not show (another namespace): the mount's own files.
+      write({ "memory.max": `${64 * mib}\n`, "memory.current": "0\n", "memory.stat": "" }, "0::/elsewhere/x\n");
+      expect(free()).toBe(64 * mib);
       write({});
-      expect(freeRam(root, host)).toBe(host);
+      expect(free()).toBe(host);
     } finally {
       rmSync(root, { recursive: true, force: true });
+      rmSync(own, { force: true });
     }
   });
 });
