@@ -26,7 +26,7 @@ import { oncePerOutage } from "../store/redis.js";
 import type { Log, LogFields } from "../observability/log.js";
 import { isPermanentDiscordError } from "../discord/errors.js";
 import { ReplyTarget, ReplyWindowClosed } from "./reply.js";
-import { startHeartbeat, type Heartbeat } from "./registry.js";
+import { modelInfo, startHeartbeat, type Heartbeat } from "./registry.js";
 import { processScoreJob } from "./score.js";
 import { showPartDone, updatePart, type ComparisonDeps } from "./comparison.js";
 import { ComparisonStore, partOutputId } from "../store/comparisons.js";
@@ -149,7 +149,7 @@ async function generate(
     // Stopped by its deadline, the text so far is the result; stopped by shutdown, it is retried.
     if (result.stopReason === "aborted" && signals.shutdown.aborted)
       throw new Error("the worker is shutting down; the job will be retried");
-    const labels = { sign: signOf(request.temperature), model: serving?.id ?? deps.engine.modelName };
+    const labels = { sign: signOf(request.temperature), model: serving?.id ?? modelInfo(deps.engine, deps.settings.modelId).id };
     generationSeconds.observe(labels, (performance.now() - started) / 1000);
     tokensPerSecond.observe(labels, result.tokensPerSecond);
     serving?.recordSpeed(result.tokensPerSecond);

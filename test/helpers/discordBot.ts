@@ -346,7 +346,6 @@ export function slashCommand(
   };
 }
 
-/** An autocomplete request: the member is typing `typed` into the command's option `option`. */
 /** /weird-compare with these options (model1…, prompt, temp, temp2, max_tokens, seed). */
 export function slashCompare(options: Record<string, string | number>, userId?: string) {
   const types: Record<string, ApplicationCommandOptionType> = {
@@ -364,6 +363,7 @@ export function slashCompare(options: Record<string, string | number>, userId?: 
   return slashCommand("weird-compare", userId ? { userId } : {}, values);
 }
 
+/** An autocomplete request: the member is typing `typed` into the command's option `option`. */
 export function autocomplete(command: string, option: string, typed: string, options: InteractionOptions = {}) {
   return {
     ...base(InteractionType.ApplicationCommandAutocomplete, options),
