@@ -98,6 +98,21 @@ function boolean(o: Common & { default: boolean }): Setting<boolean> {
   };
 }
 
+/** true, false, or "auto" (the program decides where it applies). */
+function booleanOrAuto(o: Common & { default: "auto" }): Setting<boolean | "auto"> {
+  const asBoolean = boolean({ ...o, default: false });
+  return {
+    ...o,
+    fallback: o.default,
+    range: "auto, true, false",
+    parse: raw => {
+      if (raw.toLowerCase() === "auto") return "auto";
+      const value = asBoolean.parse(raw);
+      return value instanceof Problem ? new Problem("must be auto, true or false") : value;
+    },
+  };
+}
+
 function choice<T extends string>(o: Common & { default: T; choices: readonly T[] }): Setting<T> {
   return {
     ...o,
@@ -276,11 +291,11 @@ export const ENVIRONMENT = {
     meaning:
       "let raw byte tokens be sampled below zero (the bot: for servers that have not set `/weird-config policy`)",
   }),
-  NATIVE_STEPS: boolean({
+  NATIVE_STEPS: booleanOrAuto({
     section: "negation",
-    default: false,
+    default: "auto",
     meaning:
-      "experimental, source-built backend only: run generation steps as native chunks (decode, sample and the weirdness readout in one job; faster, and the score nearly free). Off by default while new: it has not run on a GPU yet",
+      "source-built backend only: run generation steps as native chunks (decode, sample and the weirdness readout in one job; faster, and the score nearly free). auto: on the CPU, where it is measured (1.01–1.29× node-llama-cpp's loop); off on a GPU, where it has not run yet",
   }),
   ALLOW_END_BELOW_ZERO: boolean({
     section: "negation",

@@ -26,14 +26,28 @@ describe("the environment table", () => {
   });
 
   it("names the setting, the accepted values and what it got", () => {
-    const reader = new EnvReader({ MAX_TOKENS_CAP: "9000", ALLOW_BYTE_TOKENS: "maybe", LLAMA_GPU_LAYERS: "-1" });
+    const reader = new EnvReader({
+      MAX_TOKENS_CAP: "9000",
+      ALLOW_BYTE_TOKENS: "maybe",
+      LLAMA_GPU_LAYERS: "-1",
+      NATIVE_STEPS: "sometimes",
+    });
     expect(reader.get("MAX_TOKENS_CAP")).toBe(512);
     expect(reader.get("ALLOW_BYTE_TOKENS")).toBe(false);
     expect(reader.get("LLAMA_GPU_LAYERS")).toBe("auto");
+    expect(reader.get("NATIVE_STEPS")).toBe("auto");
     expect(reader.problems).toEqual([
       'MAX_TOKENS_CAP must be a whole number from 1 to 8192, got "9000"',
       'ALLOW_BYTE_TOKENS must be true or false, got "maybe"',
       'LLAMA_GPU_LAYERS must be auto, max or a whole number of layers from 0 to 10000, got "-1"',
+      'NATIVE_STEPS must be auto, true or false, got "sometimes"',
     ]);
+  });
+
+  it("reads auto, or a boolean in any of its spellings, where auto is allowed", () => {
+    const read = (raw: string) => new EnvReader({ NATIVE_STEPS: raw }).get("NATIVE_STEPS");
+    expect(["auto", "AUTO"].map(read)).toEqual(["auto", "auto"]);
+    expect(["1", "true", "on", "Yes"].map(read)).toEqual([true, true, true, true]);
+    expect(["0", "false", "off", "No"].map(read)).toEqual([false, false, false, false]);
   });
 });

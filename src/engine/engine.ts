@@ -67,10 +67,10 @@ export interface EngineOptions {
   /**
    * On the "sampler" route, generate one temperature's replies as native chunks of steps for all
    * running generations of a context, with the weirdness score read in the same steps (see
-   * nativeSteps.ts), where the backend has them. Defaults to false (node-llama-cpp's loop) while
-   * it is new: it reaches into node-llama-cpp 3.22.1's private fields and has not run on a GPU.
+   * nativeSteps.ts), where the backend has them. "auto" (the default): on the CPU, where it is
+   * measured faster than node-llama-cpp's loop; not on a GPU, where it has not run yet.
    */
-  nativeSteps?: boolean;
+  nativeSteps?: boolean | "auto";
 }
 
 export type StopReason = "endOfGeneration" | "maxTokens" | "aborted";
@@ -203,7 +203,8 @@ export class Engine {
       },
       Math.max(1, options.concurrency ?? 1),
     );
-    this.nativeSteps = options.nativeSteps === true && negation.route === "sampler" && hasNativeSteps(llama);
+    const wanted = (options.nativeSteps ?? "auto") === "auto" ? llama.gpu === false : options.nativeSteps === true;
+    this.nativeSteps = wanted && negation.route === "sampler" && hasNativeSteps(llama);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.tokenPolicy = { ...DEFAULT_TOKEN_POLICY, ...options.tokenPolicy };
   }

@@ -21,7 +21,8 @@ describe("scoringWouldMiss", () => {
 describe("the engine's scoring speed", () => {
   let engine: Engine;
   beforeAll(async () => {
-    engine = await loadTestEngine();
+    // node-llama-cpp's loop scores in a pass after the text; native steps score in the steps.
+    engine = await loadTestEngine({ nativeSteps: false });
   });
   afterAll(async () => {
     await engine.dispose();
@@ -32,5 +33,17 @@ describe("the engine's scoring speed", () => {
     await engine.generate({ prompt: "Once upon a time", temperature: -1, maxTokens: 64, seed: 1 });
     expect(engine.scoringTokensPerSecond).toBeGreaterThan(0);
     expect(Number.isFinite(engine.scoringTokensPerSecond)).toBe(true);
+  });
+
+  it("stays unknown with native steps, which need no scoring pass (so no margin is kept for one)", async context => {
+    const native = await loadTestEngine({ nativeSteps: true });
+    try {
+      if (!native.nativeSteps) context.skip("the prebuilt backend has no native steps");
+      const result = await native.generate({ prompt: "Once upon a time", temperature: -1, maxTokens: 64, seed: 1 });
+      expect(result.surprisal).toBeGreaterThan(0);
+      expect(native.scoringTokensPerSecond).toBeUndefined();
+    } finally {
+      await native.dispose();
+    }
   });
 });
