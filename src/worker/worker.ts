@@ -149,7 +149,10 @@ async function generate(
     // Stopped by its deadline, the text so far is the result; stopped by shutdown, it is retried.
     if (result.stopReason === "aborted" && signals.shutdown.aborted)
       throw new Error("the worker is shutting down; the job will be retried");
-    const labels = { sign: signOf(request.temperature), model: serving?.id ?? modelInfo(deps.engine, deps.settings.modelId).id };
+    const labels = {
+      sign: signOf(request.temperature),
+      model: serving?.id ?? modelInfo(deps.engine, deps.settings.modelId).id,
+    };
     generationSeconds.observe(labels, (performance.now() - started) / 1000);
     tokensPerSecond.observe(labels, result.tokensPerSecond);
     serving?.recordSpeed(result.tokensPerSecond);
