@@ -226,7 +226,12 @@ function chooseRoute(model: GgufFile, options: NegationOptions): "adapter" | "co
     );
   }
   if (options.route !== "auto") return options.route;
-  return canFlipSigns(output.type) && statSync(model.path).size <= options.copyMaxBytes ? "copy" : "adapter";
+  return autoTakesCopy(output.type, statSync(model.path).size, options) ? "copy" : "adapter";
+}
+
+/** "auto" without the patched sampler: a copy for a model small enough whose output layer can flip signs. */
+function autoTakesCopy(outputType: GgufTensorInfo["type"], size: number, options: NegationOptions): boolean {
+  return canFlipSigns(outputType) && size <= options.copyMaxBytes;
 }
 
 /** What a model's negation will cost once loaded, known before anything is written or loaded. */
@@ -259,7 +264,7 @@ export function planNegation(
   const size = statSync(modelPath).size + untiedExtra;
   const copy =
     options.route === "copy" ||
-    (options.route === "auto" && output !== undefined && canFlipSigns(output.type) && size <= options.copyMaxBytes);
+    (options.route === "auto" && output !== undefined && autoTakesCopy(output.type, size, options));
   if (copy) return { route: "copy", extraBytes: untiedExtra + size, contexts: 2 };
   const embeddingLength = output?.dims[0] ?? 0;
   const adapter = (output?.span ?? 0) + embeddingLength * embeddingLength * 4;
