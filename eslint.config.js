@@ -17,5 +17,16 @@ export default tseslint.config(
     files: ["test/**"],
     rules: { "@typescript-eslint/no-unsafe-assignment": "off" },
   },
+  {
+    // The thread-pool preload runs before any ES module (scripts/thread-pool.cjs).
+    files: ["**/*.cjs"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: "commonjs",
+      globals: { require: "readonly", module: "writable", process: "readonly", __dirname: "readonly" },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, "@typescript-eslint/no-require-imports": "off" },
+  },
   prettier,
 );

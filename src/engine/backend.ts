@@ -1,6 +1,7 @@
 // Which llama.cpp backend and devices a process got, said at start, and a refusal when a GPU
 // was asked for but not obtained: a CUDA worker quietly generating on the CPU is ~100× slower
 // and looks healthy.
+import { readFileSync } from "node:fs";
 import type { Llama, LlamaModel } from "node-llama-cpp";
 import type { GpuSetting } from "./engine.js";
 
@@ -63,4 +64,33 @@ export function backendLoadError(requested: GpuSetting | undefined, error: Error
       `scripts/build-cuda-backend.sh (or use the worker-cuda image) and run with the same NODE_LLAMA_CPP_CMAKE_OPTION_* ` +
       `environment; this worker does not fall back to the CPU.`,
   );
+}
+
+/**
+ * A warning when llama.cpp runs OpenMP (the CPU source build) with more than one thread beside
+ * libuv's default pool: each pool thread that decodes gets an OpenMP team of its own, and once
+ * the teams' threads outnumber the cores libgomp stops spinning at ggml's barriers, so every step
+ * sleeps and wakes (measured 0.50–0.92× stock llama.cpp at 2 threads, 0.93–1.06× with one pool
+ * thread). UV_THREADPOOL_SIZE is read once, when the pool starts: only the process's environment
+ * can set it (scripts/thread-pool.cjs does for the npm scripts, the worker-native image sets it).
+ */
+export function threadPoolWarning(
+  threads: number,
+  env: NodeJS.ProcessEnv = process.env,
+  loadedLibraries = readLoadedLibraries(),
+): string | null {
+  if (threads <= 1 || env.UV_THREADPOOL_SIZE === "1" || !/\/libgomp[^/]*\.so/.test(loadedLibraries)) return null;
+  return (
+    `llama.cpp runs OpenMP with ${threads} threads, and libuv's pool has ${env.UV_THREADPOOL_SIZE ?? "4 (the default)"} threads: ` +
+    `start the process with UV_THREADPOOL_SIZE=1 (npm start, npm run start:worker and the worker-native image do), ` +
+    `or each step pays OpenMP sleeps and wake-ups (measured 0.5–0.9× llama.cpp's own speed at 2 threads)`
+  );
+}
+
+function readLoadedLibraries(): string {
+  try {
+    return readFileSync("/proc/self/maps", "utf8");
+  } catch {
+    return ""; // not Linux: no libgomp to find either way
+  }
 }

@@ -8,7 +8,7 @@ import {
   type ServedModel,
   type WorkerConfig,
 } from "../config.js";
-import { backendLoadError, checkBackend, formatBackend } from "../engine/backend.js";
+import { backendLoadError, checkBackend, formatBackend, threadPoolWarning } from "../engine/backend.js";
 import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import type { Llama } from "node-llama-cpp";
@@ -70,6 +70,8 @@ async function main(): Promise<void> {
   }
 
   const threads = config.engine.threads ?? defaultThreads();
+  const poolWarning = threadPoolWarning(threads);
+  if (poolWarning) logger.warn(poolWarning);
   const contexts = Math.max(...engines.map(engine => (engine.negation.route === "sampler" ? 1 : 2)));
   const atOnce = config.modelsAtOnce ?? defaultModelsAtOnce(threads, contexts);
   const gate = engines.length > 1 ? new ModelGate(atOnce) : undefined;
