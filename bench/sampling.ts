@@ -293,7 +293,8 @@ async function timedGeneration(
   if (scored && !engine.nativeSteps) await engine.surprisals(engine.promptTokens(PROMPT), result.tokens);
   // The rate after the first piece of text, as stock's eval time counts the steps after the prompt.
   const after = result.tokens.length - first.tokens;
-  const rate = after > 0 ? after / ((generateMs - first.ms) / 1000) : result.tokensPerSecond;
+  const rate =
+    after > 0 && Number.isFinite(first.ms) ? after / ((generateMs - first.ms) / 1000) : result.tokensPerSecond;
   return { rate, firstMs: first.ms, generateMs, scoreMs: performance.now() - scoring };
 }
 

@@ -72,7 +72,8 @@ export function backendLoadError(requested: GpuSetting | undefined, error: Error
  * the teams' threads outnumber the cores libgomp stops spinning at ggml's barriers, so every step
  * sleeps and wakes (measured 0.50–0.92× stock llama.cpp at 2 threads, 0.93–1.06× with one pool
  * thread). UV_THREADPOOL_SIZE is read once, when the pool starts: only the process's environment
- * can set it (scripts/thread-pool.cjs does for the npm scripts, the worker-native image sets it).
+ * can set it (scripts/thread-pool.cjs does for the npm scripts, the worker-native image sets it),
+ * so `env` is the environment the process started with, not .env's additions.
  */
 export function threadPoolWarning(
   threads: number,
@@ -82,7 +83,8 @@ export function threadPoolWarning(
   if (threads <= 1 || env.UV_THREADPOOL_SIZE === "1" || !/\/libgomp[^/]*\.so/.test(loadedLibraries)) return null;
   return (
     `llama.cpp runs OpenMP with ${threads} threads, and libuv's pool has ${env.UV_THREADPOOL_SIZE ?? "4 (the default)"} threads: ` +
-    `start the process with UV_THREADPOOL_SIZE=1 (npm start, npm run start:worker and the worker-native image do), ` +
+    `start the process with UV_THREADPOOL_SIZE=1 in its environment (npm start, npm run start:worker and the worker-native ` +
+    `image do; .env loads too late for it), ` +
     `or each step pays OpenMP sleeps and wake-ups (measured 0.5–0.9× llama.cpp's own speed at 2 threads)`
   );
 }

@@ -30,6 +30,8 @@ import { defaultModelsAtOnce, estimateNeeds, freeMemory, memoryShortfalls, Model
 /** A model to serve, with the local file its path or URI resolved to. */
 type LocatedModel = ServedModel & { path: string };
 
+// As the process started: libuv read it then, so a value from .env (loaded next) changes nothing.
+const threadPoolAtStart = process.env.UV_THREADPOOL_SIZE;
 loadDotenv({ quiet: true });
 let logger = createLogger({ service: "worker", secrets: [process.env.DISCORD_TOKEN ?? ""] });
 
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
   }
 
   const threads = config.engine.threads ?? defaultThreads();
-  const poolWarning = threadPoolWarning(threads);
+  const poolWarning = threadPoolWarning(threads, { UV_THREADPOOL_SIZE: threadPoolAtStart });
   if (poolWarning) logger.warn(poolWarning);
   const contexts = Math.max(...engines.map(engine => (engine.negation.route === "sampler" ? 1 : 2)));
   const atOnce = config.modelsAtOnce ?? defaultModelsAtOnce(threads, contexts);
