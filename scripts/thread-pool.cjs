@@ -25,8 +25,13 @@ function cpuSourceBuild(llamaFolder) {
   }
 }
 
+// A GPU asked for, or custom build options (node-llama-cpp then looks for another build): not this one.
+const otherBackend =
+  !["", "auto", "false", "cpu"].includes(process.env.LLAMA_GPU ?? "") ||
+  Object.keys(process.env).some(name => name.startsWith("NODE_LLAMA_CPP_CMAKE_OPTION_"));
 if (
   process.env.UV_THREADPOOL_SIZE === undefined &&
+  !otherBackend &&
   cpuSourceBuild(join(__dirname, "../node_modules/node-llama-cpp/llama"))
 )
   process.env.UV_THREADPOOL_SIZE = "1";

@@ -57,6 +57,8 @@ describe.runIf(process.platform === "linux")("the thread-pool preload", () => {
     writeFileSync(join(broken, "node_modules/node-llama-cpp/llama/lastBuild.json"), "{ not json");
     expect(start(broken).size).toBe("unset");
     expect(start(checkout({ gpu: false }), { UV_THREADPOOL_SIZE: "4" }).size).toBe("4");
+    expect(start(checkout({ gpu: false }), { LLAMA_GPU: "cuda" }).size).toBe("unset");
+    expect(start(checkout({ gpu: false }), { NODE_LLAMA_CPP_CMAKE_OPTION_GGML_CUDA: "ON" }).size).toBe("unset");
   });
 });
 
