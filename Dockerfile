@@ -89,8 +89,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libgomp1 \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 COPY --from=cpu-build /app/node_modules/node-llama-cpp/llama/localBuilds ./node_modules/node-llama-cpp/llama/localBuilds
-# One libuv pool thread, so one OpenMP team: see scripts/thread-pool.cjs (0.50–0.92× stock
-# llama.cpp at 2 threads with the default pool, 0.93–1.06× with this).
+# One libuv pool thread, so one OpenMP team (why: scripts/thread-pool.cjs).
 ENV UV_THREADPOOL_SIZE=1
 USER node
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 CMD ["node", "dist/healthcheck.js"]

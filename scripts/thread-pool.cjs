@@ -35,5 +35,3 @@ if (
   cpuSourceBuild(join(__dirname, "../node_modules/node-llama-cpp/llama"))
 )
   process.env.UV_THREADPOOL_SIZE = "1";
-
-module.exports = { cpuSourceBuild };

@@ -67,17 +67,13 @@ export function backendLoadError(requested: GpuSetting | undefined, error: Error
 }
 
 /**
- * A warning when llama.cpp runs OpenMP (the CPU source build) with more than one thread beside
- * libuv's default pool: each pool thread that decodes gets an OpenMP team of its own, and once
- * the teams' threads outnumber the cores libgomp stops spinning at ggml's barriers, so every step
- * sleeps and wakes (measured 0.50–0.92× stock llama.cpp at 2 threads, 0.93–1.06× with one pool
- * thread). UV_THREADPOOL_SIZE is read once, when the pool starts: only the process's environment
- * can set it (scripts/thread-pool.cjs does for the npm scripts, the worker-native image sets it),
- * so `env` is the environment the process started with, not .env's additions.
+ * A warning when llama.cpp runs OpenMP (the CPU source build) with more than one thread beside a
+ * larger libuv pool (why: scripts/thread-pool.cjs). libuv reads UV_THREADPOOL_SIZE once, as the
+ * process starts, so `env` is the environment it started with, not .env's additions.
  */
 export function threadPoolWarning(
   threads: number,
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv,
   loadedLibraries = readLoadedLibraries(),
 ): string | null {
   if (threads <= 1 || env.UV_THREADPOOL_SIZE === "1" || !/\/libgomp[^/]*\.so/.test(loadedLibraries)) return null;
